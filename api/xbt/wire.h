@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The XenAPI wire dialect, both ways. xmlrpc-c's own serialiser types every
+ * string and int (<string>, <i8>), which several XenAPI clients reject, so
+ * the xapi dialect is written here by hand; parsing uses xmlrpc-c.
+ *
+ * Values are xmlrpc-c values. Serialising:
+ *   string      XML: untyped <value>s</value>      JSON: "s"
+ *   i4, i8      XML: untyped decimal string        JSON: integer
+ *   bool        <boolean>0|1</boolean>             true|false
+ *   double      <double>%.17g</double>             number
+ *   datetime    <dateTime.iso8601>YYYYMMDDTHH:MM:SSZ   "YYYYMMDDTHH:MM:SSZ"
+ *   array       <array><data>..</data></array>     [..]
+ *   struct      <struct><member>..</member></struct>  {..}
+ *   nil         <value></value> (void is "")       null
+ * Every string passes DESIGN.md's text-safety rule first.
+ */
+#ifndef XBT_WIRE_H
+#define XBT_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <xmlrpc-c/base.h>
+
+#include "xbt/backtrace.h"
+#include "xbt/buf.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define XBT_XML_CONTENT_TYPE "text/xml"
+#define XBT_JSON_CONTENT_TYPE "application/json"
+
+/* Appends <value>..</value> for v. */
+void xbt_wire_xml_value(xbt_buf *out, xmlrpc_value *v);
+/* Whole responses: {Status: Success, Value: v} / {Status: Failure, ...}. */
+void xbt_wire_xml_success(xbt_buf *out, xmlrpc_value *v);
+void xbt_wire_xml_failure(xbt_buf *out, const xbt_error *e);
+/* A whole methodCall (for clients and the SM runner). */
+void xbt_wire_xml_call(xbt_buf *out, const char *method, xmlrpc_value *params);
+
+/* Appends the JSON form of v. */
+void xbt_wire_json_value(xbt_buf *out, xmlrpc_value *v);
+/* JSON-RPC responses; id_json is the request's id as JSON text. */
+void xbt_wire_jsonrpc_success(xbt_buf *out, bool v2, const char *id_json,
+			      xmlrpc_value *v);
+void xbt_wire_jsonrpc_failure(xbt_buf *out, bool v2, const char *id_json,
+			      const xbt_error *e);
+
+/*
+ * Refuses JSON nested deeper than max_depth or longer than max_len before
+ * xmlrpc-c's parser (which has no depth limit) sees it.
+ * Error: INTERNAL_ERROR ["json: <why>"].
+ */
+xbt_error *xbt_json_prescan(const char *s, size_t len, size_t max_depth);
+
+/*
+ * Parses an XML-RPC methodCall. *method (caller frees) and *params (an
+ * array, caller decrefs) on success. Malformed input:
+ * XMLRPC_UNMARSHAL_FAILURE ["methodCall", what was wrong].
+ */
+xbt_error *xbt_wire_parse_call(const char *xml, size_t len, char **method,
+			       xmlrpc_value **params);
+
+/*
+ * Parses a JSON-RPC request (v1 or v2). *id_json (caller frees) is the id
+ * re-serialised, *v2 whether "jsonrpc": "2.0" was given. params may be
+ * absent (empty array). Errors use XMLRPC_UNMARSHAL_FAILURE likewise; a
+ * missing or null id is an error.
+ */
+xbt_error *xbt_wire_parse_jsonrpc(const char *json, size_t len, char **method,
+				  xmlrpc_value **params, char **id_json,
+				  bool *v2);
+
+/*
+ * Decodes a XenAPI response struct (already parsed by xmlrpc-c): on Success
+ * *value gets Value (new reference); on Failure the error carries
+ * ErrorDescription. Anything else: INTERNAL_ERROR ["bad XenAPI response"].
+ */
+xbt_error *xbt_wire_decode_response(xmlrpc_value *response,
+				    xmlrpc_value **value);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
