@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "log.h"
+
+static enum log_level log_threshold = LOG_LEVEL_INFO;
+static bool log_to_syslog;
+static _Thread_local char log_thread[64];
+
+static const char *const log_names[] = { "error", "warn", "info", "debug" };
+static const int log_syslog_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+
+void log_init(enum log_level level, bool use_syslog)
+{
+	log_threshold = level;
+	log_to_syslog = use_syslog;
+	if (use_syslog)
+		openlog("xbtd", LOG_PID, LOG_DAEMON);
+}
+
+int log_level_parse(const char *name)
+{
+	int result = -1;
+	for (size_t i = 0; i < sizeof(log_names) / sizeof(log_names[0]); i++)
+		if (strcmp(name, log_names[i]) == 0)
+			result = (int)i;
+	return result;
+}
+
+bool log_enabled(enum log_level level)
+{
+	return level <= log_threshold;
+}
+
+void log_set_thread_name(const char *name)
+{
+	snprintf(log_thread, sizeof(log_thread), "%s", name);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+	xbt_buf line = XBT_BUF_INIT;
+
+	if (!log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	xbt_buf_vaddf(&line, fmt, ap);
+	va_end(ap);
+	if (log_to_syslog) {
+		syslog(log_syslog_prio[level], "[%s] %s", log_thread, line.buf);
+	} else {
+		char stamp[32];
+		struct timespec now;
+		struct tm tm;
+		clock_gettime(CLOCK_REALTIME, &now);
+		gmtime_r(&now.tv_sec, &tm);
+		strftime(stamp, sizeof(stamp), "%Y%m%dT%H:%M:%S", &tm);
+		/* One fprintf per line keeps lines whole across threads. */
+		fprintf(stderr, "%s.%03ldZ %s [%s] %s\n", stamp,
+			now.tv_nsec / 1000000L, log_names[level], log_thread,
+			line.buf);
+	}
+	xbt_buf_release(&line);
+}
+
+void log_backtrace(const char *what, const xbt_error *e)
+{
+	char *summary = xbt_error_summary(e);
+	xbt_buf human = XBT_BUF_INIT;
+	char *save = NULL;
+
+	xbt_backtrace_to_human(&e->bt, &human);
+	log_error("%s: %s", what, summary);
+	for (char *l = strtok_r(human.buf, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save))
+		log_error("  %s", l);
+	xbt_buf_release(&human);
+	free(summary);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Logging for xbtd: stderr (default) or syslog, one line per call. */
+#ifndef XBTD_LOG_H
+#define XBTD_LOG_H
+
+#include <stdbool.h>
+
+#include "xbt/backtrace.h"
+
+enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+
+/* Start-up only. */
+void log_init(enum log_level level, bool use_syslog);
+/* -1 when name is not error|warn|info|debug. */
+int log_level_parse(const char *name);
+bool log_enabled(enum log_level level);
+
+/* Names the calling thread in its log lines (copied; "" clears). */
+void log_set_thread_name(const char *name);
+
+void log_msg(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
+
+/*
+ * Logs an error and its backtrace once, at a boundary (dispatch or task):
+ * "<what>: CODE [params]" then one line per frame in the human form.
+ */
+void log_backtrace(const char *what, const xbt_error *e);
+
+#endif
