@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Python backtraces from SM plugins: {"error", "files", "lines"}, parsed
+ * with xmlrpc-c's JSON parser after a depth pre-scan. Upstream dropped
+ * "error", kept Python's outermost-first order and failed on mismatched
+ * lengths; here the text is returned, frames come innermost first, and
+ * what pairs is kept.
+ */
+#include "config.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xmlrpc-c/json.h>
+
+#include "internal.h"
+#include "xbt/backtrace.h"
+#include "xbt/wire.h"
+
+static xbt_error *pyjson_fail(const char *why)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "python backtrace: %s", why);
+	return XBT_RAISE("INTERNAL_ERROR", msg);
+}
+
+/* Reads member `key` as an array (NULL when absent). */
+static const char *pyjson_array(xmlrpc_env *env, xmlrpc_value *obj,
+				const char *key, xmlrpc_value **out)
+{
+	const char *why = NULL;
+
+	xmlrpc_struct_find_value(env, obj, key, out);
+	if (env->fault_occurred)
+		why = "unreadable object";
+	else if (!*out)
+		why = key[0] == 'f' ? "no \"files\" list" : "no \"lines\" list";
+	else if (xmlrpc_value_type(*out) != XMLRPC_TYPE_ARRAY)
+		why = key[0] == 'f' ? "\"files\" is not a list"
+				    : "\"lines\" is not a list";
+	return why;
+}
+
+xbt_error *xbt_backtrace_from_pyjson(const char *json, size_t len,
+				     const char *process, xbt_backtrace *out,
+				     char **error_text, size_t *dropped)
+{
+	xmlrpc_env env;
+	xmlrpc_value *root = NULL, *files = NULL, *lines = NULL, *text = NULL;
+	xbt_backtrace tmp = XBT_BACKTRACE_INIT;
+	char *copy = NULL;
+	char *etext = NULL;
+	const char *why = NULL;
+	xbt_error *err = NULL;
+	size_t nfiles = 0, nlines = 0, npairs;
+
+	xmlrpc_env_init(&env);
+	if (len > XBT_MAX_JSON_INPUT) {
+		err = pyjson_fail("input too large");
+		goto out;
+	}
+	if ((err = xbt_json_prescan(json, len, XBT_MAX_NESTING))) {
+		char *s = xbt_error_summary(err);
+		xbt_error_free(err);
+		err = pyjson_fail(s);
+		free(s);
+		goto out;
+	}
+	copy = xbt_strndup(json, len);
+	root = xmlrpc_parse_json(&env, copy);
+	if (env.fault_occurred || !root) {
+		why = "not valid JSON";
+		goto fail;
+	}
+	if (xmlrpc_value_type(root) != XMLRPC_TYPE_STRUCT) {
+		why = "not a JSON object";
+		goto fail;
+	}
+	if ((why = pyjson_array(&env, root, "files", &files)) ||
+	    (why = pyjson_array(&env, root, "lines", &lines)))
+		goto fail;
+	xmlrpc_struct_find_value(&env, root, "error", &text);
+	if (text) {
+		const char *s;
+		size_t slen;
+		if (xmlrpc_value_type(text) != XMLRPC_TYPE_STRING) {
+			why = "\"error\" is not a string";
+			goto fail;
+		}
+		xmlrpc_read_string_lp(&env, text, &slen, &s);
+		if (env.fault_occurred) {
+			why = "unreadable \"error\"";
+			goto fail;
+		}
+		etext = xbt_text_safe_dup(s, slen);
+		free((void *)s);
+	} else {
+		etext = xbt_strdup("");
+	}
+	nfiles = (size_t)xmlrpc_array_size(&env, files);
+	nlines = (size_t)xmlrpc_array_size(&env, lines);
+	npairs = nfiles < nlines ? nfiles : nlines;
+	process = xbt_backtrace_intern(&tmp, process, strlen(process));
+	/* Python lists outermost first; walk backwards for innermost first. */
+	for (size_t k = npairs; k-- > 0;) {
+		xmlrpc_value *fv = NULL, *lv = NULL;
+		const char *s = NULL;
+		size_t slen;
+		xmlrpc_int64 line = 0;
+		xbt_frame f = { .process = process };
+
+		xmlrpc_array_read_item(&env, files, (int)k, &fv);
+		xmlrpc_array_read_item(&env, lines, (int)k, &lv);
+		if (!env.fault_occurred &&
+		    xmlrpc_value_type(fv) != XMLRPC_TYPE_STRING)
+			why = "a file name is not a string";
+		else if (!env.fault_occurred &&
+			 xmlrpc_value_type(lv) != XMLRPC_TYPE_I8)
+			why = "a line is not an integer";
+		if (!why && !env.fault_occurred)
+			xmlrpc_read_i8(&env, lv, &line);
+		if (!why && !env.fault_occurred)
+			xmlrpc_read_string_lp(&env, fv, &slen, &s);
+		if (!why && !env.fault_occurred && (line < 0 || line > INT_MAX))
+			why = "a line is out of range";
+		if (!why && env.fault_occurred)
+			why = "unreadable list item";
+		if (!why) {
+			char *safe = xbt_text_safe_dup(s, slen);
+			f.filename = xbt_backtrace_intern(&tmp, safe,
+							  strlen(safe));
+			f.line = (int)line;
+			f.is_raise = tmp.n == 0;
+			free(safe);
+			if (tmp.n == tmp.alloc) {
+				tmp.alloc = tmp.alloc ? tmp.alloc * 2 : 16;
+				tmp.frames = xbt_reallocarray(tmp.frames,
+					tmp.alloc, sizeof(f));
+			}
+			tmp.frames[tmp.n++] = f;
+			tmp.bytes += xbt_frame_cost(&f);
+		}
+		free((void *)s);
+		if (fv)
+			xmlrpc_DECREF(fv);
+		if (lv)
+			xmlrpc_DECREF(lv);
+		if (why)
+			goto fail;
+	}
+	xbt__backtrace_append(out, &tmp);
+	*error_text = etext;
+	etext = NULL;
+	*dropped = nfiles > nlines ? nfiles - nlines : nlines - nfiles;
+	goto out;
+fail:
+	err = pyjson_fail(why);
+out:
+	xbt_backtrace_release(&tmp);
+	free(etext);
+	free(copy);
+	if (text)
+		xmlrpc_DECREF(text);
+	if (files)
+		xmlrpc_DECREF(files);
+	if (lines)
+		xmlrpc_DECREF(lines);
+	if (root)
+		xmlrpc_DECREF(root);
+	xmlrpc_env_clean(&env);
+	return err;
+}
