@@ -910,6 +910,46 @@ xbt_error *xbt_value_check(const xbt_type *t, xmlrpc_value *in,
 	return XBT_PROPAGATE(check(t, in, out, NULL));
 }
 
+xmlrpc_value *xbt_param_default(const xbt_param_desc *p)
+{
+	const char *d = p->default_value;
+	xmlrpc_value *v = NULL;
+	int64_t i;
+	double x;
+
+	if (!d)
+		return NULL;
+	switch (p->type->kind) {
+	case XBT_T_STRING:
+	case XBT_T_REF:
+	case XBT_T_ENUM:
+		v = xbt_value_string(d);
+		break;
+	case XBT_T_INT:
+		if (!parse_int(d, strlen(d), &i))
+			xbt_fatalx("model: bad int default of %s", p->name);
+		v = value_i8(i);
+		break;
+	case XBT_T_FLOAT:
+		if (!parse_float(d, strlen(d), &x))
+			xbt_fatalx("model: bad float default of %s", p->name);
+		v = xbt_value_float(x);
+		break;
+	case XBT_T_BOOL:
+		v = xbt_value_bool(strcmp(d, "true") == 0);
+		break;
+	case XBT_T_DATETIME:
+		if (!xbt_datetime_parse(d, strlen(d), &i))
+			xbt_fatalx("model: bad datetime default of %s", p->name);
+		v = xbt_value_datetime(i);
+		break;
+	default:
+		/* idl/gen refuses defaults for sets and maps */
+		xbt_fatalx("model: parameter %s cannot have a default", p->name);
+	}
+	return v;
+}
+
 /* ---- records -------------------------------------------------------------------- */
 
 #define MEMBER(rec, f, T) ((T *)((char *)(rec) + (f)->offset))

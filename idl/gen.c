@@ -1904,9 +1904,10 @@ static void emit_handlers_h(out *o)
 	      "already checked and\n"
 	      " * normalised by xbt_value_check (ints as i8, datetimes as "
 	      "datetime values),\n"
-	      " * with defaults filled in. On success it stores a new "
-	      "reference in *result\n"
-	      " * (void messages may leave it NULL) and returns NULL.\n"
+	      " * with defaults filled in (xbt_param_default). On success it "
+	      "stores a new\n"
+	      " * reference in *result (void messages may leave it NULL) "
+	      "and returns NULL.\n"
 	      " *\n"
 	      " * Handlers are declared weak: one that is not written yet "
 	      "is NULL in\n"
@@ -1972,6 +1973,19 @@ static void md_anchor(out *o, const char *prefix, const char *name)
 		out_f(o, "%c", *p == '.' ? '-' : tolower((unsigned char)*p));
 }
 
+/* A default as the wire shows it: quoted for strings, bare otherwise. */
+static void md_default(out *o, const type *t, const char *def)
+{
+	bool quote = t->kind == K_STRING || t->kind == K_REF ||
+		     t->kind == K_ENUM;
+
+	if (!def)
+		return;
+	out_s(o, quote ? "`\"" : "`");
+	out_md(o, def);
+	out_s(o, quote ? "\"`" : "`");
+}
+
 static void md_type(out *o, const type *t)
 {
 	out_s(o, "`");
@@ -1992,8 +2006,8 @@ static void emit_doc(out *o)
 	out_s(o,
 	      "## Conventions\n\n"
 	      "- Every message but `session.login_with_password` takes a "
-	      "session reference\n  as its first parameter (not listed "
-	      "below).\n"
+	      "session reference\n  as its first parameter (shown in "
+	      "signatures, not in parameter tables).\n"
 	      "- Messages marked *async* can also be called as "
 	      "`Async.<Class>.<message>`,\n  which returns a task reference "
 	      "at once.\n"
@@ -2032,11 +2046,7 @@ static void emit_doc(out *o)
 				out_f(o, "| `%s` | ", f->name);
 				md_type(o, f->type);
 				out_f(o, " | %s | ", f->rw ? "RW" : "RO");
-				if (f->def) {
-					out_s(o, "`\"");
-					out_md(o, f->def);
-					out_s(o, "\"`");
-				}
+				md_default(o, f->type, f->def);
 				out_s(o, " | ");
 				out_md(o, f->doc);
 				out_s(o, " |\n");
@@ -2064,11 +2074,7 @@ static void emit_doc(out *o)
 					out_f(o, "| `%s` | ", p->name);
 					md_type(o, p->type);
 					out_s(o, " | ");
-					if (p->def) {
-						out_s(o, "`\"");
-						out_md(o, p->def);
-						out_s(o, "\"`");
-					}
+					md_default(o, p->type, p->def);
 					out_s(o, " | ");
 					out_md(o, p->doc);
 					out_s(o, " |\n");

@@ -1256,6 +1256,45 @@ START_TEST(test_datetime)
 }
 END_TEST
 
+START_TEST(test_param_default)
+{
+	const xbt_message_desc *m = msg("session.login_with_password");
+	xmlrpc_value *v;
+
+	ck_assert_ptr_null(xbt_param_default(&m->params[0]));
+	ck_assert_ptr_null(xbt_param_default(&m->params[1]));
+	v = xbt_param_default(&m->params[2]);
+	assert_ser(v, "<value><string></string></value>");
+	xmlrpc_DECREF(v);
+	ck_assert_ptr_null(xbt_param_default(&msg("VM.start")->params[1]));
+
+	/* other kinds, on hand-made descriptors */
+	xbt_param_desc p = { "p", tk_type(T_INT), "-7", "" };
+
+	v = xbt_param_default(&p);
+	assert_ser(v, "<value><i8>-7</i8></value>");
+	xmlrpc_DECREF(v);
+	p = (xbt_param_desc){ "p", tk_type(T_FLOAT), "2.5", "" };
+	v = xbt_param_default(&p);
+	assert_ser(v, "<value><double>2.5</double></value>");
+	xmlrpc_DECREF(v);
+	p = (xbt_param_desc){ "p", tk_type(T_BOOL), "true", "" };
+	v = xbt_param_default(&p);
+	assert_ser(v, "<value><boolean>1</boolean></value>");
+	xmlrpc_DECREF(v);
+	p = (xbt_param_desc){ "p", tk_type(T_DATETIME), "20260101T00:00:00Z",
+			      "" };
+	v = xbt_param_default(&p);
+	assert_ser(v, "<value><dateTime.iso8601>20260101T00:00:00"
+		   "</dateTime.iso8601></value>");
+	xmlrpc_DECREF(v);
+	p = (xbt_param_desc){ "p", tk_type(T_ENUM), "Paused", "" };
+	v = xbt_param_default(&p);
+	assert_ser(v, "<value><string>Paused</string></value>");
+	xmlrpc_DECREF(v);
+}
+END_TEST
+
 START_TEST(test_value_helpers)
 {
 	xmlrpc_value *v;
@@ -1464,6 +1503,7 @@ int main(void)
 	tcase_add_test(tc, test_value_check_frame);
 	tcase_add_test(tc, test_strv_map);
 	tcase_add_test(tc, test_datetime);
+	tcase_add_test(tc, test_param_default);
 	tcase_add_test(tc, test_value_helpers);
 	tcase_add_test(tc, test_stubs);
 	tcase_add_test(tc, test_dispatch_table);

@@ -212,6 +212,12 @@ xbt_error *xbt_value_check(const xbt_type *t, xmlrpc_value *in,
 			   xmlrpc_value **out);
 
 /*
+ * The default of an optional parameter as a value, in the normalised form
+ * xbt_value_check gives (new reference); NULL for a required parameter.
+ */
+xmlrpc_value *xbt_param_default(const xbt_param_desc *p);
+
+/*
  * New values in the form clients send them (used by the generated stubs;
  * each returns a new reference). xbt_value_int gives a decimal string, as
  * xapi's dialect wants; string NULL is "", ref NULL is "OpaqueRef:NULL",
