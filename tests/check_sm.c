@@ -709,7 +709,8 @@ static void check_wbt_frames(const xbt_backtrace *bt, const struct want *p,
 {
 	struct want w[16];
 
-	memcpy(w, p, np * sizeof(*p));
+	if (np)
+		memcpy(w, p, np * sizeof(*p));
 	memcpy(w + np, wbt_c_frames, sizeof(wbt_c_frames));
 	check_frames(bt, w, np + 4);
 }
@@ -855,14 +856,21 @@ END_TEST
 
 START_TEST(wbt_unsafe_text)
 {
+	/*
+	 * Only stderr can carry unsafe bytes here: XML cannot, and JSON's
+	 * \u escapes are decoded wrongly by xmlrpc-c 1.33 (it runs strtol
+	 * past the four digits), so they are pyjson's business, not this
+	 * table's. Valid UTF-8 stays as it is.
+	 */
 	xbt_error *e = decode_owned("vdi_attach", failure_xml(4, WBT,
-		"{\"error\": \"x\", \"files\": [\"f\\u0001.py\"], "
-		"\"lines\": [7]}", "46", "r"), "e\xff");
+		"{\"error\": \"x\", \"files\": [\"f\xc3\xa9.py\"], "
+		"\"lines\": [7]}", "46", "r\xc3\xa9"), "e\xff\x01");
 	struct want p[] = {
-		{ "FIXTURE @ " HOST, "f\\x01.py", 7, NULL, true },
+		{ "FIXTURE @ " HOST, "f\xc3\xa9.py", 7, NULL, true },
 	};
 
-	check_error(e, "SR_BACKEND_FAILURE_46", 3, "", "r", "e\\xff");
+	check_error(e, "SR_BACKEND_FAILURE_46", 3, "", "r\xc3\xa9",
+		    "e\\xff\\x01");
 	check_wbt_frames(&e->bt, p, 1);
 	xbt_error_free(e);
 }

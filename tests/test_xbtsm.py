@@ -79,7 +79,7 @@ class TestBacktrace(unittest.TestCase):
         }
         self.assertEqual(json.loads(desc[1]), expected)
         # Exact text, in the key order the C side documents.
-        self.assertEqual(desc[1], json.dumps(expected))
+        self.assertEqual(desc[1], json.dumps(expected, ensure_ascii=False))
 
     def test_general_exception_is_202(self):
         status, text = run({"sr_attach": general}, "sr_attach")
@@ -92,6 +92,12 @@ class TestBacktrace(unittest.TestCase):
         self.assertEqual(bt["error"], "ValueError: boom")
         self.assertEqual(bt["lines"],
                          [dispatch_line(), general.__code__.co_firstlineno + 1])
+
+    def test_backtrace_json_has_no_u_escapes(self):
+        text = xbtsm.backtrace_json("caf\u00e9 \x01 \udcff \u2028", None)
+        self.assertNotIn("\\u", text)
+        self.assertEqual(json.loads(text)["error"],
+                         "caf\u00e9 \\x01 \\xff \u2028")
 
     def test_backtrace_json_of_unraised_is_empty(self):
         self.assertEqual(json.loads(xbtsm.backtrace_json("e", None)),

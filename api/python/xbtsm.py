@@ -99,13 +99,15 @@ def _safe(v):
 
 
 def backtrace_json(error, tb):
-    """The interop JSON of a traceback, Python's order (outermost first)."""
+    """The interop JSON of a traceback, Python's order (outermost first).
+    Text is made safe first and non-ASCII is written as UTF-8, so the JSON
+    holds no \\u escapes (xmlrpc-c 1.33 decodes those wrongly)."""
     frames = traceback.extract_tb(tb)
     return json.dumps({
         "error": _safe_text(str(error)),
         "files": [_safe_text(f.filename) for f in frames],
         "lines": [f.lineno or 0 for f in frames],
-    })
+    }, ensure_ascii=False)
 
 
 def _response(value):
