@@ -934,6 +934,10 @@ xbt_error *sm_call(const struct sm_config *cfg, const char *type,
 		err = XBT_RAISE("INTERNAL_ERROR", "bad SM command");
 		goto out;
 	}
+	if (!call || xmlrpc_value_type(call) != XMLRPC_TYPE_STRUCT) {
+		err = XBT_RAISE("INTERNAL_ERROR", "SM call is not a struct");
+		goto out;
+	}
 	if ((err = XBT_PROPAGATE(sm_request(command, call, &xml))))
 		goto out;
 	xbt_buf_addf(&path, "%s/%sSR", cfg->sm_dir ? cfg->sm_dir : XBT_SM_DIR,

@@ -62,7 +62,8 @@ struct sm_call_args {
 xmlrpc_value *sm_call_new(const char *command, const struct sm_call_args *a);
 
 /*
- * Runs <sm_dir>/<type>SR <methodCall(command, [call])>, with stdin
+ * Runs <sm_dir>/<type>SR <methodCall(command, [call])> (type and command
+ * are non-NULL; call is usually from sm_call_new), with stdin
  * /dev/null, no inherited descriptors, its own process group, default
  * signal dispositions and the environment PATH + ORIGINATOR=SM.
  *
@@ -70,6 +71,7 @@ xmlrpc_value *sm_call_new(const char *command, const struct sm_call_args *a);
  * Errors (caller frees; *result untouched):
  *   type not [A-Za-z0-9_]{1,64}, or no such plugin: SR_UNKNOWN_DRIVER [type]
  *   command not [A-Za-z0-9_.]{1,64}: INTERNAL_ERROR ["bad SM command"]
+ *   call NULL or not a struct: INTERNAL_ERROR ["SM call is not a struct"]
  *   the plugin cannot be started: SR_BACKEND_FAILURE
  *     ["cannot run <type>SR: <strerror>", "", ""]
  *   timeout (SIGTERM to the group, SIGKILL after the grace):

@@ -1391,6 +1391,16 @@ START_TEST(run_bad_plugins)
 	e = sm_call(&cfg, "FIXTURE", "sr scan", call, &v);
 	check_error(e, "INTERNAL_ERROR", 1, "bad SM command");
 	xbt_error_free(e);
+	e = sm_call(&cfg, "FIXTURE", "sr_scan", NULL, &v);
+	check_error(e, "INTERNAL_ERROR", 1, "SM call is not a struct");
+	xbt_error_free(e);
+	{
+		xmlrpc_value *args = member(call, "args");
+		e = sm_call(&cfg, "FIXTURE", "sr_scan", args, &v);
+		check_error(e, "INTERNAL_ERROR", 1, "SM call is not a struct");
+		xbt_error_free(e);
+		xmlrpc_DECREF(args);
+	}
 	ck_assert_ptr_null(v);
 	xmlrpc_DECREF(call);
 	xmlrpc_DECREF(dc);
