@@ -77,6 +77,11 @@ static bool sm_name_ok(const char *s, size_t len, bool dot)
 	return ok;
 }
 
+bool sm_type_valid(const char *type)
+{
+	return sm_name_ok(type, strlen(type), false);
+}
+
 /* ---- the call struct and its log form ----------------------------------- */
 
 static void sm_set_string(xmlrpc_env *env, xmlrpc_value *s, const char *key,

@@ -44,6 +44,9 @@ struct sm_config {
  */
 void sm_init(const struct sm_config *cfg);
 
+/* True when type names a plugin safely: [A-Za-z0-9_]{1,64}. */
+bool sm_type_valid(const char *type);
+
 /* The fields of the call struct (DESIGN.md); NULL fields are left out. */
 struct sm_call_args {
 	const char *host_ref;
