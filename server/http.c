@@ -34,6 +34,7 @@
 
 #include "xbt/wire.h"
 #include "http.h"
+#include "log.h"
 
 /* Longest chunk-size line of a chunked body we accept. */
 #define HTTP_MAX_CHUNK_LINE 1024
@@ -327,6 +328,8 @@ static void http_post(struct http_server *s, TSession *ses,
 	case BODY_OK:
 		break;
 	case BODY_TOO_LARGE:
+		log_info("http: refused a request body over %zu bytes",
+			 s->max_body);
 		http_too_large(s, ses, proto);
 		goto out;
 	case BODY_BAD:

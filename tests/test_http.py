@@ -308,6 +308,19 @@ class HttpTestCase(unittest.TestCase):
         self.assertEqual(headers.get("connection"), "close")
         self.assert_alive()
 
+    def test_expect_100_continue(self):
+        # The client waits for "100 Continue" before sending the body.
+        s = self.echo.raw()
+        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                  b"Expect: 100-continue\r\n\r\n")
+        interim = s.recv(100)
+        self.assertRegex(interim, rb"^HTTP/1\.1 100 [Cc]ontinue\r\n\r\n$")
+        s.sendall(b"hello")
+        status, _, body = read_response(s)
+        s.close()
+        self.assertEqual(status, 200)
+        self.assertIn(b"proto:xml len:5<", body)
+
     def chunked(self, pieces, path="/", tail=b""):
         s = self.echo.raw()
         req = b"POST " + path.encode() + \
