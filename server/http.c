@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -144,13 +145,15 @@ enum body_result { BODY_OK, BODY_TOO_LARGE, BODY_BAD, BODY_LOST };
  */
 static bool body_take(TSession *ses, size_t max, const char **p, size_t *n)
 {
+	bool ok = true;
+
 	SessionGetReadData(ses, max, p, n);
-	while (*n == 0) {
-		if (!SessionRefillBuffer(ses) || SessionReadDataAvail(ses) == 0)
-			return false;
-		SessionGetReadData(ses, max, p, n);
+	while (ok && *n == 0) {
+		ok = SessionRefillBuffer(ses) && SessionReadDataAvail(ses) > 0;
+		if (ok)
+			SessionGetReadData(ses, max, p, n);
 	}
-	return true;
+	return ok;
 }
 
 static enum body_result body_read_length(struct http_server *s, TSession *ses,
@@ -158,8 +161,10 @@ static enum body_result body_read_length(struct http_server *s, TSession *ses,
 {
 	enum body_result res = BODY_OK;
 
-	if (length > s->max_body)
-		return BODY_TOO_LARGE;
+	if (length > s->max_body) {
+		res = BODY_TOO_LARGE;
+		goto out;
+	}
 	xbt_buf_grow(body, (size_t)length);
 	while (body->len < length) {
 		const char *p;
@@ -170,27 +175,34 @@ static enum body_result body_read_length(struct http_server *s, TSession *ses,
 		}
 		xbt_buf_add(body, p, n);
 	}
+out:
 	return res;
 }
 
 /* One line of a chunked body (CRLF or LF stripped) into line. */
 static enum body_result body_line(TSession *ses, xbt_buf *line)
 {
+	enum body_result res = BODY_OK;
+
 	xbt_buf_reset(line);
 	for (;;) {
 		const char *p;
 		size_t n;
-		if (!body_take(ses, 1, &p, &n))
-			return BODY_LOST;
+		if (!body_take(ses, 1, &p, &n)) {
+			res = BODY_LOST;
+			break;
+		}
 		if (*p == '\n')
 			break;
-		if (line->len >= HTTP_MAX_CHUNK_LINE)
-			return BODY_BAD;
+		if (line->len >= HTTP_MAX_CHUNK_LINE) {
+			res = BODY_BAD;
+			break;
+		}
 		xbt_buf_addch(line, *p);
 	}
 	if (line->len > 0 && line->buf[line->len - 1] == '\r')
 		line->buf[--line->len] = '\0';
-	return BODY_OK;
+	return res;
 }
 
 /* A chunk-size line: hex digits, then optionally ";extension". */
@@ -198,29 +210,20 @@ static bool body_chunk_size(const char *line, uint64_t *size)
 {
 	uint64_t v = 0;
 	const char *p = line;
+	bool ok = true;
 
-	for (; *p && *p != ';' && *p != ' ' && *p != '\t'; p++) {
-		int d;
-		if (*p >= '0' && *p <= '9')
-			d = *p - '0';
-		else if (*p >= 'a' && *p <= 'f')
-			d = *p - 'a' + 10;
-		else if (*p >= 'A' && *p <= 'F')
-			d = *p - 'A' + 10;
-		else
-			return false;
-		if (v > (UINT64_MAX >> 4))
-			return false;
-		v = (v << 4) | (uint64_t)d;
+	for (; ok && isxdigit((unsigned char)*p); p++) {
+		unsigned d = (unsigned)(isdigit((unsigned char)*p) ? *p - '0' :
+					tolower((unsigned char)*p) - 'a' + 10);
+		ok = v <= (UINT64_MAX >> 4);
+		v = (v << 4) | d;
 	}
-	if (p == line)
-		return false;
+	ok = ok && p != line;
 	while (*p == ' ' || *p == '\t')
 		p++;
-	if (*p && *p != ';')
-		return false;
+	ok = ok && (*p == '\0' || *p == ';');
 	*size = v;
-	return true;
+	return ok;
 }
 
 static enum body_result body_read_chunked(struct http_server *s,
@@ -276,21 +279,21 @@ out:
 static bool http_parse_length(const char *s, uint64_t *out)
 {
 	uint64_t v = 0;
-	bool any = false;
+	const char *digits;
+	bool ok = true;
 
 	while (*s == ' ' || *s == '\t')
 		s++;
-	for (; *s >= '0' && *s <= '9'; s++) {
+	for (digits = s; ok && isdigit((unsigned char)*s); s++) {
 		unsigned d = (unsigned)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return false;
+		ok = v <= (UINT64_MAX - d) / 10;
 		v = v * 10 + d;
-		any = true;
 	}
+	ok = ok && s != digits;
 	while (*s == ' ' || *s == '\t')
 		s++;
 	*out = v;
-	return any && *s == '\0';
+	return ok && *s == '\0';
 }
 
 /* ---- requests -------------------------------------------------------------- */
@@ -454,8 +457,10 @@ static xbt_error *http_bind(struct http_server *s, const char *addr,
 	xbt_error *err = NULL;
 
 	memset(&ss, 0, sizeof(ss));
-	if (port > 65535)
-		return http_fail("port out of range", 0);
+	if (port > 65535) {
+		err = http_fail("port out of range", 0);
+		goto out;
+	}
 	if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr)
 	    == 1) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -469,11 +474,14 @@ static xbt_error *http_bind(struct http_server *s, const char *addr,
 		sin6->sin6_port = htons((uint16_t)port);
 		sslen = sizeof(*sin6);
 	} else {
-		return http_fail("listen address is not numeric IPv4/IPv6", 0);
+		err = http_fail("listen address is not numeric IPv4/IPv6", 0);
+		goto out;
 	}
 	s->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s->fd < 0)
-		return http_fail("socket", errno);
+	if (s->fd < 0) {
+		err = http_fail("socket", errno);
+		goto out;
+	}
 	setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	/*
 	 * Abyss sends each header line with its own send(); with Nagle the
@@ -497,6 +505,27 @@ out:
 	return err;
 }
 
+/* How far http_start got, for undoing it. */
+enum http_made { MADE_NOTHING, MADE_ABYSS, MADE_SWITCH, MADE_SERVER,
+		 MADE_LOCKS };
+
+static void http_unmake(struct http_server *s, enum http_made made)
+{
+	if (made >= MADE_LOCKS) {
+		pthread_cond_destroy(&s->cond);
+		pthread_mutex_destroy(&s->lock);
+	}
+	if (made >= MADE_SERVER)
+		ServerFree(&s->abyss);
+	if (made >= MADE_SWITCH)
+		ChanSwitchDestroy(s->chanswitch);
+	if (made >= MADE_ABYSS)
+		AbyssTerm();
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s);
+}
+
 xbt_error *http_start(const struct http_config *cfg, http_rpc_fn fn,
 		      void *ctx, struct http_server **out)
 {
@@ -508,7 +537,7 @@ xbt_error *http_start(const struct http_config *cfg, http_rpc_fn fn,
 	abyss_bool ok = false;
 	xbt_error *err = NULL;
 	int rc;
-	enum { NOTHING, ABYSS, SWITCH, SERVER, LOCKS } made = NOTHING;
+	enum http_made made = MADE_NOTHING;
 
 	*out = NULL;
 	s->fd = -1;
@@ -525,25 +554,25 @@ xbt_error *http_start(const struct http_config *cfg, http_rpc_fn fn,
 
 	if ((err = XBT_PROPAGATE(http_bind(s, cfg->addr ? cfg->addr :
 					   HTTP_DEFAULT_ADDR, cfg->port))))
-		goto fail;
+		goto out;
 	AbyssInit(&aerr);
 	if (aerr) {
 		err = http_abyss_fail("AbyssInit", aerr);
-		goto fail;
+		goto out;
 	}
-	made = ABYSS;
+	made = MADE_ABYSS;
 	ChanSwitchUnixCreateFd(s->fd, &s->chanswitch, &aerr);
 	if (aerr) {
 		err = http_abyss_fail("ChanSwitchUnixCreateFd", aerr);
-		goto fail;
+		goto out;
 	}
-	made = SWITCH;
+	made = MADE_SWITCH;
 	ServerCreateSwitch(&s->abyss, s->chanswitch, &aerr);
 	if (aerr) {
 		err = http_abyss_fail("ServerCreateSwitch", aerr);
-		goto fail;
+		goto out;
 	}
-	made = SERVER;
+	made = MADE_SERVER;
 	ServerSetName(&s->abyss, "xbtd");
 	ServerSetAdvertise(&s->abyss, false);
 	ServerSetKeepaliveTimeout(&s->abyss, cfg->keepalive_s ?
@@ -562,40 +591,27 @@ xbt_error *http_start(const struct http_config *cfg, http_rpc_fn fn,
 	ServerAddHandler3(&s->abyss, &handler, &ok);
 	if (!ok) {
 		err = http_fail("ServerAddHandler3 failed", 0);
-		goto fail;
+		goto out;
 	}
 	ServerInit2(&s->abyss, &aerr);
 	if (aerr) {
 		err = http_abyss_fail("ServerInit2", aerr);
-		goto fail;
+		goto out;
 	}
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
-	made = LOCKS;
+	made = MADE_LOCKS;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	rc = pthread_create(&s->thread, &attr, http_run, s);
 	pthread_attr_destroy(&attr);
-	if (rc != 0) {
+	if (rc != 0)
 		err = http_fail("pthread_create", rc);
-		goto fail;
-	}
-	*out = s;
-	return NULL;
-fail:
-	if (made >= LOCKS) {
-		pthread_cond_destroy(&s->cond);
-		pthread_mutex_destroy(&s->lock);
-	}
-	if (made >= SERVER)
-		ServerFree(&s->abyss);
-	if (made >= SWITCH)
-		ChanSwitchDestroy(s->chanswitch);
-	if (made >= ABYSS)
-		AbyssTerm();
-	if (s->fd >= 0)
-		close(s->fd);
-	free(s);
+out:
+	if (err)
+		http_unmake(s, made);
+	else
+		*out = s;
 	return err;
 }
 
@@ -625,11 +641,5 @@ void http_stop(struct http_server *s)
 	}
 	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->thread, NULL);
-	pthread_cond_destroy(&s->cond);
-	pthread_mutex_destroy(&s->lock);
-	ServerFree(&s->abyss);
-	ChanSwitchDestroy(s->chanswitch);
-	AbyssTerm();
-	close(s->fd);
-	free(s);
+	http_unmake(s, MADE_LOCKS);
 }

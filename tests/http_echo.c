@@ -3,7 +3,7 @@
  * A test server on the HTTP front: every RPC is answered with a XenAPI
  * success whose value is "proto:<xml|json> len:<body bytes>".
  *
- *   tests/http_echo [--port N] [--max-body N]
+ *   tests/http_echo [--addr A] [--port N] [--max-body N]
  *
  * A body that starts with "sleep:N" makes the callback sleep N ms first
  * (a slow call); one that starts with "stack" makes it use 512 KiB of
@@ -79,6 +79,7 @@ static unsigned long echo_number(const char *s, const char *what)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "addr", required_argument, NULL, 'a' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "max-body", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
@@ -92,6 +93,9 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
+		case 'a':
+			cfg.addr = optarg;
+			break;
 		case 'p':
 			cfg.port = (unsigned)echo_number(optarg, "port");
 			break;
@@ -99,7 +103,7 @@ int main(int argc, char **argv)
 			cfg.max_body = echo_number(optarg, "max-body");
 			break;
 		default:
-			fprintf(stderr, "usage: http_echo [--port N] "
+			fprintf(stderr, "usage: http_echo [--addr A] [--port N] "
 				"[--max-body N]\n");
 			return 2;
 		}

@@ -531,6 +531,55 @@ class HttpTestCase(unittest.TestCase):
         self.assertEqual(sorted(done), list(range(clients)))
 
 
+class StartTestCase(unittest.TestCase):
+    def run_echo(self, *args):
+        p = subprocess.run([ECHO] + list(args), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=echo_env(), timeout=START_TIMEOUT)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+    def test_port_in_use_is_an_error(self):
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen(1)
+            port = busy.getsockname()[1]
+            status, out, err = self.run_echo("--port", str(port))
+        self.assertEqual(status, 1)
+        self.assertEqual(out, "")
+        self.assertIn("http_echo: INTERNAL_ERROR [http: bind: "
+                      "Address already in use]", err)
+        for mark in SANITIZER_MARKS:
+            self.assertNotIn(mark, err)
+
+    def test_bad_address_is_an_error(self):
+        status, out, err = self.run_echo("--addr", "localhost")
+        self.assertEqual(status, 1)
+        self.assertIn("[http: listen address is not numeric IPv4/IPv6]",
+                      err)
+        status, out, err = self.run_echo("--port", "65536")
+        self.assertEqual(status, 1)
+        self.assertIn("[http: port out of range]", err)
+
+    def test_ipv6_loopback(self):
+        try:
+            with socket.socket(socket.AF_INET6) as probe:
+                probe.bind(("::1", 0))
+        except OSError:
+            self.skipTest("no IPv6 loopback here")
+        echo = Echo("--addr", "::1", "--port", "0")
+        try:
+            conn = http.client.HTTPConnection("::1", echo.port,
+                                              timeout=REQUEST_TIMEOUT)
+            conn.request("POST", "/", body=b"abc")
+            r = conn.getresponse()
+            self.assertEqual(r.status, 200)
+            self.assertIn(b"proto:xml len:3<", r.read())
+            conn.close()
+        finally:
+            status, _ = echo.stop()
+        self.assertEqual(status, 0)
+
+
 class StopTestCase(unittest.TestCase):
     def test_sigterm_with_idle_keepalive_connections(self):
         # An explicit port this time (--port N).
@@ -566,6 +615,24 @@ class StopTestCase(unittest.TestCase):
             self.assertNotIn(mark, err)
         # Abyss alone waits 2 s here.
         self.assertLess(seconds, 2.0)
+
+    def test_sigterm_lets_a_running_call_finish(self):
+        # A call in progress when the stop comes still gets its answer;
+        # the stop waits for it.
+        echo = Echo("--port", "0")
+        s = echo.raw()
+        s.sendall(b"POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\nsleep:300")
+        time.sleep(0.1)
+        echo.proc.send_signal(signal.SIGTERM)
+        status, _, body = read_response(s)
+        s.close()
+        self.assertEqual(status, 200)
+        self.assertIn(b"proto:xml len:9<", body)
+        exit_status, _ = echo.stop()
+        self.assertEqual(exit_status, 0)
+        err = echo.stderr.decode("utf-8", "replace")
+        for mark in SANITIZER_MARKS:
+            self.assertNotIn(mark, err)
 
 
 if __name__ == "__main__":
