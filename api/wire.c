@@ -822,10 +822,46 @@ static int hex4(const char *p)
 	return v;
 }
 
+/* Appends code point cp as JSON string text xmlrpc-c reads correctly. */
+static void json_codepoint(xbt_buf *out, uint32_t cp)
+{
+	switch (cp) {
+	case '"': xbt_buf_addstr(out, "\\\""); return;
+	case '\\': xbt_buf_addstr(out, "\\\\"); return;
+	case '\t': xbt_buf_addstr(out, "\\t"); return;
+	case '\n': xbt_buf_addstr(out, "\\n"); return;
+	case '\r': xbt_buf_addstr(out, "\\r"); return;
+	default: break;
+	}
+	if (cp < 0x20) {
+		/* NUL cannot reach xmlrpc-c raw: spell it, and the other
+		 * control characters, as the text-safety rule would. */
+		xbt_buf_addf(out, "\\\\x%02x", (unsigned)cp);
+	} else if (cp < 0x80) {
+		xbt_buf_addch(out, (char)cp);
+	} else if (cp < 0x800) {
+		xbt_buf_addch(out, (char)(0xc0 | (cp >> 6)));
+		xbt_buf_addch(out, (char)(0x80 | (cp & 0x3f)));
+	} else if (cp < 0x10000) {
+		/* A lone surrogate too: not UTF-8, escaped when written. */
+		xbt_buf_addch(out, (char)(0xe0 | (cp >> 12)));
+		xbt_buf_addch(out, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		xbt_buf_addch(out, (char)(0x80 | (cp & 0x3f)));
+	} else {
+		xbt_buf_addch(out, (char)(0xf0 | (cp >> 18)));
+		xbt_buf_addch(out, (char)(0x80 | ((cp >> 12) & 0x3f)));
+		xbt_buf_addch(out, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		xbt_buf_addch(out, (char)(0x80 | (cp & 0x3f)));
+	}
+}
+
 /*
- * Copies s into out (NUL-terminated for xmlrpc-c), replacing each escaped
- * UTF-16 surrogate pair ("\ud83d\ude00") with its UTF-8 bytes: xmlrpc-c
- * would encode the halves separately, which is not UTF-8.
+ * Copies s into out (NUL-terminated for xmlrpc-c) with every \uXXXX escape
+ * decoded here: xmlrpc-c 1.33 converts the four digits without a
+ * terminator (the result depends on stale stack bytes) and would encode
+ * the halves of a surrogate pair separately, which is not UTF-8. Surrogate
+ * pairs become one character; NUL and the other control characters become
+ * the text "\xNN" (DESIGN.md "Text"). Other escapes are left to xmlrpc-c.
  */
 static void json_prepare(const char *s, size_t len, xbt_buf *out)
 {
@@ -836,6 +872,7 @@ static void json_prepare(const char *s, size_t len, xbt_buf *out)
 	while (i < len) {
 		char c = s[i];
 		int hi, lo;
+		uint32_t cp;
 
 		if (!in_str || c != '\\') {
 			if (c == '"')
@@ -843,25 +880,22 @@ static void json_prepare(const char *s, size_t len, xbt_buf *out)
 			i++;
 			continue;
 		}
-		if (i + 12 <= len && s[i + 1] == 'u' &&
-		    (hi = hex4(s + i + 2)) >= 0xd800 && hi <= 0xdbff &&
-		    s[i + 6] == '\\' && s[i + 7] == 'u' &&
-		    (lo = hex4(s + i + 8)) >= 0xdc00 && lo <= 0xdfff) {
-			uint32_t cp = 0x10000 + ((uint32_t)(hi - 0xd800) << 10) +
-				      (uint32_t)(lo - 0xdc00);
-			char u[4] = {
-				(char)(0xf0 | (cp >> 18)),
-				(char)(0x80 | ((cp >> 12) & 0x3f)),
-				(char)(0x80 | ((cp >> 6) & 0x3f)),
-				(char)(0x80 | (cp & 0x3f)),
-			};
-			xbt_buf_add(out, s + run, i - run);
-			xbt_buf_add(out, u, 4);
-			i += 12;
-			run = i;
+		if (i + 6 > len || s[i + 1] != 'u' || (hi = hex4(s + i + 2)) < 0) {
+			i += 2; /* the escaped byte cannot end the string */
 			continue;
 		}
-		i += 2; /* the escaped byte cannot end the string */
+		xbt_buf_add(out, s + run, i - run);
+		cp = (uint32_t)hi;
+		i += 6;
+		if (hi >= 0xd800 && hi <= 0xdbff && i + 6 <= len &&
+		    s[i] == '\\' && s[i + 1] == 'u' &&
+		    (lo = hex4(s + i + 2)) >= 0xdc00 && lo <= 0xdfff) {
+			cp = 0x10000 + ((cp - 0xd800) << 10) +
+			     (uint32_t)(lo - 0xdc00);
+			i += 6;
+		}
+		json_codepoint(out, cp);
+		run = i;
 	}
 	xbt_buf_add(out, s + run, len - run);
 }
@@ -990,8 +1024,8 @@ xbt_error *xbt_wire_parse_jsonrpc(const char *json, size_t len, char **method,
 		why = "method is not a string";
 		goto out;
 	}
-	if (!n || strlen(name) != n) {
-		why = n ? "method contains a NUL" : "empty method";
+	if (!n) {
+		why = "empty method";
 		goto out;
 	}
 	p = member(req, "params");

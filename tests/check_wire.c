@@ -148,7 +148,7 @@ START_TEST(test_value_strings)
 	/* JSON's own escapes; DEL is legal in both but escaped in JSON. */
 	check_value(build("s", "q\"b\\s\x7f"), "<value>q\"b\\s\x7f</value>",
 		    "\"q\\\"b\\\\s\\u007f\"");
-	/* xmlrpc-c's string reader turns CR and CRLF into LF. */
+	/* xmlrpc-c's string constructors turn CR and CRLF into LF. */
 	check_value(build("s", "a\rb\r\nc"), "<value>a\nb\nc</value>",
 		    "\"a\\nb\\nc\"");
 	check_value(build("s", "OpaqueRef:NULL"), "<value>OpaqueRef:NULL</value>",
@@ -633,6 +633,16 @@ static const struct json_case good_json[] = {
 	  "\"\\\\ud83d\\\\ude00\"", "1", false },
 	{ "{\"method\":\"m\",\"params\":[\"\xe2\x82\xac\xff\"],\"id\":1}", 0,
 	  "m", "\"\xe2\x82\xac\\\\xff\"", "1", false },
+	/* Every \u escape is decoded here (xmlrpc-c 1.33 reads stale stack
+	 * bytes after the four digits), in keys too. */
+	{ "{\"method\":\"m\",\"params\":[\"\\u00e9\\u20AC\\u0022\\u005c"
+	  "\\u002f\\u0009\\u000a\\u000d\\u0041\\u001f\\n\\/\\\\\",{\"\\u006b\":1}],"
+	  "\"id\":\"\\u0031\"}", 0,
+	  "m", "\"\xc3\xa9\xe2\x82\xac\\\"\\\\/\\t\\n\\rA\\\\x1f\\n/\\\\\",{\"k\":1}",
+	  "\"1\"", false },
+	/* A NUL in a method name cannot cut it short. */
+	{ "{\"method\":\"VM.start\\u0000x\",\"id\":1}", 0,
+	  "VM.start\\x00x", "", "1", false },
 };
 
 START_TEST(test_parse_jsonrpc_good)
@@ -698,8 +708,6 @@ static const struct bad_case bad_json[] = {
 	{ "{\"params\":[],\"id\":1}", 0, "no method" },
 	{ "{\"method\":5,\"id\":1}", 0, "method is not a string" },
 	{ "{\"method\":\"\",\"id\":1}", 0, "empty method" },
-	{ "{\"method\":\"VM.start\\u0000x\",\"id\":1}", 0,
-	  "method contains a NUL" },
 	{ "{\"jsonrpc\":\"1.0\",\"method\":\"m\",\"id\":1}", 0,
 	  "jsonrpc is not \"2.0\"" },
 	{ "{\"jsonrpc\":2,\"method\":\"m\",\"id\":1}", 0,

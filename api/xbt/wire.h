@@ -16,8 +16,8 @@
  *   struct      <struct><member>..</member></struct>  {..}
  *   nil         <value></value> (void is "")       null
  *   base64      <base64>..</base64>                "<base64 text>"
- * Every string passes DESIGN.md's text-safety rule first. Strings are read
- * with xmlrpc_read_string_lp, which turns CR and CRLF into LF.
+ * Every string passes DESIGN.md's text-safety rule first. (xmlrpc-c's
+ * string constructors turn CR and CRLF into LF; parsed strings keep CR.)
  *
  * Parsing is bounded: XML deeper than XBT_WIRE_MAX_XML_DEPTH elements and
  * any DOCTYPE (xmlrpc-c expands entities: "billion laughs") are refused
