@@ -25,6 +25,10 @@
  * goes through xbt_json_prescan with XBT_MAX_NESTING. Datetimes that
  * xmlrpc-c cannot read (fractional seconds with a zone, +hh:mm offsets,
  * surrounding blanks) are rewritten to UTC "YYYYMMDDTHH:MM:SS[.ffffff]".
+ * JSON \uXXXX escapes are decoded here, not by xmlrpc-c 1.33 (which reads
+ * past the four digits): surrogate pairs give one character, NUL and other
+ * control characters the text "\xNN". xmlrpc-c's JSON parser refuses
+ * numbers with an exponent (1e-07).
  */
 #ifndef XBT_WIRE_H
 #define XBT_WIRE_H
@@ -82,8 +86,11 @@ xbt_error *xbt_wire_parse_call(const char *xml, size_t len, char **method,
 /*
  * Parses a JSON-RPC request (v1 or v2). *id_json (caller frees) is the id
  * re-serialised, *v2 whether "jsonrpc": "2.0" was given. params may be
- * absent (empty array). Errors use XMLRPC_UNMARSHAL_FAILURE likewise; a
- * missing or null id is an error.
+ * absent or null (empty array); a v2 params object becomes the one param,
+ * as xapi does. Errors: XMLRPC_UNMARSHAL_FAILURE ["JSON-RPC request", why]
+ * with outputs NULL and *v2 false; a missing or null id (a notification),
+ * an id that is neither a string nor an integer, and a "jsonrpc" other
+ * than "2.0" are errors.
  */
 xbt_error *xbt_wire_parse_jsonrpc(const char *json, size_t len, char **method,
 				  xmlrpc_value **params, char **id_json,
