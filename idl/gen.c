@@ -8,7 +8,7 @@
  *                            indexes, error codes, client stub prototypes
  *   api/xenapi.c             the descriptors (see api/xbt/model.h)
  *   api/xenapi_client.c      client stubs over xbt_client_call
- *   server/handlers.h        weak prototypes of the hand-written handlers
+ *   server/handlers.h        prototypes of the hand-written handlers
  *   server/dispatch_table.c  xbtd_handlers[], indexed like xbt_messages[]
  *   doc/api.md               the API reference
  *
@@ -1909,9 +1909,15 @@ static void emit_handlers_h(out *o)
 	      " * reference in *result (void messages may leave it NULL) "
 	      "and returns NULL.\n"
 	      " *\n"
-	      " * Handlers are declared weak: one that is not written yet "
-	      "is NULL in\n"
-	      " * xbtd_handlers[].\n"
+	      " * The table refers to the handlers strongly, so that it pulls "
+	      "their objects\n"
+	      " * out of a static archive (a weak reference does not) and a "
+	      "missing handler\n"
+	      " * is a link error. Define XBTD_WEAK_HANDLERS when compiling "
+	      "the table to\n"
+	      " * declare them weak instead (partial builds, tests): a "
+	      "handler that is not\n"
+	      " * linked in is then NULL in xbtd_handlers[].\n"
 	      " */\n"
 	      "#ifndef XBTD_HANDLERS_H\n#define XBTD_HANDLERS_H\n\n"
 	      "#include <stddef.h>\n\n"
@@ -1924,7 +1930,12 @@ static void emit_handlers_h(out *o)
 	      "\t\t\t\t   xmlrpc_value **);\n\n"
 	      "/* Indexed like xbt_messages[]; NULL for implicit messages. */\n"
 	      "extern const xbtd_handler xbtd_handlers[];\n"
-	      "extern const size_t xbtd_nhandlers;\n");
+	      "extern const size_t xbtd_nhandlers;\n\n"
+	      "#ifdef XBTD_WEAK_HANDLERS\n"
+	      "#define XBTD_HANDLER_ATTR __attribute__((weak))\n"
+	      "#else\n"
+	      "#define XBTD_HANDLER_ATTR\n"
+	      "#endif\n");
 	for (size_t i = 0; i < api.messages.n; i++) {
 		msg_def *m = api.messages.v[i];
 
@@ -1943,7 +1954,7 @@ static void emit_handlers_h(out *o)
 		out_s(o, " */\n");
 		out_f(o, "xbt_error *%s_%s(struct call *call, xmlrpc_value "
 		      "*const *args,\n\t\txmlrpc_value **result) "
-		      "__attribute__((weak));\n", m->cls->lower, m->name);
+		      "XBTD_HANDLER_ATTR;\n", m->cls->lower, m->name);
 	}
 	out_s(o, "\n#endif\n");
 }

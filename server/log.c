@@ -71,17 +71,21 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	xbt_buf_release(&line);
 }
 
-void log_backtrace(const char *what, const xbt_error *e)
+void log_backtrace(enum log_level level, const char *what, const xbt_error *e)
 {
 	char *summary = xbt_error_summary(e);
 	xbt_buf human = XBT_BUF_INIT;
 	char *save = NULL;
 
+	if (!log_enabled(level)) {
+		free(summary);
+		return;
+	}
 	xbt_backtrace_to_human(&e->bt, &human);
-	log_error("%s: %s", what, summary);
+	log_msg(level, "%s: %s", what, summary);
 	for (char *l = strtok_r(human.buf, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save))
-		log_error("  %s", l);
+		log_msg(level, "  %s", l);
 	xbt_buf_release(&human);
 	free(summary);
 }

@@ -29,6 +29,6 @@ void log_msg(enum log_level level, const char *fmt, ...)
  * Logs an error and its backtrace once, at a boundary (dispatch or task):
  * "<what>: CODE [params]" then one line per frame in the human form.
  */
-void log_backtrace(const char *what, const xbt_error *e);
+void log_backtrace(enum log_level level, const char *what, const xbt_error *e);
 
 #endif

@@ -1455,7 +1455,10 @@ END_TEST
 
 /* ---- the server's dispatch table ------------------------------------------------ */
 
-/* Defining a handler makes the weak reference in xbtd_handlers[] resolve. */
+/*
+ * Built with XBTD_WEAK_HANDLERS: defining a handler makes the weak reference
+ * in xbtd_handlers[] resolve; the others stay NULL.
+ */
 xbt_error *vm_start(struct call *call, xmlrpc_value *const *args,
 		    xmlrpc_value **result)
 {

@@ -1,0 +1,534 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Dispatch: method name -> generated message descriptor -> arity, session
+ * and type checks -> a hand-written handler (XBT_MSG_CUSTOM) or one of the
+ * generic ones below (getters, setters, map edits, records, lookups).
+ * Async.<message> runs the same call on the worker pool under a task.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "log.h"
+#include "xbt/wire.h"
+#include "xbtd.h"
+
+#define ASYNC_PREFIX "Async."
+
+xmlrpc_value *value_str(const char *s)
+{
+	xmlrpc_env env;
+	xmlrpc_value *v;
+
+	xmlrpc_env_init(&env);
+	v = xmlrpc_string_new(&env, s);
+	if (env.fault_occurred)
+		xbt_fatalx("xmlrpc_string_new: %s", env.fault_string);
+	xmlrpc_env_clean(&env);
+	return v;
+}
+
+xmlrpc_value *value_void(void)
+{
+	return value_str("");
+}
+
+static xmlrpc_value *value_array(void)
+{
+	xmlrpc_env env;
+	xmlrpc_value *v;
+
+	xmlrpc_env_init(&env);
+	v = xmlrpc_array_new(&env);
+	if (env.fault_occurred)
+		xbt_fatalx("xmlrpc_array_new: %s", env.fault_string);
+	xmlrpc_env_clean(&env);
+	return v;
+}
+
+/* Appends and drops our reference to item. */
+static void value_append(xmlrpc_value *array, xmlrpc_value *item)
+{
+	xmlrpc_env env;
+
+	xmlrpc_env_init(&env);
+	xmlrpc_array_append_item(&env, array, item);
+	if (env.fault_occurred)
+		xbt_fatalx("xmlrpc_array_append_item: %s", env.fault_string);
+	xmlrpc_env_clean(&env);
+	xmlrpc_DECREF(item);
+}
+
+static void value_member(xmlrpc_value *st, const char *key, xmlrpc_value *item)
+{
+	xmlrpc_env env;
+
+	xmlrpc_env_init(&env);
+	xmlrpc_struct_set_value(&env, st, key, item);
+	if (env.fault_occurred)
+		xbt_fatalx("xmlrpc_struct_set_value: %s", env.fault_string);
+	xmlrpc_env_clean(&env);
+	xmlrpc_DECREF(item);
+}
+
+/* ---- arguments ---------------------------------------------------------- */
+
+/* The value of a parameter's IDL default, e.g. "" / false / 0 / {}. */
+static xmlrpc_value *arg_default(const xbt_param_desc *p)
+{
+	const char *d = p->default_value;
+	xmlrpc_env env;
+	xmlrpc_value *v = NULL;
+
+	xmlrpc_env_init(&env);
+	switch (p->type->kind) {
+	case XBT_T_BOOL:
+		v = xmlrpc_bool_new(&env, strcmp(d, "true") == 0);
+		break;
+	case XBT_T_INT:
+		v = xmlrpc_i8_new(&env, strtoll(d, NULL, 10));
+		break;
+	case XBT_T_FLOAT:
+		v = xmlrpc_double_new(&env, strtod(d, NULL));
+		break;
+	case XBT_T_DATETIME:
+		v = xmlrpc_datetime_new_sec(&env, 0);
+		break;
+	case XBT_T_SET:
+		v = xmlrpc_array_new(&env);
+		break;
+	case XBT_T_MAP:
+		v = xmlrpc_struct_new(&env);
+		break;
+	default:
+		v = xmlrpc_string_new(&env, d);
+		break;
+	}
+	if (env.fault_occurred)
+		xbt_fatalx("default of %s: %s", p->name, env.fault_string);
+	xmlrpc_env_clean(&env);
+	return v;
+}
+
+/* Decodes a checked value into the C view handlers read. */
+static void arg_decode(const xbt_type *t, xmlrpc_value *v, struct arg *a)
+{
+	xmlrpc_env env;
+	const char *s = NULL;
+	xmlrpc_bool b = 0;
+	xmlrpc_int64 i = 0;
+	time_t secs = 0;
+
+	xmlrpc_env_init(&env);
+	a->v = v;
+	switch (t->kind) {
+	case XBT_T_STRING: case XBT_T_REF: case XBT_T_ENUM:
+		xmlrpc_read_string(&env, v, &s);
+		a->s = (char *)s;
+		break;
+	case XBT_T_BOOL:
+		xmlrpc_read_bool(&env, v, &b);
+		a->b = b;
+		break;
+	case XBT_T_INT:
+		xmlrpc_read_i8(&env, v, &i);
+		a->i = i;
+		break;
+	case XBT_T_FLOAT:
+		xmlrpc_read_double(&env, v, &a->d);
+		break;
+	case XBT_T_DATETIME:
+		xmlrpc_read_datetime_sec(&env, v, &secs);
+		a->i = (int64_t)secs;
+		break;
+	default:
+		break;
+	}
+	if (env.fault_occurred)
+		xbt_fatalx("arg_decode: checked value unreadable: %s",
+			   env.fault_string);
+	xmlrpc_env_clean(&env);
+}
+
+static void call_release(struct call *call)
+{
+	for (size_t i = 0; i < call->argc; i++) {
+		free(call->argv[i].s);
+		if (call->argv[i].v)
+			xmlrpc_DECREF(call->argv[i].v);
+	}
+	free(call->argv);
+	call->argv = NULL;
+	call->argc = 0;
+}
+
+/*
+ * Checks the arity (the session not counted; `expected` counts only params
+ * without defaults, as xapi reports it), the session, and every param's
+ * type; fills call->argv with defaults for omitted trailing params.
+ */
+static xbt_error *call_prepare(struct call *call, const char *method,
+			       xmlrpc_value *params, char **session_out)
+{
+	const xbt_message_desc *m = call->msg;
+	xmlrpc_env env;
+	xbt_error *err = NULL;
+	int n;
+	size_t first = m->session ? 1 : 0;
+	size_t received;
+
+	xmlrpc_env_init(&env);
+	n = xmlrpc_array_size(&env, params);
+	received = (size_t)n > first ? (size_t)n - first : 0;
+	if ((size_t)n < first || received < m->nrequired ||
+	    received > m->nparams) {
+		char exp[24], got[24];
+		snprintf(exp, sizeof(exp), "%zu", m->nrequired);
+		snprintf(got, sizeof(got), "%zu", received);
+		err = XBT_RAISE(XBT_ERR_MESSAGE_PARAMETER_COUNT_MISMATCH,
+				method, exp, got);
+		goto out;
+	}
+	if (m->session) {
+		xmlrpc_value *sv = NULL;
+		const char *s = NULL;
+		xmlrpc_array_read_item(&env, params, 0, &sv);
+		if (xmlrpc_value_type(sv) != XMLRPC_TYPE_STRING) {
+			err = XBT_RAISE(XBT_ERR_XMLRPC_UNMARSHAL_FAILURE,
+					"session ref", "not a string");
+		} else {
+			xmlrpc_read_string(&env, sv, &s);
+			*session_out = (char *)s;
+			err = XBT_PROPAGATE(session_check(s));
+		}
+		xmlrpc_DECREF(sv);
+		if (err)
+			goto out;
+	}
+	call->argv = xbt_calloc(m->nparams ? m->nparams : 1, sizeof(struct arg));
+	call->argc = m->nparams;
+	for (size_t i = 0; i < m->nparams; i++) {
+		const xbt_param_desc *p = &m->params[i];
+		xmlrpc_value *in = NULL, *norm = NULL;
+		if (i < received) {
+			xmlrpc_array_read_item(&env, params, (int)(first + i), &in);
+			err = XBT_PROPAGATE(xbt_value_check(p->type, in, &norm));
+			xmlrpc_DECREF(in);
+			if (err)
+				goto out;
+		} else {
+			norm = arg_default(p);
+		}
+		arg_decode(p->type, norm, &call->argv[i]);
+	}
+out:
+	xmlrpc_env_clean(&env);
+	return err;
+}
+
+/* ---- generic handlers of implicit messages ------------------------------ */
+
+struct collect {
+	xmlrpc_value *out;
+	const xbt_class_desc *c;
+	const char *name_label;
+};
+
+static void collect_ref(const char *ref, void *rec, void *ctx)
+{
+	struct collect *k = ctx;
+
+	if (k->name_label) {
+		const xbt_field_desc *f = xbt_field_find(k->c, "name_label");
+		const char *label = *(char **)((char *)rec + f->offset);
+		if (strcmp(label, k->name_label) != 0)
+			return;
+	}
+	value_append(k->out, value_str(ref));
+}
+
+static void collect_record(const char *ref, void *rec, void *ctx)
+{
+	struct collect *k = ctx;
+
+	value_member(k->out, ref, xbt_record_to_value(k->c, rec));
+}
+
+static xbt_map *map_field(const xbt_field_desc *f, void *rec)
+{
+	return (xbt_map *)((char *)rec + f->offset);
+}
+
+static xbt_error *generic_call(struct call *call, xmlrpc_value **result)
+{
+	const xbt_message_desc *m = call->msg;
+	const xbt_class_desc *c = m->cls;
+	const xbt_field_desc *f = m->field >= 0 ? &c->fields[m->field] : NULL;
+	struct collect k = { .c = c };
+	xbt_error *err = NULL;
+	xbt_map *map;
+	void *rec = NULL;
+	xmlrpc_env env;
+
+	xmlrpc_env_init(&env);
+	store_lock();
+	switch (m->kind) {
+	case XBT_MSG_GET_FIELD:
+		if (!(err = XBT_PROPAGATE(store_need(c, call->argv[0].s, &rec))))
+			*result = xbt_field_to_value(f, rec);
+		break;
+	case XBT_MSG_SET_FIELD:
+		if ((err = XBT_PROPAGATE(store_need(c, call->argv[0].s, &rec))))
+			break;
+		if ((err = XBT_PROPAGATE(xbt_field_from_value(f, call->argv[1].v,
+							       rec))))
+			break;
+		store_touch(c, call->argv[0].s);
+		*result = value_void();
+		break;
+	case XBT_MSG_ADD_TO_MAP:
+		if ((err = XBT_PROPAGATE(store_need(c, call->argv[0].s, &rec))))
+			break;
+		map = map_field(f, rec);
+		if (xbt_map_get(map, call->argv[1].s)) {
+			err = XBT_RAISE(XBT_ERR_MAP_DUPLICATE_KEY, c->name,
+					f->name, call->argv[0].s,
+					call->argv[1].s);
+			break;
+		}
+		xbt_map_set(map, call->argv[1].s, call->argv[2].s);
+		store_touch(c, call->argv[0].s);
+		*result = value_void();
+		break;
+	case XBT_MSG_REMOVE_FROM_MAP:
+		if ((err = XBT_PROPAGATE(store_need(c, call->argv[0].s, &rec))))
+			break;
+		map = map_field(f, rec);
+		if (xbt_map_remove(map, call->argv[1].s))
+			store_touch(c, call->argv[0].s);
+		*result = value_void();
+		break;
+	case XBT_MSG_GET_RECORD:
+		if (!(err = XBT_PROPAGATE(store_need(c, call->argv[0].s, &rec))))
+			*result = xbt_record_to_value(c, rec);
+		break;
+	case XBT_MSG_GET_BY_UUID: {
+		const char *ref = store_ref_by_uuid(c, call->argv[0].s);
+		if (ref)
+			*result = value_str(ref);
+		else
+			err = XBT_RAISE(XBT_ERR_UUID_INVALID, c->name,
+					call->argv[0].s);
+		break;
+	}
+	case XBT_MSG_GET_BY_NAME_LABEL:
+		k.name_label = call->argv[0].s;
+		/* fall through */
+	case XBT_MSG_GET_ALL:
+		k.out = value_array();
+		store_foreach(c, collect_ref, &k);
+		*result = k.out;
+		break;
+	case XBT_MSG_GET_ALL_RECORDS:
+		k.out = xmlrpc_struct_new(&env);
+		store_foreach(c, collect_record, &k);
+		*result = k.out;
+		break;
+	case XBT_MSG_CUSTOM:
+		xbt_fatalx("generic_call on custom message %s", m->wire_name);
+	}
+	store_unlock();
+	xmlrpc_env_clean(&env);
+	return err;
+}
+
+static xbt_error *call_run(struct call *call, xmlrpc_value **result)
+{
+	const xbt_message_desc *m = call->msg;
+	xbt_error *err = NULL;
+
+	*result = NULL;
+	if (m->kind == XBT_MSG_CUSTOM) {
+		xbtd_handler h = xbtd_handlers[m - xbt_messages];
+		xmlrpc_value **args = xbt_calloc(call->argc + 1, sizeof(*args));
+		for (size_t i = 0; i < call->argc; i++)
+			args[i] = call->argv[i].v;
+		/* tests/check_server asserts every custom message has one. */
+		if (h)
+			err = XBT_PROPAGATE(h(call, args, result));
+		else
+			err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, "no handler",
+					m->wire_name);
+		free(args);
+	} else {
+		err = XBT_PROPAGATE(generic_call(call, result));
+	}
+	if (!err && !*result)
+		*result = value_void();
+	if (err && *result) {
+		xmlrpc_DECREF(*result);
+		*result = NULL;
+	}
+	return err;
+}
+
+/* ---- Async ---------------------------------------------------------------- */
+
+struct async_job {
+	struct call call;
+	char *session;
+	char *task;
+	char name[128];
+};
+
+static void async_run(void *arg)
+{
+	struct async_job *job = arg;
+	xmlrpc_value *result = NULL;
+	xbt_error *err = NULL;
+
+	log_set_thread_name(job->task);
+	err = XBT_PROPAGATE(task_check_cancel(job->task));
+	if (!err)
+		err = XBT_PROPAGATE(call_run(&job->call, &result));
+	if (err) {
+		/* The task boundary: the one place an async failure is logged. */
+		char what[256];
+		snprintf(what, sizeof(what), "task %s (%s) failed", job->task,
+			 job->name);
+		log_backtrace(LOG_LEVEL_ERROR, what, err);
+	}
+	task_finish(job->task, result, err);
+	if (result)
+		xmlrpc_DECREF(result);
+	xbt_error_free(err);
+	call_release(&job->call);
+	free(job->session);
+	free(job->task);
+	free(job);
+	log_set_thread_name("");
+}
+
+/* ---- system.listMethods --------------------------------------------------- */
+
+static xmlrpc_value *list_methods(void)
+{
+	xmlrpc_value *out = value_array();
+	char name[160];
+
+	value_append(out, value_str("system.listMethods"));
+	for (size_t i = 0; i < xbt_nmessages; i++) {
+		value_append(out, value_str(xbt_messages[i].wire_name));
+		if (xbt_messages[i].async) {
+			snprintf(name, sizeof(name), ASYNC_PREFIX "%s",
+				 xbt_messages[i].wire_name);
+			value_append(out, value_str(name));
+		}
+	}
+	return out;
+}
+
+/* ---- entry points ----------------------------------------------------------- */
+
+xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
+			 xmlrpc_value **result)
+{
+	const char *name = method;
+	bool async = false;
+	struct call call = { .session = "" };
+	char *session = NULL;
+	xbt_error *err = NULL;
+
+	*result = NULL;
+	if (strcmp(method, "system.listMethods") == 0) {
+		*result = list_methods();
+		goto out;
+	}
+	if (strncmp(name, ASYNC_PREFIX, strlen(ASYNC_PREFIX)) == 0) {
+		name += strlen(ASYNC_PREFIX);
+		async = true;
+	}
+	call.msg = xbt_message_find(name);
+	if (!call.msg || (async && !call.msg->async)) {
+		err = XBT_RAISE(XBT_ERR_MESSAGE_METHOD_UNKNOWN, method);
+		goto out;
+	}
+	if ((err = XBT_PROPAGATE(call_prepare(&call, method, params, &session))))
+		goto out;
+	if (session)
+		call.session = session;
+	if (async) {
+		struct async_job *job = xbt_calloc(1, sizeof(*job));
+		job->call = call;
+		job->session = session;
+		job->call.session = session ? session : "";
+		job->task = task_new(method, job->call.session);
+		job->call.task = job->task;
+		snprintf(job->name, sizeof(job->name), "%s", method);
+		*result = value_str(job->task);
+		session = NULL;
+		call.argv = NULL;
+		call.argc = 0;
+		err = XBT_PROPAGATE(worker_submit(async_run, job));
+		if (err) {
+			task_finish(job->task, NULL, err);
+			call_release(&job->call);
+			free(job->session);
+			free(job->task);
+			free(job);
+			xmlrpc_DECREF(*result);
+			*result = NULL;
+		}
+		goto out;
+	}
+	err = XBT_PROPAGATE(call_run(&call, result));
+out:
+	call_release(&call);
+	free(session);
+	return err;
+}
+
+void dispatch_http(void *ctx, enum http_proto proto, const char *body,
+		   size_t len, xbt_buf *out)
+{
+	bool json = proto == HTTP_JSONRPC;
+	char *method = NULL, *id = NULL;
+	xmlrpc_value *params = NULL, *result = NULL;
+	bool v2 = false;
+	xbt_error *err;
+
+	if (json)
+		err = XBT_PROPAGATE(xbt_wire_parse_jsonrpc(body, len, &method,
+							   &params, &id, &v2));
+	else
+		err = XBT_PROPAGATE(xbt_wire_parse_call(body, len, &method,
+							&params));
+	if (!err)
+		err = XBT_PROPAGATE(dispatch_call(method, params, &result));
+	if (err) {
+		/* The dispatch boundary: a synchronous failure is logged once. */
+		char what[200];
+		snprintf(what, sizeof(what), "call %.150s failed",
+			 method ? method : "(unparsed)");
+		log_backtrace(LOG_LEVEL_INFO, what, err);
+		if (json)
+			xbt_wire_jsonrpc_failure(out, v2, id ? id : "null", err);
+		else
+			xbt_wire_xml_failure(out, err);
+	} else if (json) {
+		xbt_wire_jsonrpc_success(out, v2, id, result);
+	} else {
+		xbt_wire_xml_success(out, result);
+	}
+	xbt_error_free(err);
+	if (result)
+		xmlrpc_DECREF(result);
+	if (params)
+		xmlrpc_DECREF(params);
+	free(method);
+	free(id);
+}

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The task class. A task is where an Async call's outcome lives: on success
+ * `result` holds the XML-RPC-serialised value; on failure `error_info` holds
+ * code and params and `backtrace` the error's frames as an s-expression.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "xbt/wire.h"
+#include "xbtd.h"
+
+static const char *task_status_name(int status)
+{
+	return xbt_enum_task_status_type.values[status];
+}
+
+static bool task_is_finished(const struct xbt_task_record *t)
+{
+	return t->status != XBT_TASK_STATUS_TYPE_PENDING &&
+	       t->status != XBT_TASK_STATUS_TYPE_CANCELLING;
+}
+
+static void task_set_string(char **member, const char *value)
+{
+	free(*member);
+	*member = xbt_strdup(value);
+}
+
+/* allowed_operations follows the status: cancel while running. */
+static void task_update_allowed(struct xbt_task_record *t)
+{
+	xbt_strv_clear(&t->allowed_operations);
+	if (t->status == XBT_TASK_STATUS_TYPE_PENDING)
+		xbt_strv_add(&t->allowed_operations, "cancel");
+	else if (task_is_finished(t))
+		xbt_strv_add(&t->allowed_operations, "destroy");
+}
+
+/* Under the store lock. */
+static const char *task_add(const char *label, const char *description)
+{
+	struct xbt_task_record *t = xbt_calloc(1, sizeof(*t));
+
+	xbt_record_init(&xbt_class_task, t);
+	task_set_string(&t->name_label, label);
+	task_set_string(&t->name_description, description);
+	task_set_string(&t->resident_on, world_host_ref());
+	t->created = now_seconds();
+	t->status = XBT_TASK_STATUS_TYPE_PENDING;
+	task_update_allowed(t);
+	return store_add(&xbt_class_task, t);
+}
+
+char *task_new(const char *label, const char *session)
+{
+	char *ref;
+
+	store_lock();
+	ref = xbt_strdup(task_add(label, ""));
+	store_unlock();
+	(void)session;
+	return ref;
+}
+
+void task_finish(const char *ref, xmlrpc_value *result, const xbt_error *err)
+{
+	struct xbt_task_record *t;
+
+	store_lock();
+	t = store_get(&xbt_class_task, ref);
+	if (!t)
+		goto out; /* destroyed while running: nobody is waiting */
+	if (err) {
+		xbt_buf bt = XBT_BUF_INIT;
+		t->status = strcmp(err->code, XBT_ERR_TASK_CANCELLED) == 0
+				    ? XBT_TASK_STATUS_TYPE_CANCELLED
+				    : XBT_TASK_STATUS_TYPE_FAILURE;
+		xbt_strv_clear(&t->error_info);
+		xbt_strv_add(&t->error_info, err->code);
+		for (size_t i = 0; i < err->nparams; i++)
+			xbt_strv_add(&t->error_info, err->params[i]);
+		xbt_backtrace_to_sexp(&err->bt, &bt);
+		free(t->backtrace);
+		t->backtrace = xbt_buf_detach(&bt, NULL);
+	} else {
+		xbt_buf v = XBT_BUF_INIT;
+		if (result)
+			xbt_wire_xml_value(&v, result);
+		free(t->result);
+		t->result = xbt_buf_detach(&v, NULL);
+		t->status = XBT_TASK_STATUS_TYPE_SUCCESS;
+	}
+	t->progress = 1.0;
+	t->finished = now_seconds();
+	task_update_allowed(t);
+	store_touch(&xbt_class_task, ref);
+	log_debug("task %s %s", ref, task_status_name(t->status));
+out:
+	store_unlock();
+}
+
+bool task_cancelling(const char *ref)
+{
+	struct xbt_task_record *t;
+	bool result;
+
+	store_lock();
+	t = store_get(&xbt_class_task, ref);
+	result = t && t->status == XBT_TASK_STATUS_TYPE_CANCELLING;
+	store_unlock();
+	return result;
+}
+
+xbt_error *task_check_cancel(const char *ref)
+{
+	xbt_error *err = NULL;
+
+	if (task_cancelling(ref))
+		err = XBT_RAISE(XBT_ERR_TASK_CANCELLED, ref);
+	return err;
+}
+
+void task_progress(const char *ref, double progress)
+{
+	struct xbt_task_record *t;
+
+	store_lock();
+	t = store_get(&xbt_class_task, ref);
+	if (t) {
+		t->progress = progress;
+		store_touch(&xbt_class_task, ref);
+	}
+	store_unlock();
+}
+
+/* ---- garbage collection --------------------------------------------- */
+
+struct task_gc_ctx {
+	int64_t now;
+	size_t finished;  /* finished tasks seen / still to drop */
+	bool counting;
+};
+
+static void task_gc_one(const char *ref, void *rec, void *ctx)
+{
+	struct task_gc_ctx *g = ctx;
+	struct xbt_task_record *t = rec;
+
+	if (!task_is_finished(t))
+		return;
+	if (g->counting) {
+		g->finished++;
+		return;
+	}
+	if (xbtd_conf.task_max_age_s &&
+	    g->now - t->finished > (int64_t)xbtd_conf.task_max_age_s) {
+		store_del(&xbt_class_task, ref);
+	} else if (g->finished > xbtd_conf.task_max) {
+		/* Oldest first: the store iterates in creation order. */
+		g->finished--;
+		store_del(&xbt_class_task, ref);
+	}
+}
+
+void task_gc(int64_t now)
+{
+	struct task_gc_ctx g = { .now = now, .counting = true };
+
+	store_lock();
+	store_foreach(&xbt_class_task, task_gc_one, &g);
+	g.counting = false;
+	store_foreach(&xbt_class_task, task_gc_one, &g);
+	store_unlock();
+}
+
+/* ---- messages ------------------------------------------------------------ */
+
+xbt_error *task_create(struct call *call, xmlrpc_value *const *args,
+		       xmlrpc_value **result)
+{
+	store_lock();
+	*result = value_str(task_add(call->argv[0].s, call->argv[1].s));
+	store_unlock();
+	return NULL;
+}
+
+xbt_error *task_destroy(struct call *call, xmlrpc_value *const *args,
+			xmlrpc_value **result)
+{
+	void *rec;
+	xbt_error *err;
+
+	store_lock();
+	err = XBT_PROPAGATE(store_need(&xbt_class_task, call->argv[0].s, &rec));
+	if (!err)
+		store_del(&xbt_class_task, call->argv[0].s);
+	store_unlock();
+	return err;
+}
+
+xbt_error *task_cancel(struct call *call, xmlrpc_value *const *args,
+		       xmlrpc_value **result)
+{
+	struct xbt_task_record *t;
+	xbt_error *err;
+
+	store_lock();
+	err = XBT_PROPAGATE(store_need(&xbt_class_task, call->argv[0].s,
+				       (void **)&t));
+	if (err)
+		goto out;
+	if (t->status != XBT_TASK_STATUS_TYPE_PENDING) {
+		err = XBT_RAISE(XBT_ERR_OPERATION_NOT_ALLOWED,
+				"Task is not pending");
+		goto out;
+	}
+	/* The running operation sees this at its next step. */
+	t->status = XBT_TASK_STATUS_TYPE_CANCELLING;
+	task_update_allowed(t);
+	store_touch(&xbt_class_task, call->argv[0].s);
+out:
+	store_unlock();
+	return err;
+}
+
+/* Runs fn on the task named by the first argument, under the lock. */
+static xbt_error *task_edit(struct call *call,
+			    void (*fn)(struct xbt_task_record *, struct call *))
+{
+	struct xbt_task_record *t;
+	xbt_error *err;
+
+	store_lock();
+	err = XBT_PROPAGATE(store_need(&xbt_class_task, call->argv[0].s,
+				       (void **)&t));
+	if (!err) {
+		fn(t, call);
+		store_touch(&xbt_class_task, call->argv[0].s);
+	}
+	store_unlock();
+	return err;
+}
+
+static void task_edit_status(struct xbt_task_record *t, struct call *call)
+{
+	t->status = xbt_enum_index(&xbt_enum_task_status_type, call->argv[1].s);
+	if (task_is_finished(t) && !t->finished)
+		t->finished = now_seconds();
+	task_update_allowed(t);
+}
+
+static void task_edit_progress(struct xbt_task_record *t, struct call *call)
+{
+	t->progress = call->argv[1].d;
+}
+
+static void task_edit_result(struct xbt_task_record *t, struct call *call)
+{
+	task_set_string(&t->result, call->argv[1].s);
+}
+
+static void task_edit_error_info(struct xbt_task_record *t, struct call *call)
+{
+	/* Checked as a set of strings by dispatch: cannot fail here. */
+	xbt_error_free(xbt_field_from_value(
+		xbt_field_find(&xbt_class_task, "error_info"), call->argv[1].v, t));
+}
+
+xbt_error *task_set_status(struct call *call, xmlrpc_value *const *args,
+			   xmlrpc_value **result)
+{
+	return XBT_PROPAGATE(task_edit(call, task_edit_status));
+}
+
+xbt_error *task_set_progress(struct call *call, xmlrpc_value *const *args,
+			     xmlrpc_value **result)
+{
+	return XBT_PROPAGATE(task_edit(call, task_edit_progress));
+}
+
+xbt_error *task_set_result(struct call *call, xmlrpc_value *const *args,
+			   xmlrpc_value **result)
+{
+	return XBT_PROPAGATE(task_edit(call, task_edit_result));
+}
+
+xbt_error *task_set_error_info(struct call *call, xmlrpc_value *const *args,
+			       xmlrpc_value **result)
+{
+	return XBT_PROPAGATE(task_edit(call, task_edit_error_info));
+}

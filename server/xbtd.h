@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * xbtd: the daemon's shared declarations. Modules with a wide interface of
+ * their own (http, sm, log) keep it in their own header.
+ */
+#ifndef XBTD_H
+#define XBTD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <xmlrpc-c/base.h>
+
+#include "xbt/backtrace.h"
+#include "xbt/model.h"
+#include "xbt/xenapi.h"
+#include "handlers.h"
+
+/* ---- configuration (main.c): set at start-up, read-only afterwards ---- */
+
+struct xbtd_config {
+	char listen_addr[64];
+	unsigned listen_port;
+	char hostname[256];
+	const char *password;     /* root's; NULL means the default */
+	const char *users_file;
+	const char *sm_dir;
+	const char *world_file;
+	unsigned workers;
+	unsigned plugin_timeout_s;
+	unsigned session_idle_s;
+	unsigned task_max;
+	unsigned task_max_age_s;
+	size_t max_body;
+};
+extern struct xbtd_config xbtd_conf;
+
+#define XBTD_DEFAULT_PASSWORD "xbt"
+#define XBTD_API_MAJOR 2
+#define XBTD_API_MINOR 21
+
+/* ---- a call in progress (dispatch.c) -------------------------------- */
+
+/* One checked argument, decoded by its IDL type. */
+struct arg {
+	xmlrpc_value *v;  /* normalised value (sets, maps: read it) */
+	char *s;          /* STRING, REF, ENUM, DATETIME text; else NULL */
+	bool b;           /* BOOL */
+	int64_t i;        /* INT, DATETIME (seconds) */
+	double d;         /* FLOAT */
+};
+
+struct call {
+	const xbt_message_desc *msg;
+	const char *session;   /* the caller's session ref; "" for login */
+	const char *task;      /* Async: the task running this call; else NULL */
+	struct arg *argv;      /* msg->nparams entries, defaults filled in */
+	size_t argc;
+};
+
+/*
+ * Runs one XenAPI call: method name (with "Async." if any) and its params
+ * (array, borrowed). Success: *result (new reference). The error of a
+ * synchronous call is logged here, once.
+ */
+xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
+			 xmlrpc_value **result);
+/* The HTTP front's callback (an http_rpc_fn): parse, dispatch, serialise. */
+#include "http.h"
+void dispatch_http(void *ctx, enum http_proto proto, const char *body,
+		   size_t len, xbt_buf *out);
+/* New references for results. */
+xmlrpc_value *value_str(const char *s);
+xmlrpc_value *value_void(void);
+
+/* ---- the object store (store.c) -------------------------------------- */
+
+/*
+ * Every object of every class, under one lock. Records are the generated
+ * structs; the store owns them. Lookups and changes happen with the lock
+ * held; every change is reported to the event log (event.c).
+ */
+void store_init(void);
+void store_shutdown(void);
+void store_lock(void);
+void store_unlock(void);
+
+/* All under the lock. Refs are "OpaqueRef:<uuid>". */
+void *store_get(const xbt_class_desc *c, const char *ref);
+/* HANDLE_INVALID [class, ref] when absent. */
+xbt_error *store_need(const xbt_class_desc *c, const char *ref, void **rec);
+/* Takes rec (whose uuid field is set, or made here); returns its ref. */
+const char *store_add(const xbt_class_desc *c, void *rec);
+void store_del(const xbt_class_desc *c, const char *ref);
+/* Reports a change of the object to the event log. */
+void store_touch(const xbt_class_desc *c, const char *ref);
+/* NULL when no object has that uuid. */
+const char *store_ref_by_uuid(const xbt_class_desc *c, const char *uuid);
+size_t store_count(const xbt_class_desc *c);
+/* Calls fn for every object of c in creation order; fn may delete the
+ * object it is given, nothing else. */
+void store_foreach(const xbt_class_desc *c,
+		   void (*fn)(const char *ref, void *rec, void *ctx), void *ctx);
+
+/* A fresh random UUID / ref into buf (at least 48 bytes). */
+void store_new_uuid(char *buf);
+#define REF_NULL "OpaqueRef:NULL"
+
+/* ---- sessions (session.c) -------------------------------------------- */
+
+/* SESSION_INVALID [ref] unless ref is a live session; refreshes it. */
+xbt_error *session_check(const char *ref);
+/* Housekeeping: drops sessions idle for longer than the limit. */
+void session_expire(int64_t now);
+/* Login outside the API (tests, forwarding): a new session ref (caller frees). */
+char *session_open_internal(const char *user, const char *originator);
+
+/* ---- tasks (task.c) --------------------------------------------------- */
+
+/* A pending task for an Async call; returns its ref (caller frees). */
+char *task_new(const char *label, const char *session);
+/* Marks the task done: result value (borrowed) or err (borrowed). */
+void task_finish(const char *ref, xmlrpc_value *result, const xbt_error *err);
+/* True when someone asked to cancel the task. */
+bool task_cancelling(const char *ref);
+/* TASK_CANCELLED [ref] when the task was cancelled, else NULL. */
+xbt_error *task_check_cancel(const char *ref);
+void task_progress(const char *ref, double progress);
+/* Housekeeping: drops finished tasks past the age and count limits. */
+void task_gc(int64_t now);
+
+/* ---- worker pool for Async calls (worker.c) --------------------------- */
+
+typedef void (*worker_fn)(void *arg);
+void worker_start(unsigned nthreads);
+void worker_stop(void);
+/* Queues fn(arg); INTERNAL_ERROR when the queue is full. */
+xbt_error *worker_submit(worker_fn fn, void *arg);
+
+/* ---- the fake world (world.c) ----------------------------------------- */
+
+/* Creates pool, host and the world (demo or --world file). */
+xbt_error *world_init(const char *world_file);
+/* Loads a world document (name is for messages: "file:line"). */
+xbt_error *world_load(const char *name, const char *xml, size_t len);
+/* The single host's and pool's refs (static storage). */
+const char *world_host_ref(void);
+const char *world_pool_ref(void);
+
+/* ---- VMs (vm.c) -------------------------------------------------------- */
+
+/* Recomputes allowed_operations from power_state and current_operations. */
+struct xbt_vm_record;
+void vm_update_allowed(struct xbt_vm_record *vm);
+
+/* ---- events (event.c) ------------------------------------------------- */
+
+enum event_op { EVENT_ADD, EVENT_MOD, EVENT_DEL };
+/* Called by the store with its lock held. rec is NULL for EVENT_DEL. */
+void event_record(const xbt_class_desc *c, const char *ref, enum event_op op,
+		  const void *rec);
+
+/* ---- misc --------------------------------------------------------------- */
+
+int64_t now_seconds(void);
+
+#endif
