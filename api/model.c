@@ -46,21 +46,22 @@ const xbt_class_desc *xbt_class_find(const char *name)
 
 const xbt_message_desc *xbt_message_find(const char *wire_name)
 {
+	const xbt_message_desc *r = NULL;
 	size_t lo = 0, hi = xbt_nmessages;
 
-	while (wire_name && lo < hi) {
+	while (wire_name && !r && lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		const xbt_message_desc *m = &xbt_messages[xbt_messages_by_name[mid]];
 		int c = strcmp(wire_name, m->wire_name);
 
 		if (c == 0)
-			return m;
-		if (c < 0)
+			r = m;
+		else if (c < 0)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
-	return NULL;
+	return r;
 }
 
 const xbt_field_desc *xbt_field_find(const xbt_class_desc *c, const char *name)
@@ -116,10 +117,11 @@ bool xbt_strv_remove(xbt_strv *s, const char *v)
 
 bool xbt_strv_has(const xbt_strv *s, const char *v)
 {
-	for (size_t i = 0; v && i < s->n; i++)
-		if (strcmp(s->v[i], v) == 0)
-			return true;
-	return false;
+	bool r = false;
+
+	for (size_t i = 0; v && !r && i < s->n; i++)
+		r = strcmp(s->v[i], v) == 0;
+	return r;
 }
 
 void xbt_strv_clear(xbt_strv *s)
@@ -133,44 +135,47 @@ void xbt_strv_clear(xbt_strv *s)
 
 static ssize_t map_index(const xbt_map *m, const char *k)
 {
-	for (size_t i = 0; k && i < m->n; i++)
+	ssize_t r = -1;
+
+	for (size_t i = 0; k && r < 0 && i < m->n; i++)
 		if (strcmp(m->keys[i], k) == 0)
-			return (ssize_t)i;
-	return -1;
+			r = (ssize_t)i;
+	return r;
 }
 
 void xbt_map_set(xbt_map *m, const char *k, const char *v)
 {
 	ssize_t i = map_index(m, k ? k : "");
+	char *nv = xbt_strdup(v ? v : "");
 
 	if (i >= 0) {
-		char *nv = xbt_strdup(v ? v : "");
-
 		free(m->vals[i]);
 		m->vals[i] = nv;
-		return;
+	} else {
+		m->keys = xbt_reallocarray(m->keys, m->n + 1,
+					   sizeof(*m->keys));
+		m->vals = xbt_reallocarray(m->vals, m->n + 1,
+					   sizeof(*m->vals));
+		m->keys[m->n] = xbt_strdup(k ? k : "");
+		m->vals[m->n] = nv;
+		m->n++;
 	}
-	m->keys = xbt_reallocarray(m->keys, m->n + 1, sizeof(*m->keys));
-	m->vals = xbt_reallocarray(m->vals, m->n + 1, sizeof(*m->vals));
-	m->keys[m->n] = xbt_strdup(k ? k : "");
-	m->vals[m->n] = xbt_strdup(v ? v : "");
-	m->n++;
 }
 
 bool xbt_map_remove(xbt_map *m, const char *k)
 {
 	ssize_t i = map_index(m, k);
 
-	if (i < 0)
-		return false;
-	free(m->keys[i]);
-	free(m->vals[i]);
-	memmove(&m->keys[i], &m->keys[i + 1],
-		(m->n - (size_t)i - 1) * sizeof(*m->keys));
-	memmove(&m->vals[i], &m->vals[i + 1],
-		(m->n - (size_t)i - 1) * sizeof(*m->vals));
-	m->n--;
-	return true;
+	if (i >= 0) {
+		size_t after = m->n - (size_t)i - 1;
+
+		free(m->keys[i]);
+		free(m->vals[i]);
+		memmove(&m->keys[i], &m->keys[i + 1], after * sizeof(*m->keys));
+		memmove(&m->vals[i], &m->vals[i + 1], after * sizeof(*m->vals));
+		m->n--;
+	}
+	return i >= 0;
 }
 
 const char *xbt_map_get(const xbt_map *m, const char *k)
