@@ -803,103 +803,6 @@ out:
 
 #define JSON_REQUEST "JSON-RPC request"
 
-static int hex4(const char *p)
-{
-	int v = 0;
-
-	for (int k = 0; k < 4; k++) {
-		char c = p[k];
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
-		else
-			return -1;
-	}
-	return v;
-}
-
-/* Appends code point cp as JSON string text xmlrpc-c reads correctly. */
-static void json_codepoint(xbt_buf *out, uint32_t cp)
-{
-	switch (cp) {
-	case '"': xbt_buf_addstr(out, "\\\""); return;
-	case '\\': xbt_buf_addstr(out, "\\\\"); return;
-	case '\t': xbt_buf_addstr(out, "\\t"); return;
-	case '\n': xbt_buf_addstr(out, "\\n"); return;
-	case '\r': xbt_buf_addstr(out, "\\r"); return;
-	default: break;
-	}
-	if (cp < 0x20) {
-		/* NUL cannot reach xmlrpc-c raw: spell it, and the other
-		 * control characters, as the text-safety rule would. */
-		xbt_buf_addf(out, "\\\\x%02x", (unsigned)cp);
-	} else if (cp < 0x80) {
-		xbt_buf_addch(out, (char)cp);
-	} else if (cp < 0x800) {
-		xbt_buf_addch(out, (char)(0xc0 | (cp >> 6)));
-		xbt_buf_addch(out, (char)(0x80 | (cp & 0x3f)));
-	} else if (cp < 0x10000) {
-		/* A lone surrogate too: not UTF-8, escaped when written. */
-		xbt_buf_addch(out, (char)(0xe0 | (cp >> 12)));
-		xbt_buf_addch(out, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		xbt_buf_addch(out, (char)(0x80 | (cp & 0x3f)));
-	} else {
-		xbt_buf_addch(out, (char)(0xf0 | (cp >> 18)));
-		xbt_buf_addch(out, (char)(0x80 | ((cp >> 12) & 0x3f)));
-		xbt_buf_addch(out, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		xbt_buf_addch(out, (char)(0x80 | (cp & 0x3f)));
-	}
-}
-
-/*
- * Copies s into out (NUL-terminated for xmlrpc-c) with every \uXXXX escape
- * decoded here: xmlrpc-c 1.33 converts the four digits without a
- * terminator (the result depends on stale stack bytes) and would encode
- * the halves of a surrogate pair separately, which is not UTF-8. Surrogate
- * pairs become one character; NUL and the other control characters become
- * the text "\xNN" (DESIGN.md "Text"). Other escapes are left to xmlrpc-c.
- */
-static void json_prepare(const char *s, size_t len, xbt_buf *out)
-{
-	bool in_str = false;
-	size_t i = 0, run = 0;
-
-	xbt_buf_grow(out, len);
-	while (i < len) {
-		char c = s[i];
-		int hi, lo;
-		uint32_t cp;
-
-		if (!in_str || c != '\\') {
-			if (c == '"')
-				in_str = !in_str;
-			i++;
-			continue;
-		}
-		if (i + 6 > len || s[i + 1] != 'u' || (hi = hex4(s + i + 2)) < 0) {
-			i += 2; /* the escaped byte cannot end the string */
-			continue;
-		}
-		xbt_buf_add(out, s + run, i - run);
-		cp = (uint32_t)hi;
-		i += 6;
-		if (hi >= 0xd800 && hi <= 0xdbff && i + 6 <= len &&
-		    s[i] == '\\' && s[i + 1] == 'u' &&
-		    (lo = hex4(s + i + 2)) >= 0xdc00 && lo <= 0xdfff) {
-			cp = 0x10000 + ((cp - 0xd800) << 10) +
-			     (uint32_t)(lo - 0xdc00);
-			i += 6;
-		}
-		json_codepoint(out, cp);
-		run = i;
-	}
-	xbt_buf_add(out, s + run, len - run);
-}
-
 /* Reads member key of obj; NULL when absent. New reference. */
 static xmlrpc_value *member(xmlrpc_value *obj, const char *key)
 {
@@ -968,7 +871,6 @@ xbt_error *xbt_wire_parse_jsonrpc(const char *json, size_t len, char **method,
 				  bool *v2)
 {
 	xbt_error *err = NULL;
-	xbt_buf text = XBT_BUF_INIT;
 	xmlrpc_env env;
 	xmlrpc_value *req = NULL, *m = NULL, *ver = NULL, *p = NULL,
 		     *id = NULL;
@@ -989,18 +891,11 @@ xbt_error *xbt_wire_parse_jsonrpc(const char *json, size_t len, char **method,
 		why = "NUL byte in request";
 		goto out;
 	}
-	err = xbt_json_prescan(json, len, XBT_MAX_NESTING);
+	err = xbt_json_parse(json, len, XBT_MAX_NESTING, &req);
 	if (err) {
 		char *reason = xbt_strdup(err->nparams ? err->params[0] : "");
 		err = XBT_RERAISE(err, WIRE_UNMARSHAL, JSON_REQUEST, reason);
 		free(reason);
-		goto out;
-	}
-	json_prepare(json, len, &text);
-	req = xmlrpc_parse_json(&env, text.buf);
-	if (env.fault_occurred) {
-		req = NULL;
-		err = UNMARSHAL(JSON_REQUEST, env.fault_string);
 		goto out;
 	}
 	if (xmlrpc_value_type(req) != XMLRPC_TYPE_STRUCT) {
@@ -1074,7 +969,6 @@ out:
 	free(name);
 	free(vs);
 	free(idj);
-	xbt_buf_release(&text);
 	xmlrpc_env_clean(&env);
 	return err;
 }

@@ -76,6 +76,16 @@ void xbt_wire_jsonrpc_failure(xbt_buf *out, bool v2, const char *id_json,
 xbt_error *xbt_json_prescan(const char *s, size_t len, size_t max_depth);
 
 /*
+ * Parses JSON with xmlrpc-c after xbt_json_prescan, decoding \uXXXX escapes
+ * first (xmlrpc-c 1.33 reads stale bytes after the four digits): surrogate
+ * pairs become one character; NUL and other control characters become the
+ * text "\xNN" (DESIGN.md "Text"). *out: new reference, or NULL on error
+ * INTERNAL_ERROR ["json: <why>"].
+ */
+xbt_error *xbt_json_parse(const char *s, size_t len, size_t max_depth,
+			  xmlrpc_value **out);
+
+/*
  * Parses an XML-RPC methodCall. *method (caller frees) and *params (an
  * array, caller decrefs) on success. Malformed input:
  * XMLRPC_UNMARSHAL_FAILURE ["methodCall", what was wrong].
