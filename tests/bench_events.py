@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""Event wake-up latency: N clients wait in event.from(["task"], ...) on
+their own keep-alive connections; a task is finished (task.set_status
+success); each client's wait ends. The latency of one client is
+
+  response in the client's socket (kernel receive timestamp, SO_TIMESTAMPNS)
+  minus the event's own `timestamp` (taken by xbtd when the task changed),
+
+so it covers xbtd's wake-up, reply and send, and not this script's speed;
+the time until this script read the reply is shown too. Both clocks are
+CLOCK_REALTIME of this machine.
+
+usage: bench_events.py [--clients N] [--rounds R]   (XBT_BUILDDIR: build tree)
+"""
+
+import argparse
+import json
+import math
+import os
+import re
+import selectors
+import socket
+import struct
+import sys
+import time
+import xmlrpc.client
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from events_lib import XmlRpc, Xbtd  # noqa: E402
+
+SO_TIMESTAMPNS = 35  # Linux; SCM_TIMESTAMPNS has the same value
+
+
+def pct(values, q):
+    v = sorted(values)
+    return v[max(0, math.ceil(q * len(v)) - 1)]
+
+
+def request(proto, session, token, timeout):
+    if proto == "xmlrpc":
+        body = xmlrpc.client.dumps(
+            (session, ["task"], token, float(timeout)),
+            methodname="event.from").encode()
+        path, ctype = "/", "text/xml"
+    else:
+        body = json.dumps({"jsonrpc": "2.0", "method": "event.from", "id": 1,
+                           "params": [session, ["task"], token,
+                                      float(timeout)]}).encode()
+        path, ctype = "/jsonrpc", "application/json"
+    head = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: %s\r\n"
+            "Content-Length: %d\r\n\r\n" % (path, ctype, len(body)))
+    return head.encode() + body
+
+
+def decode(proto, body):
+    if proto == "xmlrpc":
+        r = xmlrpc.client.loads(body)[0][0]
+        assert r["Status"] == "Success", r
+        return r["Value"]
+    r = json.loads(body)
+    assert "result" in r, r
+    return r["result"]
+
+
+class Client:
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self.reset()
+
+    def reset(self):
+        self.buf = b""
+        self.need = None
+        self.kernel_ts = None
+        self.user_ts = None
+
+    def feed(self):
+        """Reads what is there; True when a whole response is in."""
+        data, anc, _, _ = self.sock.recvmsg(1 << 20, socket.CMSG_SPACE(16))
+        if not data:
+            raise RuntimeError("server closed the connection")
+        for level, kind, raw in anc:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                sec, nsec = struct.unpack("qq", raw[:16])
+                self.kernel_ts = sec + nsec / 1e9
+        self.buf += data
+        if self.need is None and b"\r\n\r\n" in self.buf:
+            head, _, _ = self.buf.partition(b"\r\n\r\n")
+            m = re.search(rb"(?i)content-length:\s*(\d+)", head)
+            self.need = len(head) + 4 + int(m.group(1))
+        done = self.need is not None and len(self.buf) >= self.need
+        if done:
+            self.user_ts = time.time()
+        return done
+
+    def body(self):
+        return self.buf[self.buf.index(b"\r\n\r\n") + 4:self.need]
+
+
+def run(proto, nclients, rounds):
+    srv = Xbtd()
+    try:
+        c = XmlRpc(srv.url)
+        c.login()
+        pool = c("pool.get_all")[0]
+        clients = [Client(srv.port) for _ in range(nclients)]
+        sel = selectors.DefaultSelector()
+        for cl in clients:
+            sel.register(cl.sock, selectors.EVENT_READ, cl)
+        kernel, user = [], []
+        for rnd in range(rounds + 1):  # round 0 warms up
+            task = c("task.create", "bench", "")
+            token = c("event.inject", "pool", pool)
+            for cl in clients:
+                cl.reset()
+                cl.sock.sendall(request(proto, c.session, token, 30.0))
+            time.sleep(0.05 + nclients * 0.0005)  # all of them waiting
+            c("task.set_status", task, "success")
+            pending = len(clients)
+            while pending:
+                for key, _ in sel.select(10):
+                    if key.data.user_ts is None and key.data.feed():
+                        pending -= 1
+            for cl in clients:
+                r = decode(proto, cl.body())
+                evs = r["events"]
+                assert len(evs) == 1 and evs[0]["ref"] == task, evs
+                assert evs[0]["snapshot"]["status"] == "success"
+                if rnd:
+                    ts = float(evs[0]["timestamp"])
+                    kernel.append(cl.kernel_ts - ts)
+                    user.append(cl.user_ts - ts)
+            c("task.destroy", task)
+        for cl in clients:
+            cl.sock.close()
+    finally:
+        status, _, err = srv.stop()
+    cost = re.search(r"events: (\d+) recorded; event_record took ([0-9.]+) us "
+                     r"on average, ([0-9.]+) us at most", err)
+    return kernel, user, status, cost
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clients", type=int, default=100)
+    ap.add_argument("--rounds", type=int, default=30)
+    a = ap.parse_args()
+    print("event wake-up latency: task finished -> waiting event.from "
+          "returns, %d clients waiting, %d rounds, %d cores" %
+          (a.clients, a.rounds, os.cpu_count()))
+    bad = False
+    for proto in ("xmlrpc", "jsonrpc"):
+        kernel, user, status, cost = run(proto, a.clients, a.rounds)
+        us = lambda v: "%.0f us" % (v * 1e6)  # noqa: E731
+        print("  %-8s reply in the client's socket: p50 %s  p99 %s  max %s"
+              "  (%d samples)" % (proto, us(pct(kernel, 0.5)),
+                                  us(pct(kernel, 0.99)), us(max(kernel)),
+                                  len(kernel)))
+        print("  %-8s reply read by this script:    p50 %s  p99 %s  max %s" %
+              (proto, us(pct(user, 0.5)), us(pct(user, 0.99)), us(max(user))))
+        if cost:
+            print("  %-8s event_record under the store lock: %s events, "
+                  "mean %s us, max %s us" % (proto, cost.group(1),
+                                             cost.group(2), cost.group(3)))
+        bad = bad or status != 0
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""Helpers for the event tests and bench: start an xbtd from the build tree,
+call it over XML-RPC and JSON-RPC, and a tiny test runner that prints the
+plain line `N passed, N failed`."""
+
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+import traceback
+import urllib.request
+import xmlrpc.client
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOKEN_RE = re.compile(r"^[0-9]{20},[0-9]{20}$")
+
+
+def builddir():
+    return os.environ.get("XBT_BUILDDIR") or os.path.dirname(HERE)
+
+
+class XenAPIError(Exception):
+    def __init__(self, desc):
+        super().__init__(desc)
+        self.code = desc[0] if desc else ""
+        self.params = list(desc[1:])
+        self.desc = list(desc)
+
+
+class Xbtd:
+    """One xbtd on 127.0.0.1 with a port the kernel picks."""
+
+    def __init__(self, *extra):
+        exe = os.path.join(builddir(), "server", "xbtd")
+        self.errpath = os.path.join(
+            os.environ.get("TMPDIR", "/tmp"),
+            "xbtd-events-%d-%d.log" % (os.getpid(), time.monotonic_ns()))
+        self.err = open(self.errpath, "w+")
+        self.proc = subprocess.Popen(
+            [exe, "--listen", "127.0.0.1:0"] + list(extra),
+            stdout=subprocess.PIPE, stderr=self.err, text=True)
+        deadline = time.monotonic() + 15
+        line = ""
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([self.proc.stdout], [], [], 0.1)
+            if r:
+                line = self.proc.stdout.readline()
+                m = re.match(r"xbtd listening on 127\.0\.0\.1:(\d+)", line)
+                if m:
+                    self.port = int(m.group(1))
+                    break
+                if not line:
+                    break
+            if self.proc.poll() is not None:
+                break
+        else:
+            line = ""
+        if not getattr(self, "port", None):
+            self.proc.kill()
+            self.proc.wait()
+            self.err.seek(0)
+            raise RuntimeError("xbtd did not start (%r): %s" %
+                               (line, self.err.read()[-2000:]))
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def stop(self, timeout=15):
+        """SIGTERM, wait; returns (exit status, seconds taken, stderr)."""
+        t0 = time.monotonic()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        took = time.monotonic() - t0
+        self.err.seek(0)
+        text = self.err.read()
+        self.err.close()
+        os.unlink(self.errpath)
+        return self.proc.returncode, took, text
+
+
+class XmlRpc:
+    """XenAPI over XML-RPC; one per thread (ServerProxy is not shared)."""
+
+    def __init__(self, url, session=None):
+        self.proxy = xmlrpc.client.ServerProxy(url + "/", allow_none=True)
+        self.session = session
+
+    def raw(self, method, *params):
+        r = getattr(self.proxy, method)(*params)
+        if r.get("Status") != "Success":
+            raise XenAPIError(r.get("ErrorDescription", ["?"]))
+        return r["Value"]
+
+    def login(self, user="root", password="xbt"):
+        self.session = self.raw("session.login_with_password", user,
+                                password, "1.0", "events-test")
+        return self.session
+
+    def __call__(self, method, *params):
+        return self.raw(method, self.session, *params)
+
+
+class JsonRpc:
+    """XenAPI over JSON-RPC on /jsonrpc (v2 by default)."""
+
+    def __init__(self, url, session=None, v2=True):
+        self.url = url + "/jsonrpc"
+        self.session = session
+        self.v2 = v2
+        self.next_id = 1
+
+    def post(self, body):
+        """Sends a raw body; returns (status, content-type, decoded JSON)."""
+        req = urllib.request.Request(
+            self.url, data=body.encode() if isinstance(body, str) else body,
+            headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.headers.get("Content-Type"), json.loads(r.read())
+
+    def request(self, method, params, v2=None):
+        v2 = self.v2 if v2 is None else v2
+        req = {"method": method, "params": params, "id": self.next_id}
+        self.next_id += 1
+        if v2:
+            req["jsonrpc"] = "2.0"
+        return self.post(json.dumps(req))[2]
+
+    def raw(self, method, *params):
+        r = self.request(method, list(params))
+        err = r.get("error")
+        if err:
+            if isinstance(err, dict):
+                raise XenAPIError([err["message"]] + list(err.get("data") or []))
+            raise XenAPIError(err)
+        return r["result"]
+
+    def __call__(self, method, *params):
+        return self.raw(method, self.session, *params)
+
+
+# ---- a tiny runner -----------------------------------------------------------
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def expect_error(fn, code, params=None):
+    try:
+        fn()
+    except XenAPIError as e:
+        assert e.code == code, "expected %s, got %s" % (code, e.desc)
+        if params is not None:
+            assert e.params == params, "expected %s %s, got %s" % (
+                code, params, e.desc)
+        return e
+    raise AssertionError("expected %s, got success" % code)
+
+
+def run(setup=None, teardown=None):
+    passed = failed = 0
+    ctx = setup() if setup else None
+    try:
+        for fn in TESTS:
+            t0 = time.monotonic()
+            try:
+                fn(ctx) if setup else fn()
+                passed += 1
+                print("PASS %s (%.2fs)" % (fn.__name__, time.monotonic() - t0))
+            except Exception:
+                failed += 1
+                print("FAIL %s" % fn.__name__)
+                traceback.print_exc(file=sys.stdout)
+            sys.stdout.flush()
+    finally:
+        if teardown:
+            teardown(ctx)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
