@@ -41,6 +41,12 @@
 #define EVENT_MAX_SUB_LEN 256      /* bytes of one subscription string */
 #define EVENT_MAX_TIMEOUT 3600.0   /* seconds one event.from may wait */
 
+/* xapi's code for a subscription it cannot read. */
+#ifndef XBT_ERR_EVENT_SUBSCRIPTION_PARSE_FAILURE
+#define XBT_ERR_EVENT_SUBSCRIPTION_PARSE_FAILURE \
+	"EVENT_SUBSCRIPTION_PARSE_FAILURE"
+#endif
+
 enum sub_kind { SUB_NONE, SUB_ALL, SUB_CLASS, SUB_OBJECT };
 
 /* One subscription: "*", "<class>" or "<class>/<ref>". */
@@ -259,8 +265,10 @@ static void event_init(void)
 				  sizeof(*event_counts));
 	event_silent = xbt_calloc(xbt_nclasses ? xbt_nclasses : 1,
 				  sizeof(*event_silent));
+	/* Sessions are credentials; events are not objects. */
 	for (size_t i = 0; i < xbt_nclasses; i++)
-		event_silent[i] = strcmp(xbt_classes[i]->name, "session") == 0;
+		event_silent[i] = strcmp(xbt_classes[i]->name, "session") == 0 ||
+				  strcmp(xbt_classes[i]->name, "event") == 0;
 }
 
 static size_t event_class_index(const xbt_class_desc *c)
