@@ -9,10 +9,11 @@
  *   the next id and put in a ring of the newest `--event-history` events.
  *   The wire value of an event is built from that copy by each reader,
  *   outside every lock.
- * - Readers scan the ring under event_mutex (taken inside the store lock by
- *   event_record, never the other way round) and sleep on one condition
- *   variable. A change broadcasts only when someone sleeps who has not been
- *   woken yet, so a burst of changes costs one wake-up.
+ * - Readers scan the ring under a read lock (event_record takes it for
+ *   writing inside the store lock, never the other way round) and sleep on
+ *   a futex word that every change bumps. Woken, they share the read lock:
+ *   no convoy on a mutex (a condition variable's mutex made 100 waiters
+ *   queue for it, one scheduler hand-off each).
  * - Tokens have xapi's form "%020d,%020d": the id of the newest event the
  *   caller has seen, then xapi's message generation (always 0 here). ""
  *   asks for the current state: an "add" event for every object.
@@ -23,14 +24,17 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "xbtd.h"
@@ -40,6 +44,8 @@
 #define EVENT_MAX_SUBS 1024        /* subscriptions in one call or session */
 #define EVENT_MAX_SUB_LEN 256      /* bytes of one subscription string */
 #define EVENT_MAX_TIMEOUT 3600.0   /* seconds one event.from may wait */
+#define EVENT_VALUE_WINDOW 64      /* newest events whose wire value is kept */
+#define EVENT_DEFER_MAX 32         /* frees put off until store_unlock */
 
 /* xapi's code for a subscription it cannot read. */
 #ifndef XBT_ERR_EVENT_SUBSCRIPTION_PARSE_FAILURE
@@ -70,8 +76,11 @@ struct event {
 	size_t ci;
 	enum event_op op;
 	atomic_uint refs;         /* the ring's and readers' */
+	bool in_ring;
 	char ref[64];
 	void *rec;                /* flat copy; NULL for a deletion */
+	pthread_mutex_t vlock;    /* guards val */
+	xmlrpc_value *val;        /* the wire value, built once, shared */
 };
 
 struct evlist {
@@ -82,7 +91,7 @@ struct evlist {
 /* A call that waits (event.from, event.next). */
 struct waiter {
 	const char *session;
-	bool session_gone;
+	atomic_bool session_gone;
 	LIST_ENTRY(waiter) link;
 };
 
@@ -95,19 +104,41 @@ struct reg {
 };
 
 static pthread_once_t event_once = PTHREAD_ONCE_INIT;
-static pthread_mutex_t event_mutex = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t event_cond;
+/* The ring, the counts and the registrations. */
+static pthread_rwlock_t event_lock;
 static struct event **event_ring;
 static size_t event_cap;
 static uint64_t event_first = 1;   /* oldest id still held */
 static uint64_t event_last;        /* newest id; 0: none yet */
 static int64_t *event_counts;      /* live objects per class index */
-static bool *event_silent;         /* per class index: no events */
-static unsigned event_sleepers;
-static bool event_woken;           /* every sleeper has been woken */
-static bool event_stopping;
-static LIST_HEAD(, waiter) event_waiters = LIST_HEAD_INITIALIZER(event_waiters);
+static bool *event_silent;         /* per class index: no events (const) */
 static LIST_HEAD(, reg) event_regs = LIST_HEAD_INITIALIZER(event_regs);
+/* Waiting calls, for session deletion. */
+static pthread_mutex_t event_waiters_mutex = PTHREAD_MUTEX_INITIALIZER;
+static LIST_HEAD(, waiter) event_waiters = LIST_HEAD_INITIALIZER(event_waiters);
+/*
+ * Waiters sleep on this futex word, which every change bumps: woken, they
+ * take the ring's lock shared, so a hundred of them wake without a convoy.
+ */
+static atomic_uint event_seq;
+static atomic_uint event_sleepers;
+static atomic_bool event_stopping;
+static atomic_bool event_unpublished; /* recorded, sleepers not yet woken */
+static atomic_uint_fast64_t event_newest; /* event_last, read without lock */
+static uint64_t event_counts_version;  /* bumped by every add and del */
+
+/* valid_ref_counts as of event_counts_version, shared by the readers. */
+static pthread_mutex_t event_counts_cache_mutex = PTHREAD_MUTEX_INITIALIZER;
+static xmlrpc_value *event_counts_cache;
+static uint64_t event_counts_cache_version;
+
+/*
+ * What event_record drops (an event leaving the ring, a shared wire value
+ * leaving the window) is freed by event_publish, after store_unlock.
+ */
+static __thread struct event *event_defer_ev[EVENT_DEFER_MAX];
+static __thread xmlrpc_value *event_defer_val[EVENT_DEFER_MAX];
+static __thread unsigned event_ndefer_ev, event_ndefer_val;
 
 /* What event_record costs its caller (who holds the store lock). */
 static atomic_uint_fast64_t event_stat_n, event_stat_ns, event_stat_max_ns;
@@ -252,12 +283,14 @@ static bool event_past(const struct timespec *deadline)
 
 static void event_init(void)
 {
-	pthread_condattr_t attr;
+	pthread_rwlockattr_t attr;
 
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&event_cond, &attr);
-	pthread_condattr_destroy(&attr);
+	/* The writer holds the store lock: readers must not starve it. */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr,
+			PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&event_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
 	event_cap = xbtd_conf.event_history ? xbtd_conf.event_history
 					    : EVENT_HISTORY_DEFAULT;
 	event_ring = xbt_calloc(event_cap, sizeof(*event_ring));
@@ -342,6 +375,7 @@ static struct event *event_alloc(const xbt_class_desc *c, size_t ci,
 	}
 	e = xbt_malloc(head + body + nptrs * sizeof(char *) + nbytes);
 	memset(e, 0, sizeof(*e));
+	pthread_mutex_init(&e->vlock, NULL);
 	e->c = c;
 	e->ci = ci;
 	e->op = op;
@@ -396,8 +430,12 @@ out:
 
 static void event_unref(struct event *e)
 {
-	if (e && atomic_fetch_sub(&e->refs, 1) == 1)
-		free(e);
+	if (!e || atomic_fetch_sub(&e->refs, 1) != 1)
+		return;
+	if (e->val)
+		xmlrpc_DECREF(e->val);
+	pthread_mutex_destroy(&e->vlock);
+	free(e);
 }
 
 static void evlist_add(struct evlist *l, struct event *e)
@@ -419,7 +457,7 @@ static void evlist_release(struct evlist *l)
 }
 
 /* The wire form: {id, timestamp, class, operation, ref, snapshot}. */
-static xmlrpc_value *event_value(const struct event *e, uint64_t id)
+static xmlrpc_value *event_build(const struct event *e, uint64_t id)
 {
 	static const char *const ops[] = { "add", "mod", "del" };
 	xmlrpc_value *st = event_new_struct();
@@ -436,6 +474,28 @@ static xmlrpc_value *event_value(const struct event *e, uint64_t id)
 	if (e->rec)
 		event_member(st, "snapshot", xbt_record_to_value(e->c, e->rec));
 	return st;
+}
+
+/*
+ * A new reference to e's wire value. Built once and shared by every reader
+ * while e is among the newest EVENT_VALUE_WINDOW events (a hundred waiters
+ * woken by one change build it once); older ones are built per reader, so
+ * the memory of values stays bounded.
+ */
+static xmlrpc_value *event_value(struct event *e)
+{
+	xmlrpc_value *v;
+
+	if (!e->in_ring ||
+	    e->id + EVENT_VALUE_WINDOW <= atomic_load(&event_newest))
+		return event_build(e, e->id);
+	pthread_mutex_lock(&e->vlock);
+	if (!e->val)
+		e->val = event_build(e, e->id);
+	v = e->val;
+	xmlrpc_INCREF(v);
+	pthread_mutex_unlock(&e->vlock);
+	return v;
 }
 
 /* ---- subscriptions ---------------------------------------------------------- */
@@ -560,7 +620,7 @@ static bool subs_want_class(const struct subs *s, size_t ci)
 	return false;
 }
 
-/* ---- the log (event_mutex held unless said) ----------------------------- */
+/* ---- the log (event_lock held unless said) --------------------------------- */
 
 static bool event_lost(uint64_t cursor)
 {
@@ -570,6 +630,7 @@ static bool event_lost(uint64_t cursor)
 /*
  * Adds the events after *cursor that match s to out (taking a reference on
  * each), at most `max` in all, and moves *cursor past what it looked at.
+ * Shared lock enough: references are atomic, and *cursor is the caller's.
  */
 static void event_collect(const struct subs *s, uint64_t *cursor,
 			  struct evlist *out, size_t max)
@@ -597,24 +658,78 @@ static void event_counts_at(uint64_t at, int64_t *out)
 	}
 }
 
-static void event_wake_all(void)
+/* ---- sleeping and waking (no lock held) --------------------------------------- */
+
+static void event_wake_sleepers(void)
 {
-	if (event_sleepers && !event_woken) {
-		pthread_cond_broadcast(&event_cond);
-		event_woken = true;
-	}
+	if (atomic_load(&event_sleepers))
+		syscall(SYS_futex, &event_seq, FUTEX_WAKE_PRIVATE, INT_MAX,
+			NULL, NULL, 0);
 }
 
-/* Sleeps until woken or the deadline (NULL: none). */
-static void event_sleep(const struct timespec *deadline)
+static void event_wake(void)
 {
-	event_woken = false;
-	event_sleepers++;
-	if (deadline)
-		pthread_cond_timedwait(&event_cond, &event_mutex, deadline);
-	else
-		pthread_cond_wait(&event_cond, &event_mutex);
-	event_sleepers--;
+	atomic_fetch_add(&event_seq, 1);
+	event_wake_sleepers();
+}
+
+/*
+ * event_record only bumps event_seq (a waiter about to sleep sees it and
+ * does not): the futex wake, which lets the woken threads run and may
+ * preempt us, happens here, after store_unlock.
+ */
+void event_publish(void)
+{
+	if (atomic_load_explicit(&event_unpublished, memory_order_relaxed) &&
+	    atomic_exchange(&event_unpublished, false))
+		event_wake_sleepers();
+	while (event_ndefer_val)
+		xmlrpc_DECREF(event_defer_val[--event_ndefer_val]);
+	while (event_ndefer_ev)
+		event_unref(event_defer_ev[--event_ndefer_ev]);
+}
+
+/*
+ * Sleeps until event_seq moves from `seen` (at once if it already has) or
+ * the CLOCK_MONOTONIC deadline (NULL: none) passes.
+ */
+static void event_wait(unsigned seen, const struct timespec *deadline)
+{
+	atomic_fetch_add(&event_sleepers, 1);
+	syscall(SYS_futex, &event_seq, FUTEX_WAIT_BITSET_PRIVATE, seen,
+		deadline, NULL, FUTEX_BITSET_MATCH_ANY);
+	atomic_fetch_sub(&event_sleepers, 1);
+}
+
+static void event_waiter_add(struct waiter *w, const char *session)
+{
+	w->session = session;
+	atomic_init(&w->session_gone, false);
+	pthread_mutex_lock(&event_waiters_mutex);
+	LIST_INSERT_HEAD(&event_waiters, w, link);
+	pthread_mutex_unlock(&event_waiters_mutex);
+}
+
+static void event_waiter_remove(struct waiter *w)
+{
+	pthread_mutex_lock(&event_waiters_mutex);
+	LIST_REMOVE(w, link);
+	pthread_mutex_unlock(&event_waiters_mutex);
+}
+
+/*
+ * SESSION_INVALID unless the session lives. Checked after the caller is
+ * listed as a waiter, so a deletion either fails this or marks the waiter.
+ */
+static xbt_error *event_check_session(const char *session)
+{
+	xbt_error *err = NULL;
+
+	store_lock();
+	if (!store_get(&xbt_class_session, session))
+		err = XBT_RAISE(XBT_ERR_SESSION_INVALID, session);
+	store_unlock();
+	return err;
 }
 
 static struct reg *event_reg_find(const char *session)
@@ -635,42 +750,32 @@ static void event_reg_free(struct reg *r)
 	free(r);
 }
 
+/*
+ * A session was deleted (event_record, store lock held): forget its
+ * registration, end its waits.
+ */
 static void event_session_gone(const char *session)
 {
 	struct waiter *w;
-	struct reg *r = event_reg_find(session);
+	struct reg *r;
 	bool wake = false;
 
-	if (r)
+	pthread_rwlock_wrlock(&event_lock);
+	if ((r = event_reg_find(session)))
 		event_reg_free(r);
+	pthread_rwlock_unlock(&event_lock);
+	pthread_mutex_lock(&event_waiters_mutex);
 	LIST_FOREACH(w, &event_waiters, link) {
 		if (strcmp(w->session, session) == 0) {
-			w->session_gone = true;
+			atomic_store(&w->session_gone, true);
 			wake = true;
 		}
 	}
-	if (wake) {
-		pthread_cond_broadcast(&event_cond);
-		event_woken = true;
+	pthread_mutex_unlock(&event_waiters_mutex);
+	if (wake) {  /* under the store lock: store_unlock publishes */
+		atomic_fetch_add(&event_seq, 1);
+		atomic_store(&event_unpublished, true);
 	}
-}
-
-/*
- * Takes event_mutex for the caller's session: SESSION_INVALID if it is gone
- * (dispatch checked it, but it may have expired since). Unlocked on error.
- */
-static xbt_error *event_lock_session(const char *session)
-{
-	xbt_error *err = NULL;
-
-	pthread_once(&event_once, event_init);
-	store_lock();
-	if (!store_get(&xbt_class_session, session))
-		err = XBT_RAISE(XBT_ERR_SESSION_INVALID, session);
-	else
-		pthread_mutex_lock(&event_mutex);
-	store_unlock();
-	return err;
 }
 
 /* ---- the store's hook ------------------------------------------------------- */
@@ -687,27 +792,46 @@ void event_record(const xbt_class_desc *c, const char *ref, enum event_op op,
 	pthread_once(&event_once, event_init);
 	ci = event_class_index(c);
 	if (event_silent[ci]) {
-		if (op == EVENT_DEL) {
-			pthread_mutex_lock(&event_mutex);
+		if (op == EVENT_DEL)
 			event_session_gone(ref);
-			pthread_mutex_unlock(&event_mutex);
-		}
 		return;
 	}
 	e = event_alloc(c, ci, ref, op, op == EVENT_DEL ? NULL : rec);
-	pthread_mutex_lock(&event_mutex);
+	e->in_ring = true;
+	pthread_rwlock_wrlock(&event_lock);
 	e->id = ++event_last;
+	atomic_store(&event_newest, e->id);
 	old = event_ring[e->id % event_cap];
 	event_ring[e->id % event_cap] = e;
 	if (old)
 		event_first = old->id + 1;
-	if (op == EVENT_ADD)
-		event_counts[ci]++;
-	else if (op == EVENT_DEL)
-		event_counts[ci]--;
-	event_wake_all();
-	pthread_mutex_unlock(&event_mutex);
-	event_unref(old);
+	if (op != EVENT_MOD) {
+		event_counts[ci] += op == EVENT_ADD ? 1 : -1;
+		event_counts_version++;
+	}
+	/* The event leaving the window gives up its shared value. */
+	if (e->id > EVENT_VALUE_WINDOW &&
+	    e->id - EVENT_VALUE_WINDOW >= event_first) {
+		struct event *w = event_ring[(e->id - EVENT_VALUE_WINDOW) %
+					     event_cap];
+		/* Never wait for a reader building it: it goes with w then. */
+		if (pthread_mutex_trylock(&w->vlock) == 0) {
+			xmlrpc_value *v = w->val;
+			w->val = NULL;
+			pthread_mutex_unlock(&w->vlock);
+			if (v && event_ndefer_val < EVENT_DEFER_MAX)
+				event_defer_val[event_ndefer_val++] = v;
+			else if (v)
+				xmlrpc_DECREF(v);
+		}
+	}
+	pthread_rwlock_unlock(&event_lock);
+	atomic_fetch_add(&event_seq, 1);
+	atomic_store(&event_unpublished, true);
+	if (old && event_ndefer_ev < EVENT_DEFER_MAX)
+		event_defer_ev[event_ndefer_ev++] = old;
+	else
+		event_unref(old);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ns = (uint_fast64_t)((t1.tv_sec - t0.tv_sec) * 1000000000L +
 			     (t1.tv_nsec - t0.tv_nsec));
@@ -748,16 +872,18 @@ static void event_snap_one(const char *ref, void *rec, void *ctx)
  * all as of the newest event, whose id they carry.
  */
 static void event_everything(const struct subs *s, struct evlist *out,
-			     uint64_t *cursor, int64_t *counts)
+			     uint64_t *cursor, int64_t *counts,
+			     uint64_t *counts_version)
 {
 	struct snap_ctx k = { .subs = s, .out = out };
 
 	/* No event can be recorded while we hold the store lock. */
 	store_lock();
-	pthread_mutex_lock(&event_mutex);
+	pthread_rwlock_rdlock(&event_lock);
 	*cursor = k.id = event_last;
 	memcpy(counts, event_counts, xbt_nclasses * sizeof(*counts));
-	pthread_mutex_unlock(&event_mutex);
+	*counts_version = event_counts_version;
+	pthread_rwlock_unlock(&event_lock);
 	for (size_t i = 0; i < xbt_nclasses; i++) {
 		if (event_silent[i] || !subs_want_class(s, i))
 			continue;
@@ -768,7 +894,7 @@ static void event_everything(const struct subs *s, struct evlist *out,
 	store_unlock();
 }
 
-static xmlrpc_value *event_counts_value(const int64_t *counts)
+static xmlrpc_value *event_counts_build(const int64_t *counts)
 {
 	xmlrpc_value *st = event_new_struct();
 	xmlrpc_env env;
@@ -788,21 +914,45 @@ static xmlrpc_value *event_counts_value(const int64_t *counts)
 	return st;
 }
 
+/*
+ * valid_ref_counts as a new reference. `version` is event_counts_version
+ * when counts are the current ones (shared by every reader of that
+ * version), or UINT64_MAX for counts of an older point (built here).
+ */
+static xmlrpc_value *event_counts_value(const int64_t *counts,
+					uint64_t version)
+{
+	xmlrpc_value *v;
+
+	if (version == UINT64_MAX)
+		return event_counts_build(counts);
+	pthread_mutex_lock(&event_counts_cache_mutex);
+	if (!event_counts_cache || event_counts_cache_version != version) {
+		if (event_counts_cache)
+			xmlrpc_DECREF(event_counts_cache);
+		event_counts_cache = event_counts_build(counts);
+		event_counts_cache_version = version;
+	}
+	v = event_counts_cache;
+	xmlrpc_INCREF(v);
+	pthread_mutex_unlock(&event_counts_cache_mutex);
+	return v;
+}
+
 xbt_error *event_from(struct call *call, xmlrpc_value *const *args,
 		      xmlrpc_value **result)
 {
 	struct subs subs = { 0 };
 	struct evlist got = { 0 };
-	struct waiter w = { .session = call->session };
+	struct waiter w;
 	struct timespec deadline;
 	double timeout = call->argv[2].d;
 	int64_t *counts = NULL;
-	bool everything = false, locked = false, have_counts = false;
-	uint64_t cursor = 0;
+	bool everything = false, waiting = false, have_counts = false;
+	uint64_t cursor = 0, counts_version = UINT64_MAX;
 	char token[48];
 	xbt_error *err;
 
-	(void)args;
 	if ((err = XBT_PROPAGATE(event_token_parse(call->argv[1].s, &cursor,
 						   &everything))))
 		goto out;
@@ -816,46 +966,57 @@ xbt_error *event_from(struct call *call, xmlrpc_value *const *args,
 	pthread_once(&event_once, event_init);
 	counts = xbt_calloc(xbt_nclasses ? xbt_nclasses : 1, sizeof(*counts));
 	if (everything) {
-		event_everything(&subs, &got, &cursor, counts);
+		event_everything(&subs, &got, &cursor, counts,
+				 &counts_version);
 		have_counts = got.n > 0;
 	}
-	if ((err = XBT_PROPAGATE(event_lock_session(call->session))))
+	event_waiter_add(&w, call->session);
+	waiting = true;
+	if ((err = XBT_PROPAGATE(event_check_session(call->session))))
 		goto out;
-	locked = true;
-	LIST_INSERT_HEAD(&event_waiters, &w, link);
 	/* Like xapi, an empty answer only when the time is up. */
-	while (!got.n) {
-		if (w.session_gone) {
+	while (!got.n || !have_counts) {
+		unsigned seen = atomic_load(&event_seq);
+		bool done;
+		if (atomic_load(&w.session_gone)) {
 			err = XBT_RAISE(XBT_ERR_SESSION_INVALID, call->session);
 			break;
 		}
+		pthread_rwlock_rdlock(&event_lock);
 		if (event_lost(cursor)) {
+			pthread_rwlock_unlock(&event_lock);
 			err = XBT_RAISE(XBT_ERR_EVENTS_LOST);
 			break;
 		}
-		event_collect(&subs, &cursor, &got, EVENT_FROM_MAX);
-		if (got.n || event_stopping || event_past(&deadline))
+		if (!got.n)
+			event_collect(&subs, &cursor, &got, EVENT_FROM_MAX);
+		done = got.n || atomic_load(&event_stopping) ||
+		       event_past(&deadline);
+		if (done && !have_counts) {
+			event_counts_at(cursor, counts);
+			counts_version = cursor == event_last
+					 ? event_counts_version : UINT64_MAX;
+			have_counts = true;
+		}
+		pthread_rwlock_unlock(&event_lock);
+		if (done)
 			break;
-		event_sleep(&deadline);
+		event_wait(seen, &deadline);
 	}
-	LIST_REMOVE(&w, link);
-	if (!err && !have_counts)
-		event_counts_at(cursor, counts);
-	pthread_mutex_unlock(&event_mutex);
-	locked = false;
 	if (err)
 		goto out;
 	*result = event_new_struct();
 	xmlrpc_value *events = event_new_array();
 	for (size_t i = 0; i < got.n; i++)
-		event_append(events, event_value(got.v[i], got.v[i]->id));
+		event_append(events, event_value(got.v[i]));
 	event_member(*result, "events", events);
-	event_member(*result, "valid_ref_counts", event_counts_value(counts));
+	event_member(*result, "valid_ref_counts",
+		     event_counts_value(counts, counts_version));
 	event_token_format(token, sizeof(token), cursor);
 	event_member(*result, "token", event_str(token));
 out:
-	if (locked)
-		pthread_mutex_unlock(&event_mutex);
+	if (waiting)
+		event_waiter_remove(&w);
 	evlist_release(&got);
 	subs_release(&subs);
 	free(counts);
@@ -874,7 +1035,6 @@ xbt_error *event_inject(struct call *call, xmlrpc_value *const *args,
 	char token[48];
 	xbt_error *err = NULL;
 
-	(void)args;
 	pthread_once(&event_once, event_init);
 	store_lock();
 	if (!c) {
@@ -884,12 +1044,12 @@ xbt_error *event_inject(struct call *call, xmlrpc_value *const *args,
 	if ((err = XBT_PROPAGATE(store_need(c, ref, &rec))))
 		goto out;
 	store_touch(c, ref);
-	pthread_mutex_lock(&event_mutex);
+	pthread_rwlock_rdlock(&event_lock);
 	/* The token just before the injected event, so event.from sees it. */
 	id = event_last;
 	if (!event_silent[event_class_index(c)])
 		id--;
-	pthread_mutex_unlock(&event_mutex);
+	pthread_rwlock_unlock(&event_lock);
 	event_token_format(token, sizeof(token), id);
 	*result = event_str(token);
 out:
@@ -906,12 +1066,10 @@ xbt_error *event_register(struct call *call, xmlrpc_value *const *args,
 	struct reg *r;
 	xbt_error *err;
 
-	(void)args;
-	(void)result;
 	if ((err = XBT_PROPAGATE(subs_parse(call->argv[0].v, &add))))
 		goto out;
-	if ((err = XBT_PROPAGATE(event_lock_session(call->session))))
-		goto out;
+	pthread_once(&event_once, event_init);
+	pthread_rwlock_wrlock(&event_lock);
 	r = event_reg_find(call->session);
 	if (!r) {
 		r = xbt_calloc(1, sizeof(*r));
@@ -931,7 +1089,14 @@ xbt_error *event_register(struct call *call, xmlrpc_value *const *args,
 		r->subs.n += add.n;
 		add.n = 0;
 	}
-	pthread_mutex_unlock(&event_mutex);
+	pthread_rwlock_unlock(&event_lock);
+	/* Deleted meanwhile? Then its registration must not outlive it. */
+	if (!err && (err = XBT_PROPAGATE(event_check_session(call->session)))) {
+		pthread_rwlock_wrlock(&event_lock);
+		if ((r = event_reg_find(call->session)))
+			event_reg_free(r);
+		pthread_rwlock_unlock(&event_lock);
+	}
 out:
 	subs_release(&add);
 	return err;
@@ -944,12 +1109,10 @@ xbt_error *event_unregister(struct call *call, xmlrpc_value *const *args,
 	struct reg *r;
 	xbt_error *err;
 
-	(void)args;
-	(void)result;
 	if ((err = XBT_PROPAGATE(subs_parse(call->argv[0].v, &del))))
 		goto out;
-	if ((err = XBT_PROPAGATE(event_lock_session(call->session))))
-		goto out;
+	pthread_once(&event_once, event_init);
+	pthread_rwlock_wrlock(&event_lock);
 	r = event_reg_find(call->session);
 	for (size_t i = 0; r && i < r->subs.n;) {
 		bool drop = false;
@@ -963,7 +1126,7 @@ xbt_error *event_unregister(struct call *call, xmlrpc_value *const *args,
 		free(r->subs.v[i].text);
 		r->subs.v[i] = r->subs.v[--r->subs.n];
 	}
-	pthread_mutex_unlock(&event_mutex);
+	pthread_rwlock_unlock(&event_lock);
 out:
 	subs_release(&del);
 	return err;
@@ -973,51 +1136,46 @@ xbt_error *event_next(struct call *call, xmlrpc_value *const *args,
 		      xmlrpc_value **result)
 {
 	struct evlist got = { 0 };
-	struct waiter w = { .session = call->session };
+	struct waiter w;
 	struct reg *r;
 	xbt_error *err;
 
-	(void)args;
-	if ((err = XBT_PROPAGATE(event_lock_session(call->session))))
+	pthread_once(&event_once, event_init);
+	event_waiter_add(&w, call->session);
+	if ((err = XBT_PROPAGATE(event_check_session(call->session))))
 		goto out;
-	if (!event_reg_find(call->session)) {
-		err = XBT_RAISE(XBT_ERR_SESSION_NOT_REGISTERED, call->session);
-		pthread_mutex_unlock(&event_mutex);
-		goto out;
-	}
-	LIST_INSERT_HEAD(&event_waiters, &w, link);
 	/* Blocks until an event matches, as xapi's does: no timeout. */
 	for (;;) {
-		if (w.session_gone) {
+		unsigned seen = atomic_load(&event_seq);
+		if (atomic_load(&w.session_gone)) {
 			err = XBT_RAISE(XBT_ERR_SESSION_INVALID, call->session);
 			break;
 		}
+		pthread_rwlock_wrlock(&event_lock);
 		r = event_reg_find(call->session);
 		if (!r) {
 			err = XBT_RAISE(XBT_ERR_SESSION_NOT_REGISTERED,
 					call->session);
-			break;
-		}
-		if (event_lost(r->last)) {
+		} else if (event_lost(r->last)) {
 			/* The range is consumed: the next call goes on. */
 			r->last = event_last;
 			err = XBT_RAISE(XBT_ERR_EVENTS_LOST);
-			break;
+		} else {
+			/* Concurrent callers of one session: disjoint ranges. */
+			event_collect(&r->subs, &r->last, &got, EVENT_FROM_MAX);
 		}
-		/* Concurrent callers on one session get disjoint ranges. */
-		event_collect(&r->subs, &r->last, &got, EVENT_FROM_MAX);
-		if (got.n || event_stopping)
+		pthread_rwlock_unlock(&event_lock);
+		if (err || got.n || atomic_load(&event_stopping))
 			break;
-		event_sleep(NULL);
+		event_wait(seen, NULL);
 	}
-	LIST_REMOVE(&w, link);
-	pthread_mutex_unlock(&event_mutex);
 	if (err)
 		goto out;
 	*result = event_new_array();
 	for (size_t i = 0; i < got.n; i++)
-		event_append(*result, event_value(got.v[i], got.v[i]->id));
+		event_append(*result, event_value(got.v[i]));
 out:
+	event_waiter_remove(&w);
 	evlist_release(&got);
 	return err;
 }
@@ -1026,11 +1184,8 @@ out:
 
 void event_stop(void)
 {
-	pthread_once(&event_once, event_init);
-	pthread_mutex_lock(&event_mutex);
-	event_stopping = true;
-	pthread_cond_broadcast(&event_cond);
-	pthread_mutex_unlock(&event_mutex);
+	atomic_store(&event_stopping, true);
+	event_wake();
 }
 
 void event_shutdown(void)
@@ -1044,12 +1199,19 @@ void event_shutdown(void)
 			 (uint64_t)n,
 			 (double)atomic_load(&event_stat_ns) / (double)n / 1e3,
 			 (double)atomic_load(&event_stat_max_ns) / 1e3);
-	pthread_mutex_lock(&event_mutex);
-	for (size_t i = 0; event_ring && i < event_cap; i++) {
+	pthread_once(&event_once, event_init);
+	pthread_rwlock_wrlock(&event_lock);
+	for (size_t i = 0; i < event_cap; i++) {
 		event_unref(event_ring[i]);
 		event_ring[i] = NULL;
 	}
 	while ((r = LIST_FIRST(&event_regs)))
 		event_reg_free(r);
-	pthread_mutex_unlock(&event_mutex);
+	pthread_rwlock_unlock(&event_lock);
+	event_publish();
+	pthread_mutex_lock(&event_counts_cache_mutex);
+	if (event_counts_cache)
+		xmlrpc_DECREF(event_counts_cache);
+	event_counts_cache = NULL;
+	pthread_mutex_unlock(&event_counts_cache_mutex);
 }

@@ -17,6 +17,9 @@ import xmlrpc.client
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOKEN_RE = re.compile(r"^[0-9]{20},[0-9]{20}$")
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error")
+# Sanitizer builds start slowly.
+START_TIMEOUT = float(os.environ.get("XBT_START_TIMEOUT", "30"))
 
 
 def builddir():
@@ -43,7 +46,8 @@ class Xbtd:
         self.proc = subprocess.Popen(
             [exe, "--listen", "127.0.0.1:0"] + list(extra),
             stdout=subprocess.PIPE, stderr=self.err, text=True)
-        deadline = time.monotonic() + 15
+        self.result = None
+        deadline = time.monotonic() + START_TIMEOUT
         line = ""
         while time.monotonic() < deadline:
             r, _, _ = select.select([self.proc.stdout], [], [], 0.1)
@@ -67,8 +71,11 @@ class Xbtd:
                                (line, self.err.read()[-2000:]))
         self.url = "http://127.0.0.1:%d" % self.port
 
-    def stop(self, timeout=15):
-        """SIGTERM, wait; returns (exit status, seconds taken, stderr)."""
+    def stop(self, timeout=20):
+        """SIGTERM, wait; returns (exit status, seconds taken, stderr).
+        Stopping again returns the first result."""
+        if self.result:
+            return self.result
         t0 = time.monotonic()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -82,7 +89,18 @@ class Xbtd:
         text = self.err.read()
         self.err.close()
         os.unlink(self.errpath)
-        return self.proc.returncode, took, text
+        self.result = (self.proc.returncode, took, text)
+        return self.result
+
+    def stop_clean(self):
+        """Stops; AssertionError unless it exited 0 without a sanitizer
+        report. Returns (seconds taken, stderr)."""
+        status, took, text = self.stop()
+        assert status == 0, "xbtd exited with %s:\n%s" % (status, text[-3000:])
+        for mark in SANITIZER_MARKS:
+            assert mark not in text, "xbtd stderr has %s:\n%s" % (
+                mark, text[-6000:])
+        return took, text
 
 
 class XmlRpc:
