@@ -11,7 +11,8 @@ so it covers xbtd's wake-up, reply and send, and not this script's speed;
 the time until this script read the reply is shown too. Both clocks are
 CLOCK_REALTIME of this machine.
 
-usage: bench_events.py [--clients N] [--rounds R]   (XBT_BUILDDIR: build tree)
+usage: bench_events.py [--clients N ...] [--rounds R]   (XBT_BUILDDIR: build
+tree; default: 1, 10 and 100 clients, 30 rounds, XML-RPC then JSON-RPC)
 """
 
 import argparse
@@ -63,6 +64,18 @@ def decode(proto, body):
     return r["result"]
 
 
+def cpu_ns(pid):
+    """CPU time of every thread of pid so far (schedstat), in ns."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
 class Client:
     def __init__(self, port):
         self.sock = socket.create_connection(("127.0.0.1", port))
@@ -110,6 +123,7 @@ def run(proto, nclients, rounds):
         for cl in clients:
             sel.register(cl.sock, selectors.EVENT_READ, cl)
         kernel, user = [], []
+        cpu = 0
         for rnd in range(rounds + 1):  # round 0 warms up
             task = c("task.create", "bench", "")
             token = c("event.inject", "pool", pool)
@@ -117,12 +131,15 @@ def run(proto, nclients, rounds):
                 cl.reset()
                 cl.sock.sendall(request(proto, c.session, token, 30.0))
             time.sleep(0.05 + nclients * 0.0005)  # all of them waiting
+            cpu0 = cpu_ns(srv.proc.pid)
             c("task.set_status", task, "success")
             pending = len(clients)
             while pending:
                 for key, _ in sel.select(10):
                     if key.data.user_ts is None and key.data.feed():
                         pending -= 1
+            if rnd:
+                cpu += cpu_ns(srv.proc.pid) - cpu0
             for cl in clients:
                 r = decode(proto, cl.body())
                 evs = r["events"]
@@ -139,32 +156,36 @@ def run(proto, nclients, rounds):
         status, _, err = srv.stop()
     cost = re.search(r"events: (\d+) recorded; event_record took ([0-9.]+) us "
                      r"on average, ([0-9.]+) us at most", err)
-    return kernel, user, status, cost
+    return kernel, user, cpu / 1e3 / (rounds * nclients), status, cost
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--clients", type=int, default=100)
+    ap.add_argument("--clients", type=int, nargs="+", default=[1, 10, 100])
     ap.add_argument("--rounds", type=int, default=30)
     a = ap.parse_args()
     print("event wake-up latency: task finished -> waiting event.from "
-          "returns, %d clients waiting, %d rounds, %d cores" %
-          (a.clients, a.rounds, os.cpu_count()))
+          "returns; %d rounds, %d cores, load average %.2f at start" %
+          (a.rounds, os.cpu_count(), os.getloadavg()[0]))
+    print("  latency: the reply in the client's socket (kernel timestamp) "
+          "minus the event's timestamp; read: when this script had it")
+    print("  %-8s %7s %9s %9s %9s %9s %9s %11s %13s" % (
+        "proto", "waiters", "p50", "p99", "max", "read p50", "read p99",
+        "cpu/waiter", "event_record"))
     bad = False
     for proto in ("xmlrpc", "jsonrpc"):
-        kernel, user, status, cost = run(proto, a.clients, a.rounds)
-        us = lambda v: "%.0f us" % (v * 1e6)  # noqa: E731
-        print("  %-8s reply in the client's socket: p50 %s  p99 %s  max %s"
-              "  (%d samples)" % (proto, us(pct(kernel, 0.5)),
-                                  us(pct(kernel, 0.99)), us(max(kernel)),
-                                  len(kernel)))
-        print("  %-8s reply read by this script:    p50 %s  p99 %s  max %s" %
-              (proto, us(pct(user, 0.5)), us(pct(user, 0.99)), us(max(user))))
-        if cost:
-            print("  %-8s event_record under the store lock: %s events, "
-                  "mean %s us, max %s us" % (proto, cost.group(1),
-                                             cost.group(2), cost.group(3)))
-        bad = bad or status != 0
+        for n in a.clients:
+            kernel, user, cpu_us, status, cost = run(proto, n, a.rounds)
+            us = lambda v: "%.0f us" % (v * 1e6)  # noqa: E731
+            print("  %-8s %7d %9s %9s %9s %9s %9s %8.1f us %13s" % (
+                proto, n, us(pct(kernel, 0.5)), us(pct(kernel, 0.99)),
+                us(max(kernel)), us(pct(user, 0.5)), us(pct(user, 0.99)),
+                cpu_us, "%s/%s us" % (cost.group(2), cost.group(3))
+                if cost else "?"))
+            sys.stdout.flush()
+            bad = bad or status != 0
+    print("  (cpu/waiter: xbtd's CPU time per woken waiter, all threads; "
+          "event_record: mean/max time under the store lock)")
     return 1 if bad else 0
 
 
