@@ -16,52 +16,20 @@ tree; default: 1, 10 and 100 clients, 30 rounds, XML-RPC then JSON-RPC)
 """
 
 import argparse
-import json
 import math
 import os
 import re
 import selectors
-import socket
-import struct
 import sys
 import time
-import xmlrpc.client
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from events_lib import XmlRpc, Xbtd  # noqa: E402
-
-SO_TIMESTAMPNS = 35  # Linux; SCM_TIMESTAMPNS has the same value
+from events_lib import RawClient, XmlRpc, Xbtd, decode, request  # noqa: E402
 
 
 def pct(values, q):
     v = sorted(values)
     return v[max(0, math.ceil(q * len(v)) - 1)]
-
-
-def request(proto, session, token, timeout):
-    if proto == "xmlrpc":
-        body = xmlrpc.client.dumps(
-            (session, ["task"], token, float(timeout)),
-            methodname="event.from").encode()
-        path, ctype = "/", "text/xml"
-    else:
-        body = json.dumps({"jsonrpc": "2.0", "method": "event.from", "id": 1,
-                           "params": [session, ["task"], token,
-                                      float(timeout)]}).encode()
-        path, ctype = "/jsonrpc", "application/json"
-    head = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: %s\r\n"
-            "Content-Length: %d\r\n\r\n" % (path, ctype, len(body)))
-    return head.encode() + body
-
-
-def decode(proto, body):
-    if proto == "xmlrpc":
-        r = xmlrpc.client.loads(body)[0][0]
-        assert r["Status"] == "Success", r
-        return r["Value"]
-    r = json.loads(body)
-    assert "result" in r, r
-    return r["result"]
 
 
 def cpu_ns(pid):
@@ -76,49 +44,13 @@ def cpu_ns(pid):
     return total
 
 
-class Client:
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        self.reset()
-
-    def reset(self):
-        self.buf = b""
-        self.need = None
-        self.kernel_ts = None
-        self.user_ts = None
-
-    def feed(self):
-        """Reads what is there; True when a whole response is in."""
-        data, anc, _, _ = self.sock.recvmsg(1 << 20, socket.CMSG_SPACE(16))
-        if not data:
-            raise RuntimeError("server closed the connection")
-        for level, kind, raw in anc:
-            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
-                sec, nsec = struct.unpack("qq", raw[:16])
-                self.kernel_ts = sec + nsec / 1e9
-        self.buf += data
-        if self.need is None and b"\r\n\r\n" in self.buf:
-            head, _, _ = self.buf.partition(b"\r\n\r\n")
-            m = re.search(rb"(?i)content-length:\s*(\d+)", head)
-            self.need = len(head) + 4 + int(m.group(1))
-        done = self.need is not None and len(self.buf) >= self.need
-        if done:
-            self.user_ts = time.time()
-        return done
-
-    def body(self):
-        return self.buf[self.buf.index(b"\r\n\r\n") + 4:self.need]
-
-
 def run(proto, nclients, rounds):
     srv = Xbtd()
     try:
         c = XmlRpc(srv.url)
         c.login()
         pool = c("pool.get_all")[0]
-        clients = [Client(srv.port) for _ in range(nclients)]
+        clients = [RawClient(srv.port) for _ in range(nclients)]
         sel = selectors.DefaultSelector()
         for cl in clients:
             sel.register(cl.sock, selectors.EVENT_READ, cl)
@@ -129,7 +61,8 @@ def run(proto, nclients, rounds):
             token = c("event.inject", "pool", pool)
             for cl in clients:
                 cl.reset()
-                cl.sock.sendall(request(proto, c.session, token, 30.0))
+                cl.sock.sendall(request(proto, c.session, ["task"], token,
+                                        30.0))
             time.sleep(0.05 + nclients * 0.0005)  # all of them waiting
             cpu0 = cpu_ns(srv.proc.pid)
             c("task.set_status", task, "success")

@@ -10,8 +10,8 @@ import sys
 import threading
 import time
 
-from events_lib import (TOKEN_RE, JsonRpc, XenAPIError, XmlRpc, Xbtd,
-                        expect_error, run, test)
+from events_lib import (TOKEN_RE, JsonRpc, RawClient, XenAPIError, XmlRpc,
+                        Xbtd, decode, expect_error, request, run, test)
 
 HISTORY = 64
 
@@ -283,6 +283,37 @@ def test_many_waiters_all_wake(k):
         assert summary(r["events"]) == [("task", "add", task)]
         assert r["events"][0]["snapshot"]["name_label"] == "wake"
     k.c("task.destroy", task)
+
+
+@test
+def test_200_waiters_and_the_server_still_answers(k):
+    # Each waiting call holds its connection's thread, as any keep-alive
+    # connection does (xbtd serves 256 connections): 200 waiters leave
+    # room for other clients, and one change wakes them all.
+    token = k.c("event.from", ["task"], "", 0.0)["token"]
+    waiters = []
+    try:
+        for i in range(200):
+            w = RawClient(k.srv.port)
+            w.sock.sendall(request("xmlrpc" if i % 2 else "jsonrpc",
+                                   k.c.session, ["task"], token, 20.0))
+            waiters.append(w)
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        other = XmlRpc(k.srv.url)
+        other.login()
+        assert other("pool.get_all") == [k.pool]
+        assert time.monotonic() - t0 < 1.0
+        task = k.c("task.create", "two hundred", "")
+        for i, w in enumerate(waiters):
+            r = decode("xmlrpc" if i % 2 else "jsonrpc", w.read_response(10))
+            assert summary(r["events"]) == [("task", "add", task)], i
+        assert time.monotonic() - t0 < 5.0
+        other.raw("session.logout", other.session)
+        k.c("task.destroy", task)
+    finally:
+        for w in waiters:
+            w.sock.close()
 
 
 @test
