@@ -39,6 +39,7 @@ static const char usage_text[] =
 	"  --task-max N           finished tasks kept at most (default 1000)\n"
 	"  --task-max-age S       finished tasks kept this long (default 3600)\n"
 	"  --max-body BYTES       request size limit (default 4194304)\n"
+	"  --event-history N      events kept for event.from (default 10000)\n"
 	"  --log-level LEVEL      error|warn|info|debug (default info)\n"
 	"  --syslog               log to syslog instead of stderr\n"
 	"  --help, --version\n";
@@ -110,7 +111,7 @@ static int main_options(int argc, char **argv)
 	enum { O_LISTEN = 256, O_HOSTNAME, O_PASSWORD, O_USERS, O_SM_DIR,
 	       O_WORLD, O_WORKERS, O_PLUGIN_TIMEOUT, O_SESSION_IDLE,
 	       O_TASK_MAX, O_TASK_MAX_AGE, O_MAX_BODY, O_LOG_LEVEL, O_SYSLOG,
-	       O_HELP, O_VERSION };
+	       O_HELP, O_VERSION, O_EVENT_HISTORY };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "hostname", required_argument, NULL, O_HOSTNAME },
@@ -128,6 +129,7 @@ static int main_options(int argc, char **argv)
 		{ "syslog", no_argument, NULL, O_SYSLOG },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "version", no_argument, NULL, O_VERSION },
+		{ "event-history", required_argument, NULL, O_EVENT_HISTORY },
 		{ NULL, 0, NULL, 0 },
 	};
 	int level = LOG_LEVEL_INFO;
@@ -186,6 +188,10 @@ static int main_options(int argc, char **argv)
 			ok = level >= 0;
 			break;
 		case O_SYSLOG: use_syslog = true; break;
+		case O_EVENT_HISTORY:
+			ok = main_number(optarg, 10000000, &n) && n >= 16;
+			xbtd_conf.event_history = (unsigned)n;
+			break;
 		case O_HELP: fputs(usage_text, stdout); exit(0);
 		case O_VERSION: puts("xbtd " PACKAGE_VERSION); exit(0);
 		default: fputs(usage_text, stderr); return 2;
@@ -281,6 +287,7 @@ int main(int argc, char **argv)
 		task_gc(now);
 	}
 	log_info("signal %d: shutting down", sig);
+	event_stop();
 	http_stop(http);
 	worker_stop();
 out:
@@ -292,6 +299,7 @@ out:
 		status = 1;
 	}
 	store_shutdown();
+	event_shutdown();
 	session_free_users();
 	return status;
 }

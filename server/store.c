@@ -128,6 +128,7 @@ void store_lock(void)
 void store_unlock(void)
 {
 	pthread_mutex_unlock(&store_mutex);
+	event_publish(); /* wakes event waiters once the lock is free */
 }
 
 static struct obj *store_find(struct class_table *t, const char *ref)

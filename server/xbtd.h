@@ -34,6 +34,7 @@ struct xbtd_config {
 	unsigned task_max;
 	unsigned task_max_age_s;
 	size_t max_body;
+	unsigned event_history;   /* events kept for event.from; 0: default */
 };
 extern struct xbtd_config xbtd_conf;
 
@@ -161,6 +162,15 @@ enum event_op { EVENT_ADD, EVENT_MOD, EVENT_DEL };
 /* Called by the store with its lock held. rec is NULL for EVENT_DEL. */
 void event_record(const xbt_class_desc *c, const char *ref, enum event_op op,
 		  const void *rec);
+/*
+ * Wakes the calls waiting for the events recorded so far; store_unlock calls
+ * it after unlocking, so waking a hundred waiters never holds the lock.
+ */
+void event_publish(void);
+/* Wakes every waiting event call; later ones return at once (shutdown). */
+void event_stop(void);
+/* Frees the event log and logs what event_record cost; after http_stop. */
+void event_shutdown(void);
 
 /* ---- misc --------------------------------------------------------------- */
 

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// Xen Orchestra's own client (the `xen-api` npm package) against xbtd, on
+// JSON-RPC and on XML-RPC: connect, read every VM through its event-fed
+// cache, start demo-ok and demo-fail with callAsync (which waits for the
+// task through event.from, then destroys it).
+//
+// Run by test_xo_client.py: XO_DIR is where xen-api is installed, XBT_URL
+// the server. Prints `N passed, N failed`.
+'use strict'
+
+const path = require('path')
+const { pathToFileURL } = require('url')
+
+let passed = 0
+let failed = 0
+function check(name, ok, detail) {
+  if (ok) {
+    passed++
+    console.log('PASS ' + name)
+  } else {
+    failed++
+    console.log('FAIL ' + name + (detail === undefined ? '' : ': ' + detail))
+  }
+}
+
+function within(ms, what, promise) {
+  let timer
+  return Promise.race([
+    promise,
+    new Promise((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(what + ': no answer in ' + ms + ' ms')), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}
+
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+
+async function runTransport(createClient, url, transport) {
+  const t = transport + ': '
+  const calls = {}
+  const warnings = []
+  const warn = console.warn
+  console.warn = (...args) => {
+    warnings.push(args.map(String).join(' '))
+    warn(...args)
+  }
+  const xapi = createClient({
+    url,
+    auth: { user: 'root', password: 'xbt' },
+    allowUnauthorized: true,
+    transport,
+  })
+  // Count what the client asks for.
+  const send = xapi._transport
+  xapi._transport = (method, args) => {
+    calls[method] = (calls[method] || 0) + 1
+    return send(method, args)
+  }
+  try {
+    await within(10000, 'connect', xapi.connect())
+    check(t + 'connects', xapi.status === 'connected', xapi.status)
+    await within(10000, 'objectsFetched', xapi.objectsFetched)
+
+    const cached = Object.values(xapi.objects.all).filter(o => o.$type === 'VM')
+    const records = await xapi.getAllRecords('VM')
+    const names = cached.map(vm => vm.name_label).sort()
+    check(
+      t + 'reads all VMs',
+      names.length === records.length && names.includes('demo-ok') && names.includes('demo-fail'),
+      JSON.stringify(names)
+    )
+    check(t + 'pool is cached', xapi.pool !== null && xapi.pool.$ref.startsWith('OpaqueRef:'))
+
+    const ok = cached.find(vm => vm.name_label === 'demo-ok')
+    const fail = cached.find(vm => vm.name_label === 'demo-fail')
+    check(t + 'demo-ok starts halted', ok.power_state === 'Halted', ok.power_state)
+
+    const result = await within(20000, 'callAsync demo-ok', xapi.callAsync('VM.start', ok.$ref, false, false))
+    check(t + 'callAsync VM.start demo-ok succeeds', result === '', JSON.stringify(result))
+    const now = xapi.getObjectByRef(ok.$ref)
+    check(t + 'the cache saw demo-ok running', now.power_state === 'Running', now.power_state)
+
+    let error
+    try {
+      await within(20000, 'callAsync demo-fail', xapi.callAsync('VM.start', fail.$ref, false, false))
+    } catch (e) {
+      error = e
+    }
+    check(
+      t + 'callAsync VM.start demo-fail fails with SR_BACKEND_FAILURE_<code>',
+      error !== undefined && /^SR_BACKEND_FAILURE_[0-9]+$/.test(error.code) && error.params.length === 3,
+      error && (error.code + ' ' + JSON.stringify(error.params))
+    )
+    check(
+      t + 'the failed task is handed over',
+      error !== undefined && error.task !== undefined && error.task.status === 'failure',
+      error && error.task && error.task.status
+    )
+
+    await within(20000, 'callAsync hard_shutdown', xapi.callAsync('VM.hard_shutdown', ok.$ref))
+    check(t + 'the cache saw demo-ok halted', xapi.getObjectByRef(ok.$ref).power_state === 'Halted')
+
+    // callAsync destroys its tasks; the del events empty the cache.
+    let left = -1
+    for (let i = 0; i < 40 && left !== 0; i++) {
+      await sleep(100)
+      left = Object.values(xapi.objects.all).filter(o => o.$type === 'task').length
+    }
+    check(t + 'tasks destroyed and gone from the cache', left === 0, left)
+    check(t + 'task.destroy called', calls['task.destroy'] === 3, calls['task.destroy'])
+    check(t + 'events through event.from', calls['event.inject'] === 1 && calls['event.from'] >= 3, JSON.stringify(calls))
+    check(t + 'no legacy event calls', calls['event.register'] === undefined && calls['event.next'] === undefined)
+    // valid_ref_counts.task matched the cache every time: no refetch.
+    check(t + 'task records fetched once', calls['task.get_all_records'] === 1, calls['task.get_all_records'])
+    check(t + 'no warnings from the client', warnings.length === 0, JSON.stringify(warnings))
+  } catch (e) {
+    check(t + 'no exception', false, e && e.stack)
+  } finally {
+    console.warn = warn
+    await xapi.disconnect().catch(() => {})
+  }
+}
+
+async function main() {
+  const url = process.env.XBT_URL
+  const entry = path.join(process.env.XO_DIR, 'node_modules', 'xen-api', 'index.mjs')
+  const { createClient } = await import(pathToFileURL(entry).href)
+  for (const transport of ['json-rpc', 'xml-rpc']) {
+    await runTransport(createClient, url, transport)
+  }
+  console.log(`${passed} passed, ${failed} failed`)
+  // The client's keep-alive sockets and pending event.from would keep
+  // node alive.
+  process.exit(failed ? 1 : 0)
+}
+
+main().catch(e => {
+  console.log('FAIL main: ' + (e && e.stack))
+  console.log(`${passed} passed, ${failed + 1} failed`)
+  process.exit(1)
+})
