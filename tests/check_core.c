@@ -2622,6 +2622,44 @@ START_TEST(test_pyjson_owns_and_cuts)
 }
 END_TEST
 
+/*
+ * Cutting a long name must not break the text-safety promise: a cut in
+ * the middle of a multibyte character (or of a \xNN) leaves safe text.
+ */
+START_TEST(test_pyjson_cut_stays_safe)
+{
+	static const char *const tails[] = { "\\u00e9", "\\u20ac", "\\u0001",
+					     "\\ud83d\\ude00", "\\u0000" };
+
+	for (size_t t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
+		for (int pad = XBT_MAX_ATOM - 5; pad <= XBT_MAX_ATOM; pad++) {
+			xbt_backtrace bt = XBT_BACKTRACE_INIT;
+			char *text = NULL, *json, tail[64];
+			size_t dropped = 0, len, flen;
+			xbt_error *e;
+
+			snprintf(tail, sizeof(tail), "%s%s%s\"],\"lines\":[1]}",
+				 tails[t], tails[t], tails[t]);
+			json = repeat("{\"files\":[\"", "a", (size_t)pad, tail,
+				      &len);
+			e = read_pyjson(json, len, "py", &bt, &text, &dropped);
+			free(json);
+			ck_assert_ptr_null(e);
+			ck_assert_uint_eq(bt.n, 1);
+			flen = strlen(bt.frames[0].filename);
+			ck_assert_uint_le(flen, XBT_MAX_ATOM);
+			ck_assert_msg(xbt_text_is_safe(bt.frames[0].filename,
+						       flen),
+				      "tail %s, %d a's: file name ends in "
+				      "\"%s\", not safe", tails[t], pad,
+				      vis(bt.frames[0].filename + flen - 8, 8));
+			free(text);
+			xbt_backtrace_release(&bt);
+		}
+	}
+}
+END_TEST
+
 /* ---- small stacks (xbtd's handler threads have about 128 KiB) ---------------- */
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -2869,6 +2907,7 @@ int main(void)
 	tcase_add_test(tc, test_pyjson_errors);
 	tcase_add_test(tc, test_pyjson_bombs);
 	tcase_add_test(tc, test_pyjson_owns_and_cuts);
+	tcase_add_test(tc, test_pyjson_cut_stays_safe);
 
 	tc = tcase(s, "stress");
 	tcase_add_test(tc, test_small_stack_bombs);
