@@ -67,10 +67,10 @@ struct call {
  */
 xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 			 xmlrpc_value **result);
-/* The HTTP front's callback: parse, dispatch, serialise. */
-struct xbt_buf;
-void dispatch_rpc(void *ctx, int proto, const char *body, size_t len,
-		  struct xbt_buf *out);
+/* The HTTP front's callback (an http_rpc_fn): parse, dispatch, serialise. */
+#include "http.h"
+void dispatch_http(void *ctx, enum http_proto proto, const char *body,
+		   size_t len, xbt_buf *out);
 /* New references for results. */
 xmlrpc_value *value_str(const char *s);
 xmlrpc_value *value_void(void);
@@ -143,9 +143,17 @@ xbt_error *worker_submit(worker_fn fn, void *arg);
 
 /* Creates pool, host and the world (demo or --world file). */
 xbt_error *world_init(const char *world_file);
+/* Loads a world document (name is for messages: "file:line"). */
+xbt_error *world_load(const char *name, const char *xml, size_t len);
 /* The single host's and pool's refs (static storage). */
 const char *world_host_ref(void);
 const char *world_pool_ref(void);
+
+/* ---- VMs (vm.c) -------------------------------------------------------- */
+
+/* Recomputes allowed_operations from power_state and current_operations. */
+struct xbt_vm_record;
+void vm_update_allowed(struct xbt_vm_record *vm);
 
 /* ---- events (event.c) ------------------------------------------------- */
 
