@@ -16,6 +16,8 @@ api/human.c api/jsonscan.c api/pyjson.c"
 EXTRA_SOURCES='
 fuzz_sexp:
 fuzz_pyjson:
+fuzz_wire_xml: api/wire.c
+fuzz_wire_json: api/wire.c
 '
 
 usage="usage: build.sh SRCDIR OUTDIR"
