@@ -524,9 +524,16 @@ static bool match_one(const struct xe_obj *o, const void *ctx)
 			result = strcmp(map->keys[i], m->sub) == 0 &&
 				 strcmp(map->vals[i], m->value) == 0;
 	} else {
+		/* Members compare as printed: refs as uuids. */
 		const xbt_strv *set = (const xbt_strv *)p;
-		for (size_t i = 0; i < set->n && !result; i++)
-			result = strcmp(set->v[i], m->value) == 0;
+		xbt_buf b = XBT_BUF_INIT;
+		for (size_t i = 0; i < set->n && !result; i++) {
+			xbt_buf_reset(&b);
+			add_scalar(&b, m->col->field->type->elem, set->v[i],
+				   m->refs);
+			result = strcmp(b.buf, m->value) == 0;
+		}
+		xbt_buf_release(&b);
 	}
 	return result;
 }
