@@ -115,12 +115,41 @@ static void view_add(struct xe_view *v, char *name, const char *qual,
 	v->n++;
 }
 
+static bool is_leading(const char *name)
+{
+	return strcmp(name, "uuid") == 0 || strcmp(name, "name_label") == 0 ||
+	       strcmp(name, "name_description") == 0;
+}
+
+/* The fields in the order xe shows them: uuid, name_label and
+ * name_description first, as every record of upstream's xe, then the
+ * others in the data model's order. */
+static size_t view_order(const xbt_class_desc *desc, size_t *order)
+{
+	static const char *const lead[] = { "uuid", "name_label",
+					    "name_description" };
+	size_t n = 0;
+
+	for (size_t k = 0; k < 3; k++)
+		for (size_t i = 0; i < desc->nfields; i++)
+			if (strcmp(desc->fields[i].name, lead[k]) == 0)
+				order[n++] = i;
+	for (size_t i = 0; i < desc->nfields; i++)
+		if (!is_leading(desc->fields[i].name))
+			order[n++] = i;
+	return n;
+}
+
 void xe_view_init(struct xe_view *v, const xbt_class_desc *desc)
 {
+	size_t *order = xbt_calloc(desc->nfields ? desc->nfields : 1,
+				   sizeof(*order));
+	size_t n = view_order(desc, order);
+
 	memset(v, 0, sizeof(*v));
 	v->desc = desc;
-	for (size_t i = 0; i < desc->nfields; i++) {
-		const xbt_field_desc *f = &desc->fields[i];
+	for (size_t k = 0; k < n; k++) {
+		const xbt_field_desc *f = &desc->fields[order[k]];
 		const xbt_class_desc *target = NULL;
 		xbt_buf b = XBT_BUF_INIT;
 
@@ -141,6 +170,7 @@ void xe_view_init(struct xe_view *v, const xbt_class_desc *desc)
 				 XE_SHOW_REF_NAME);
 		}
 	}
+	free(order);
 }
 
 void xe_view_release(struct xe_view *v)
