@@ -213,7 +213,7 @@ int main(int argc, char **argv)
 	const struct xe_cmd *cmd = NULL;
 	xbt_buf out = XBT_BUF_INIT, msg = XBT_BUF_INIT;
 	char host[256] = "localhost";
-	bool trace = false;
+	bool trace = false, flag;
 	xbt_error *err;
 	int status = XE_EXIT_OK;
 
@@ -239,6 +239,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if ((err = xe_param_bool(&o, "trace", false, &trace)) ||
+	    (err = xe_param_bool(&o, "minimal", false, &flag)) ||
+	    (err = xe_param_bool(&o, "multiple", false, &flag)) ||
 	    (err = check_required(cmd, &o)))
 		goto out;
 	if (cmd->needs_server && (err = xe_connect(&o, &conn)))

@@ -377,9 +377,14 @@ def bad_option_values():
           (2, "", "Port number must be an integer (0-65535)\n" + USAGE_TAIL))
     check(xe("vm-list", "-z"), (2, "", "Unknown option '-z'\n" + USAGE_TAIL))
     check(xe("vm-list", "--minimal=maybe", port=free_port())[0], 2)
+    # Checked before connecting (the port is closed).
     check(xe("vm-list", "minimal=maybe", port=free_port()),
           (2, "", "Failed to parse parameter 'minimal': expecting 'true' "
            "or 'false'\n" + USAGE_TAIL))
+    check(xe("vm-start", "multiple=2", port=free_port()),
+          (2, "", "Failed to parse parameter 'multiple': expecting 'true' "
+           "or 'false'\n" + USAGE_TAIL))
+    check(xe("vm-start", "--trace=x", port=free_port())[0], 2)
 
 
 @test
