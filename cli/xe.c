@@ -186,12 +186,8 @@ static int report(const xbt_error *e, bool trace, xbt_buf *msg)
 		status = XE_EXIT_CONNECT;
 	} else if (strcmp(e->code,
 			  XBT_ERR_SESSION_AUTHENTICATION_FAILED) == 0) {
-		xbt_buf_addstr(msg, "Authentication failed");
-		if (*p1) {
-			xbt_buf_addstr(msg, ": ");
-			xbt_buf_add_safe(msg, p1, strlen(p1));
-		}
-		xbt_buf_addch(msg, '\n');
+		/* As upstream's xe; the server's reason says no more. */
+		xbt_buf_addstr(msg, "Authentication failed\n");
 		status = XE_EXIT_AUTH;
 	} else {
 		xe_format_error(e, trace, msg);
