@@ -80,11 +80,10 @@ static xbt_error *op_start(struct xe_conn *conn, const char *ref,
 	bool paused, force;
 	xbt_error *err;
 
-	if ((err = xe_param_bool(o, "paused", false, &paused)) ||
-	    (err = xe_param_bool(o, "force", false, &force)))
-		return err;
-	err = xbt_async_vm_start(conn->c, conn->session, ref, paused, force,
-				 &v);
+	if (!(err = xe_param_bool(o, "paused", false, &paused)) &&
+	    !(err = xe_param_bool(o, "force", false, &force)))
+		err = xbt_async_vm_start(conn->c, conn->session, ref, paused,
+					 force, &v);
 	return run_task(conn, err, v);
 }
 
@@ -95,12 +94,11 @@ static xbt_error *op_shutdown(struct xe_conn *conn, const char *ref,
 	bool force;
 	xbt_error *err;
 
-	if ((err = xe_param_bool(o, "force", false, &force)))
-		return err;
-	if (force)
+	err = xe_param_bool(o, "force", false, &force);
+	if (!err && force)
 		err = xbt_async_vm_hard_shutdown(conn->c, conn->session, ref,
 						 &v);
-	else
+	else if (!err)
 		err = xbt_async_vm_clean_shutdown(conn->c, conn->session, ref,
 						  &v);
 	return run_task(conn, err, v);

@@ -302,28 +302,19 @@ static int struct_size(xmlrpc_value *s)
 
 /* Loads uuids and names of one class. A failure leaves it empty: its refs
  * then print as not in the database, which is what they are to xe. */
-static struct xe_refs_class *refs_class(struct xe_refs *r,
-					const xbt_class_desc *desc)
+static void refs_load(struct xe_refs *r, struct xe_refs_class *rc)
 {
-	const struct xe_class *cls = xe_class_by_desc(desc);
-	struct xe_refs_class *rc;
+	const struct xe_class *cls = xe_class_by_desc(rc->desc);
 	xmlrpc_value *all = NULL;
 	xbt_error *err;
 	int n;
 
-	for (size_t i = 0; i < r->n; i++)
-		if (r->cls[i].desc == desc)
-			return &r->cls[i];
-	r->cls = xbt_reallocarray(r->cls, r->n + 1, sizeof(*r->cls));
-	rc = &r->cls[r->n++];
-	memset(rc, 0, sizeof(*rc));
-	rc->desc = desc;
-	if (!cls || !r->conn)
-		return rc;
+	if (!cls || !r->conn || !r->conn->c)
+		goto out;
 	err = cls->get_all_records(r->conn->c, r->conn->session, &all);
 	if (err) {
 		xbt_error_free(err);
-		return rc;
+		goto out;
 	}
 	n = struct_size(all);
 	for (int i = 0; i < n; i++) {
@@ -339,7 +330,27 @@ static struct xe_refs_class *refs_class(struct xe_refs *r,
 		rc->n++;
 		xmlrpc_DECREF(rec);
 	}
-	xmlrpc_DECREF(all);
+out:
+	if (all)
+		xmlrpc_DECREF(all);
+}
+
+/* The uuids and names of a class, fetched on first use. */
+static struct xe_refs_class *refs_class(struct xe_refs *r,
+					const xbt_class_desc *desc)
+{
+	struct xe_refs_class *rc = NULL;
+
+	for (size_t i = 0; i < r->n && !rc; i++)
+		if (r->cls[i].desc == desc)
+			rc = &r->cls[i];
+	if (!rc) {
+		r->cls = xbt_reallocarray(r->cls, r->n + 1, sizeof(*r->cls));
+		rc = &r->cls[r->n++];
+		memset(rc, 0, sizeof(*rc));
+		rc->desc = desc;
+		refs_load(r, rc);
+	}
 	return rc;
 }
 
@@ -348,27 +359,24 @@ static void add_ref(xbt_buf *out, const char *cls, const char *ref,
 		    bool want_name, struct xe_refs *refs)
 {
 	const xbt_class_desc *desc = cls ? xbt_class_find(cls) : NULL;
-	struct xe_refs_class *rc;
+	const char *text = XE_NOT_IN_DATABASE;
 
 	if (strcmp(ref, XE_NULL_REF) == 0) {
-		xbt_buf_addstr(out, XE_NOT_IN_DATABASE);
-		return;
+		;
+	} else if (!refs || !desc || !xe_class_by_desc(desc)) {
+		text = ref;
+	} else {
+		struct xe_refs_class *rc = refs_class(refs, desc);
+		for (size_t i = 0; i < rc->n; i++) {
+			const char *v = want_name ? rc->v[i].name
+						  : rc->v[i].uuid;
+			if (strcmp(rc->v[i].ref, ref) == 0 && v) {
+				text = v;
+				break;
+			}
+		}
 	}
-	if (!refs || !desc || !xe_class_by_desc(desc)) {
-		xbt_buf_addstr(out, ref);
-		return;
-	}
-	rc = refs_class(refs, desc);
-	for (size_t i = 0; i < rc->n; i++) {
-		const char *v;
-
-		if (strcmp(rc->v[i].ref, ref) != 0)
-			continue;
-		v = want_name ? rc->v[i].name : rc->v[i].uuid;
-		xbt_buf_addstr(out, v ? v : XE_NOT_IN_DATABASE);
-		return;
-	}
-	xbt_buf_addstr(out, XE_NOT_IN_DATABASE);
+	xbt_buf_addstr(out, text);
 }
 
 /* ---- values --------------------------------------------------------------- */
