@@ -21,16 +21,6 @@
 #include "log.h"
 #include "xbtd.h"
 
-struct xbtd_config xbtd_conf = {
-	.listen_addr = "127.0.0.1",
-	.listen_port = 8080,
-	.workers = 32,
-	.plugin_timeout_s = 30,
-	.session_idle_s = 24 * 3600,
-	.task_max = 1000,
-	.task_max_age_s = 3600,
-	.max_body = 4u * 1024 * 1024,
-};
 
 static const char usage_text[] =
 	"usage: xbtd [options]\n"
@@ -141,6 +131,7 @@ static int main_options(int argc, char **argv)
 	};
 	int level = LOG_LEVEL_INFO;
 	bool use_syslog = false;
+	bool hostname_given = false, sm_dir_given = false;
 	unsigned long n;
 	int c;
 
@@ -152,13 +143,17 @@ static int main_options(int argc, char **argv)
 		case O_LISTEN: ok = main_listen(optarg); break;
 		case O_HOSTNAME:
 			ok = optarg[0] && strlen(optarg) < sizeof(xbtd_conf.hostname);
+			hostname_given = ok;
 			if (ok)
 				snprintf(xbtd_conf.hostname,
 					 sizeof(xbtd_conf.hostname), "%s", optarg);
 			break;
 		case O_PASSWORD: xbtd_conf.password = optarg; break;
 		case O_USERS: xbtd_conf.users_file = optarg; break;
-		case O_SM_DIR: xbtd_conf.sm_dir = optarg; break;
+		case O_SM_DIR:
+			xbtd_conf.sm_dir = optarg;
+			sm_dir_given = true;
+			break;
 		case O_WORLD: xbtd_conf.world_file = optarg; break;
 		case O_WORKERS:
 			ok = main_number(optarg, 1024, &n) && n > 0;
@@ -204,11 +199,11 @@ static int main_options(int argc, char **argv)
 		fprintf(stderr, "xbtd: unexpected argument: %s\n", argv[optind]);
 		return 2;
 	}
-	if (!xbtd_conf.hostname[0] &&
+	if (!hostname_given &&
 	    gethostname(xbtd_conf.hostname, sizeof(xbtd_conf.hostname) - 1))
 		snprintf(xbtd_conf.hostname, sizeof(xbtd_conf.hostname),
 			 "localhost");
-	if (!xbtd_conf.sm_dir)
+	if (!sm_dir_given)
 		xbtd_conf.sm_dir = main_default_sm_dir();
 	if (!xbtd_conf.password && !main_is_loopback(xbtd_conf.listen_addr)) {
 		fprintf(stderr, "xbtd: refusing to listen on %s with the default "

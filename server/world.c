@@ -1,15 +1,57 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The fake world: this server's pool and host. */
+/*
+ * The fake world: this server's pool and host, plus SRs, PBDs, VDIs, VMs
+ * and VBDs loaded from an XML file (--world, see doc/world.md) or, without
+ * one, from the embedded demo world below, through the same loader.
+ */
 #include "config.h"
 
+#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "sm.h"
 #include "xbtd.h"
+
+#define WORLD_MAX_FILE (16u * 1024 * 1024)
 
 static char world_host[48];
 static char world_pool[48];
+
+/* demo-fail's first disk attaches fine, so its failure also shows the undo. */
+static const char world_demo[] =
+	"<?xml version=\"1.0\"?>\n"
+	"<world>\n"
+	"  <sr name=\"demo-sr\" type=\"DEMO\" description=\"Disks that attach\">\n"
+	"    <device_config key=\"path\" value=\"/srv/demo\"/>\n"
+	"    <device_config key=\"password\" value=\"not-for-logs\"/>\n"
+	"    <vdi name=\"demo-ok-disk\" size=\"10737418240\"/>\n"
+	"    <vdi name=\"demo-fail-boot\" size=\"4294967296\"/>\n"
+	"  </sr>\n"
+	"  <sr name=\"fail-sr\" type=\"FAIL\" description=\"Disks that fail to attach\">\n"
+	"    <device_config key=\"target\" value=\"iqn.2026-01.org.xbt:fail\"/>\n"
+	"    <vdi name=\"demo-fail-data\" size=\"10737418240\"/>\n"
+	"  </sr>\n"
+	"  <sr name=\"offline-sr\" type=\"DEMO\" plugged=\"false\">\n"
+	"    <vdi name=\"offline-disk\" size=\"1073741824\"/>\n"
+	"  </sr>\n"
+	"  <vm name=\"demo-ok\" description=\"Starts fine\">\n"
+	"    <vbd vdi=\"demo-ok-disk\" device=\"xvda\" bootable=\"true\"/>\n"
+	"  </vm>\n"
+	"  <vm name=\"demo-fail\" description=\"Its data disk's plugin fails\">\n"
+	"    <vbd vdi=\"demo-fail-boot\" device=\"xvda\" bootable=\"true\"/>\n"
+	"    <vbd vdi=\"demo-fail-data\" device=\"xvdb\"/>\n"
+	"  </vm>\n"
+	"  <vm name=\"demo-offline\" description=\"Needs an unplugged SR\">\n"
+	"    <vbd vdi=\"offline-disk\" device=\"xvda\"/>\n"
+	"  </vm>\n"
+	"  <vm name=\"demo-template\" template=\"true\"/>\n"
+	"</world>\n";
 
 const char *world_host_ref(void)
 {
@@ -53,6 +95,393 @@ static void world_add_pool_and_host(void)
 		 store_add(&xbt_class_pool, p));
 }
 
+/* ---- the loader ------------------------------------------------------- */
+
+struct world_load {
+	const char *file;   /* for messages */
+	xbt_error *err;     /* the first problem */
+	xbt_map vdis;       /* VDI name -> ref, for <vbd vdi=...> */
+	xbt_map names;      /* every SR, VDI, VM name: unique in a file */
+};
+
+static bool world_fail(struct world_load *w, xmlNode *n, const char *what)
+{
+	if (!w->err) {
+		char where[300];
+		snprintf(where, sizeof(where), "%s:%ld", w->file,
+			 n ? xmlGetLineNo(n) : 0L);
+		w->err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, "world file", where,
+				   what);
+	}
+	return false;
+}
+
+/* An attribute's value (caller frees with xmlFree) or NULL. */
+static char *world_attr(xmlNode *n, const char *name)
+{
+	return (char *)xmlGetProp(n, (const xmlChar *)name);
+}
+
+static bool world_is(xmlNode *n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE &&
+	       strcmp((const char *)n->name, name) == 0;
+}
+
+/* Only the attributes listed may appear: a typo is an error, not a default. */
+static bool world_check_attrs(struct world_load *w, xmlNode *n,
+			      const char *const *allowed)
+{
+	for (xmlAttr *a = n->properties; a; a = a->next) {
+		size_t i;
+		for (i = 0; allowed[i]; i++)
+			if (strcmp((const char *)a->name, allowed[i]) == 0)
+				break;
+		if (!allowed[i]) {
+			char msg[200];
+			snprintf(msg, sizeof(msg), "unknown attribute \"%s\" on <%s>",
+				 (const char *)a->name, (const char *)n->name);
+			return world_fail(w, n, msg);
+		}
+	}
+	return true;
+}
+
+static bool world_bool(struct world_load *w, xmlNode *n, const char *name,
+		       bool dflt, bool *out)
+{
+	char *v = world_attr(n, name);
+	bool ok = true;
+
+	*out = dflt;
+	if (v) {
+		if (strcmp(v, "true") == 0)
+			*out = true;
+		else if (strcmp(v, "false") == 0)
+			*out = false;
+		else
+			ok = world_fail(w, n, "expected true or false");
+		xmlFree(v);
+	}
+	return ok;
+}
+
+static bool world_int(struct world_load *w, xmlNode *n, const char *name,
+		      int64_t *out)
+{
+	char *v = world_attr(n, name);
+	bool ok = true;
+
+	if (v) {
+		char *end;
+		long long x = strtoll(v, &end, 10);
+		if (end == v || *end || x < 0)
+			ok = world_fail(w, n, "expected a non-negative integer");
+		else
+			*out = x;
+		xmlFree(v);
+	}
+	return ok;
+}
+
+/* Copies a required or optional attribute into a record member. */
+static bool world_text(struct world_load *w, xmlNode *n, const char *name,
+		       bool required, char **member)
+{
+	char *v = world_attr(n, name);
+	bool ok = true;
+
+	if (v) {
+		world_str(member, v);
+		xmlFree(v);
+	} else if (required) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "<%s> needs a \"%s\" attribute",
+			 (const char *)n->name, name);
+		ok = world_fail(w, n, msg);
+	}
+	return ok;
+}
+
+
+static bool world_unique(struct world_load *w, xmlNode *n, const char *name)
+{
+	if (xbt_map_get(&w->names, name)) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "the name \"%.200s\" is used twice",
+			 name);
+		return world_fail(w, n, msg);
+	}
+	xbt_map_set(&w->names, name, "");
+	return true;
+}
+
+/* Appends ref to a set-of-refs member of the object `owner` of class c. */
+static void world_link(const xbt_class_desc *c, const char *owner,
+		       size_t offset, const char *ref)
+{
+	char *rec = store_get(c, owner);
+
+	xbt_strv_add((xbt_strv *)(rec + offset), ref);
+}
+
+static bool world_vdi(struct world_load *w, xmlNode *n, const char *sr_ref)
+{
+	static const char *const attrs[] = { "name", "description", "size",
+		"location", "read_only", "uuid", NULL };
+	struct xbt_vdi_record *v = xbt_calloc(1, sizeof(*v));
+	const char *ref;
+	bool ok;
+
+	xbt_record_init(&xbt_class_vdi, v);
+	ok = world_check_attrs(w, n, attrs) &&
+	     world_text(w, n, "name", true, &v->name_label) &&
+	     world_unique(w, n, v->name_label) &&
+	     world_text(w, n, "description", false, &v->name_description) &&
+	     world_text(w, n, "uuid", false, &v->uuid) &&
+	     world_int(w, n, "size", &v->virtual_size) &&
+	     world_bool(w, n, "read_only", false, &v->read_only);
+	if (!ok) {
+		xbt_record_release(&xbt_class_vdi, v);
+		free(v);
+		return false;
+	}
+	world_str(&v->SR, sr_ref);
+	v->managed = true;
+	ref = store_add(&xbt_class_vdi, v);
+	/* The location defaults to the uuid, as many SM backends do. */
+	if (!world_text(w, n, "location", false, &v->location) ||
+	    !v->location[0])
+		world_str(&v->location, v->uuid);
+	world_link(&xbt_class_sr, sr_ref, offsetof(struct xbt_sr_record, VDIs),
+		   ref);
+	xbt_map_set(&w->vdis, v->name_label, ref);
+	return true;
+}
+
+static bool world_sr(struct world_load *w, xmlNode *n)
+{
+	static const char *const attrs[] = { "name", "description", "type",
+		"plugged", "shared", "uuid", NULL };
+	struct xbt_sr_record *sr = xbt_calloc(1, sizeof(*sr));
+	struct xbt_pbd_record *pbd;
+	const char *sr_ref, *pbd_ref;
+	bool plugged = true;
+	bool ok;
+
+	xbt_record_init(&xbt_class_sr, sr);
+	ok = world_check_attrs(w, n, attrs) &&
+	     world_text(w, n, "name", true, &sr->name_label) &&
+	     world_unique(w, n, sr->name_label) &&
+	     world_text(w, n, "description", false, &sr->name_description) &&
+	     world_text(w, n, "type", true, &sr->type) &&
+	     world_text(w, n, "uuid", false, &sr->uuid) &&
+	     world_bool(w, n, "plugged", true, &plugged) &&
+	     world_bool(w, n, "shared", false, &sr->shared);
+	if (ok && !sm_type_valid(sr->type))
+		ok = world_fail(w, n, "SR type must be 1 to 64 of [A-Za-z0-9_]");
+	if (!ok) {
+		xbt_record_release(&xbt_class_sr, sr);
+		free(sr);
+		return false;
+	}
+	world_str(&sr->content_type, "user");
+	sr_ref = store_add(&xbt_class_sr, sr);
+
+	pbd = xbt_calloc(1, sizeof(*pbd));
+	xbt_record_init(&xbt_class_pbd, pbd);
+	world_str(&pbd->host, world_host);
+	world_str(&pbd->SR, sr_ref);
+	pbd->currently_attached = plugged;
+	for (xmlNode *c = n->children; c && ok; c = c->next) {
+		if (world_is(c, "device_config")) {
+			static const char *const dc[] = { "key", "value", NULL };
+			char *k = world_attr(c, "key"), *v = world_attr(c, "value");
+			ok = world_check_attrs(w, c, dc);
+			if (ok && (!k || !v))
+				ok = world_fail(w, c, "<device_config> needs key and value");
+			if (ok)
+				xbt_map_set(&pbd->device_config, k, v);
+			xmlFree(k);
+			xmlFree(v);
+		}
+	}
+	pbd_ref = store_add(&xbt_class_pbd, pbd);
+	world_link(&xbt_class_sr, sr_ref, offsetof(struct xbt_sr_record, PBDs),
+		   pbd_ref);
+	world_link(&xbt_class_host, world_host,
+		   offsetof(struct xbt_host_record, PBDs), pbd_ref);
+	for (xmlNode *c = n->children; c && ok; c = c->next) {
+		if (world_is(c, "vdi"))
+			ok = world_vdi(w, c, sr_ref);
+		else if (c->type == XML_ELEMENT_NODE && !world_is(c, "device_config"))
+			ok = world_fail(w, c, "expected <vdi> or <device_config> in <sr>");
+	}
+	return ok;
+}
+
+static bool world_vbd(struct world_load *w, xmlNode *n, const char *vm_ref,
+		      unsigned index)
+{
+	static const char *const attrs[] = { "vdi", "device", "mode",
+		"bootable", "type", NULL };
+	struct xbt_vbd_record *b = xbt_calloc(1, sizeof(*b));
+	char *vdi_name = world_attr(n, "vdi");
+	char *mode = world_attr(n, "mode");
+	char *type = world_attr(n, "type");
+	const char *vdi_ref = NULL;
+	char userdevice[16];
+	bool ok;
+
+	xbt_record_init(&xbt_class_vbd, b);
+	snprintf(userdevice, sizeof(userdevice), "%u", index);
+	world_str(&b->userdevice, userdevice);
+	world_str(&b->VM, vm_ref);
+	ok = world_check_attrs(w, n, attrs) &&
+	     world_text(w, n, "device", false, &b->device) &&
+	     world_bool(w, n, "bootable", false, &b->bootable);
+	if (ok && mode && (b->mode = xbt_enum_index(&xbt_enum_vbd_mode, mode)) < 0)
+		ok = world_fail(w, n, "mode must be RO or RW");
+	if (ok && !mode)
+		b->mode = XBT_VBD_MODE_RW;
+	if (ok && type && (b->type = xbt_enum_index(&xbt_enum_vbd_type, type)) < 0)
+		ok = world_fail(w, n, "type must be CD, Disk or Floppy");
+	if (ok && !type)
+		b->type = XBT_VBD_TYPE_DISK;
+	if (ok && vdi_name && !(vdi_ref = xbt_map_get(&w->vdis, vdi_name)))
+		ok = world_fail(w, n, "no <vdi> of that name (define SRs first)");
+	if (ok) {
+		const char *ref;
+		b->empty = vdi_ref == NULL;
+		world_str(&b->VDI, vdi_ref ? vdi_ref : REF_NULL);
+		ref = store_add(&xbt_class_vbd, b);
+		b = NULL;
+		world_link(&xbt_class_vm, vm_ref,
+			   offsetof(struct xbt_vm_record, VBDs), ref);
+		if (vdi_ref)
+			world_link(&xbt_class_vdi, vdi_ref,
+				   offsetof(struct xbt_vdi_record, VBDs), ref);
+	}
+	if (b) {
+		xbt_record_release(&xbt_class_vbd, b);
+		free(b);
+	}
+	xmlFree(vdi_name);
+	xmlFree(mode);
+	xmlFree(type);
+	return ok;
+}
+
+static bool world_vm(struct world_load *w, xmlNode *n)
+{
+	static const char *const attrs[] = { "name", "description", "template",
+		"uuid", "memory", "vcpus", NULL };
+	struct xbt_vm_record *vm = xbt_calloc(1, sizeof(*vm));
+	const char *ref;
+	unsigned index = 0;
+	bool ok;
+
+	xbt_record_init(&xbt_class_vm, vm);
+	ok = world_check_attrs(w, n, attrs) &&
+	     world_text(w, n, "name", true, &vm->name_label) &&
+	     world_unique(w, n, vm->name_label) &&
+	     world_text(w, n, "description", false, &vm->name_description) &&
+	     world_text(w, n, "uuid", false, &vm->uuid) &&
+	     world_bool(w, n, "template", false, &vm->is_a_template) &&
+	     world_int(w, n, "memory", &vm->memory_static_max) &&
+	     world_int(w, n, "vcpus", &vm->VCPUs_max);
+	if (!ok) {
+		xbt_record_release(&xbt_class_vm, vm);
+		free(vm);
+		return false;
+	}
+	vm->memory_dynamic_max = vm->memory_static_max;
+	vm->memory_dynamic_min = vm->memory_static_max;
+	vm->VCPUs_at_startup = vm->VCPUs_max;
+	vm->power_state = XBT_VM_POWER_STATE_HALTED;
+	vm_update_allowed(vm);
+	ref = store_add(&xbt_class_vm, vm);
+	for (xmlNode *c = n->children; c && ok; c = c->next) {
+		if (world_is(c, "vbd"))
+			ok = world_vbd(w, c, ref, index++);
+		else if (c->type == XML_ELEMENT_NODE)
+			ok = world_fail(w, c, "expected <vbd> in <vm>");
+	}
+	return ok;
+}
+
+static bool world_walk(struct world_load *w, xmlDoc *doc)
+{
+	xmlNode *root = xmlDocGetRootElement(doc);
+	bool ok = true;
+
+	if (!root || !world_is(root, "world"))
+		return world_fail(w, root, "the root element must be <world>");
+	for (xmlNode *c = root->children; c && ok; c = c->next) {
+		if (world_is(c, "sr"))
+			ok = world_sr(w, c);
+		else if (world_is(c, "vm"))
+			ok = world_vm(w, c);
+		else if (c->type == XML_ELEMENT_NODE)
+			ok = world_fail(w, c, "expected <sr> or <vm> in <world>");
+	}
+	return ok;
+}
+
+xbt_error *world_load(const char *name, const char *xml, size_t len)
+{
+	struct world_load w = { .file = name };
+	xmlDoc *doc;
+
+	/* No network, no entities: a world file is data, nothing more. */
+	doc = xmlReadMemory(xml, (int)len, name, NULL,
+			    XML_PARSE_NONET | XML_PARSE_NOERROR |
+				    XML_PARSE_NOWARNING);
+	if (!doc) {
+		const xmlError *e = xmlGetLastError();
+		char where[300];
+		snprintf(where, sizeof(where), "%s:%d", name, e ? e->line : 0);
+		w.err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, "world file", where,
+				  e && e->message ? e->message : "not XML");
+		goto out;
+	}
+	store_lock();
+	world_walk(&w, doc);
+	store_unlock();
+	xmlFreeDoc(doc);
+out:
+	xbt_map_clear(&w.vdis);
+	xbt_map_clear(&w.names);
+	return w.err;
+}
+
+static xbt_error *world_load_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	xbt_buf b = XBT_BUF_INIT;
+	char chunk[8192];
+	size_t n;
+	xbt_error *err = NULL;
+
+	if (!f) {
+		err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, "world file", path,
+				strerror(errno));
+		goto out;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 &&
+	       b.len < WORLD_MAX_FILE)
+		xbt_buf_add(&b, chunk, n);
+	if (b.len >= WORLD_MAX_FILE)
+		err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, "world file", path,
+				"larger than 16 MiB");
+	else
+		err = XBT_PROPAGATE(world_load(path, b.buf, b.len));
+	fclose(f);
+out:
+	xbt_buf_release(&b);
+	return err;
+}
+
 xbt_error *world_init(const char *world_file)
 {
 	xbt_error *err = NULL;
@@ -61,7 +490,9 @@ xbt_error *world_init(const char *world_file)
 	world_add_pool_and_host();
 	store_unlock();
 	if (world_file)
-		err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR,
-				"--world is not supported yet", world_file);
+		err = XBT_PROPAGATE(world_load_file(world_file));
+	else
+		err = XBT_PROPAGATE(world_load("(demo world)", world_demo,
+					       sizeof(world_demo) - 1));
 	return err;
 }

@@ -143,9 +143,17 @@ xbt_error *worker_submit(worker_fn fn, void *arg);
 
 /* Creates pool, host and the world (demo or --world file). */
 xbt_error *world_init(const char *world_file);
+/* Loads a world document (name is for messages: "file:line"). */
+xbt_error *world_load(const char *name, const char *xml, size_t len);
 /* The single host's and pool's refs (static storage). */
 const char *world_host_ref(void);
 const char *world_pool_ref(void);
+
+/* ---- VMs (vm.c) -------------------------------------------------------- */
+
+/* Recomputes allowed_operations from power_state and current_operations. */
+struct xbt_vm_record;
+void vm_update_allowed(struct xbt_vm_record *vm);
 
 /* ---- events (event.c) ------------------------------------------------- */
 

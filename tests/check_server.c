@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * xbtd's core in process: dispatch (arity, unknown methods, sessions, type
+ * checks), implicit messages, the task state machine and Async calls.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "xbtd.h"
+
+/* Builds an array of strings from a NULL-terminated list. */
+static xmlrpc_value *strs(const char *first, ...)
+{
+	xmlrpc_env env;
+	xmlrpc_value *a;
+	va_list ap;
+
+	xmlrpc_env_init(&env);
+	a = xmlrpc_array_new(&env);
+	va_start(ap, first);
+	for (const char *s = first; s; s = va_arg(ap, const char *)) {
+		xmlrpc_value *v = xmlrpc_string_new(&env, s);
+		xmlrpc_array_append_item(&env, a, v);
+		xmlrpc_DECREF(v);
+	}
+	va_end(ap);
+	ck_assert(!env.fault_occurred);
+	xmlrpc_env_clean(&env);
+	return a;
+}
+
+static void push(xmlrpc_value *a, xmlrpc_value *v)
+{
+	xmlrpc_env env;
+
+	xmlrpc_env_init(&env);
+	xmlrpc_array_append_item(&env, a, v);
+	xmlrpc_DECREF(v);
+	xmlrpc_env_clean(&env);
+}
+
+/* Calls and expects failure with exactly code and params. */
+static void expect_error(const char *method, xmlrpc_value *params,
+			 const char *code, size_t n, ...)
+{
+	xmlrpc_value *result = NULL;
+	xbt_error *e = dispatch_call(method, params, &result);
+	va_list ap;
+
+	ck_assert_msg(e != NULL, "%s succeeded", method);
+	ck_assert_ptr_null(result);
+	ck_assert_str_eq(e->code, code);
+	ck_assert_uint_eq(e->nparams, n);
+	va_start(ap, n);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_str_eq(e->params[i], va_arg(ap, const char *));
+	va_end(ap);
+	ck_assert_uint_ge(e->bt.n, 1);
+	xbt_error_free(e);
+	xmlrpc_DECREF(params);
+}
+
+/* Calls and expects success; returns the result's string (caller frees) or NULL. */
+static char *expect_ok(const char *method, xmlrpc_value *params,
+		       xmlrpc_value **keep)
+{
+	xmlrpc_value *result = NULL;
+	xbt_error *e = dispatch_call(method, params, &result);
+	char *s = NULL;
+
+	if (e) {
+		char *sum = xbt_error_summary(e);
+		ck_abort_msg("%s failed: %s", method, sum);
+	}
+	ck_assert_ptr_nonnull(result);
+	if (xmlrpc_value_type(result) == XMLRPC_TYPE_STRING) {
+		xmlrpc_env env;
+		const char *cs;
+		xmlrpc_env_init(&env);
+		xmlrpc_read_string(&env, result, &cs);
+		s = (char *)cs;
+		xmlrpc_env_clean(&env);
+	}
+	if (keep)
+		*keep = result;
+	else
+		xmlrpc_DECREF(result);
+	xmlrpc_DECREF(params);
+	return s;
+}
+
+static char *login(void)
+{
+	return expect_ok("session.login_with_password",
+			 strs("root", "xbt", NULL), NULL);
+}
+
+static void setup(void)
+{
+	xbtd_conf.sm_dir = XBT_BUILDDIR "/server/plugins";
+	xbtd_conf.task_max = 1000;
+	xbtd_conf.task_max_age_s = 3600;
+	store_init();
+	xbt_error *e = world_init(NULL);
+	ck_assert_ptr_null(e);
+	worker_start(2);
+}
+
+static void teardown(void)
+{
+	worker_stop();
+	store_shutdown();
+}
+
+START_TEST(test_every_custom_message_has_a_handler)
+{
+	for (size_t i = 0; i < xbt_nmessages; i++)
+		if (xbt_messages[i].kind == XBT_MSG_CUSTOM)
+			ck_assert_msg(xbtd_handlers[i] != NULL, "no handler for %s",
+				      xbt_messages[i].wire_name);
+}
+END_TEST
+
+START_TEST(test_login_arities)
+{
+	free(expect_ok("session.login_with_password", strs("root", "xbt", NULL), NULL));
+	free(expect_ok("session.login_with_password",
+		       strs("root", "xbt", "1.0", NULL), NULL));
+	free(expect_ok("session.login_with_password",
+		       strs("root", "xbt", "1.0", "test", NULL), NULL));
+	expect_error("session.login_with_password", strs("root", NULL),
+		     "MESSAGE_PARAMETER_COUNT_MISMATCH", 3,
+		     "session.login_with_password", "2", "1");
+	expect_error("session.login_with_password",
+		     strs("root", "xbt", "1", "o", "x", NULL),
+		     "MESSAGE_PARAMETER_COUNT_MISMATCH", 3,
+		     "session.login_with_password", "2", "5");
+}
+END_TEST
+
+START_TEST(test_login_wrong_password)
+{
+	expect_error("session.login_with_password", strs("root", "nope", NULL),
+		     "SESSION_AUTHENTICATION_FAILED", 2, "root",
+		     "Authentication failure");
+	expect_error("session.login_with_password", strs("alice", "xbt", NULL),
+		     "SESSION_AUTHENTICATION_FAILED", 2, "alice",
+		     "Authentication failure");
+}
+END_TEST
+
+START_TEST(test_unknown_and_not_async)
+{
+	char *s = login();
+	expect_error("VM.fly", strs(s, NULL), "MESSAGE_METHOD_UNKNOWN", 1,
+		     "VM.fly");
+	expect_error("Async.session.logout", strs(s, NULL),
+		     "MESSAGE_METHOD_UNKNOWN", 1, "Async.session.logout");
+	expect_error("Async.VM.fly", strs(s, NULL), "MESSAGE_METHOD_UNKNOWN", 1,
+		     "Async.VM.fly");
+	free(s);
+}
+END_TEST
+
+START_TEST(test_arity_counts_without_session)
+{
+	char *s = login();
+	expect_error("VM.start", strs(s, "OpaqueRef:x", NULL),
+		     "MESSAGE_PARAMETER_COUNT_MISMATCH", 3, "VM.start", "3", "1");
+	expect_error("VM.start", strs(NULL), "MESSAGE_PARAMETER_COUNT_MISMATCH",
+		     3, "VM.start", "3", "0");
+	free(s);
+}
+END_TEST
+
+START_TEST(test_session_invalid)
+{
+	expect_error("pool.get_all", strs("OpaqueRef:nope", NULL),
+		     "SESSION_INVALID", 1, "OpaqueRef:nope");
+	char *s = login();
+	free(expect_ok("session.logout", strs(s, NULL), NULL));
+	expect_error("pool.get_all", strs(s, NULL), "SESSION_INVALID", 1, s);
+	free(s);
+}
+END_TEST
+
+START_TEST(test_bad_param_type)
+{
+	char *s = login();
+	char *t = expect_ok("task.create", strs(s, "t", "d", NULL), NULL);
+	xmlrpc_value *p = strs(s, t, NULL);
+	xmlrpc_env env;
+	xmlrpc_env_init(&env);
+	push(p, xmlrpc_struct_new(&env));
+	xmlrpc_value *r = NULL;
+	xbt_error *e = dispatch_call("task.set_progress", p, &r);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e->code, "XMLRPC_UNMARSHAL_FAILURE");
+	ck_assert_uint_eq(e->nparams, 2);
+	xbt_error_free(e);
+	xmlrpc_DECREF(p);
+	xmlrpc_env_clean(&env);
+	free(t);
+	free(s);
+}
+END_TEST
+
+START_TEST(test_handle_and_uuid_invalid)
+{
+	char *s = login();
+	expect_error("task.get_record", strs(s, "OpaqueRef:nope", NULL),
+		     "HANDLE_INVALID", 2, "task", "OpaqueRef:nope");
+	expect_error("VM.get_by_uuid", strs(s, "nope", NULL), "UUID_INVALID", 2,
+		     "VM", "nope");
+	free(s);
+}
+END_TEST
+
+START_TEST(test_task_lifecycle)
+{
+	char *s = login();
+	char *t = expect_ok("task.create", strs(s, "label", "desc", NULL), NULL);
+	char *v;
+
+	v = expect_ok("task.get_status", strs(s, t, NULL), NULL);
+	ck_assert_str_eq(v, "pending");
+	free(v);
+	v = expect_ok("task.get_backtrace", strs(s, t, NULL), NULL);
+	ck_assert_str_eq(v, "()");
+	free(v);
+	v = expect_ok("task.get_name_label", strs(s, t, NULL), NULL);
+	ck_assert_str_eq(v, "label");
+	free(v);
+	free(expect_ok("task.add_to_other_config", strs(s, t, "k", "v", NULL), NULL));
+	expect_error("task.add_to_other_config", strs(s, t, "k", "w", NULL),
+		     "MAP_DUPLICATE_KEY", 4, "task", "other_config", t, "k");
+	free(expect_ok("task.cancel", strs(s, t, NULL), NULL));
+	v = expect_ok("task.get_status", strs(s, t, NULL), NULL);
+	ck_assert_str_eq(v, "cancelling");
+	free(v);
+	expect_error("task.cancel", strs(s, t, NULL), "OPERATION_NOT_ALLOWED", 1,
+		     "Task is not pending");
+	free(expect_ok("task.set_status", strs(s, t, "success", NULL), NULL));
+	free(expect_ok("task.destroy", strs(s, t, NULL), NULL));
+	expect_error("task.get_record", strs(s, t, NULL), "HANDLE_INVALID", 2,
+		     "task", t);
+	free(t);
+	free(s);
+}
+END_TEST
+
+/* A failed task stores code, params and the frames of the error. */
+START_TEST(test_task_finish_failure)
+{
+	char *t = task_new("Async.x", "");
+	xbt_error *e = XBT_RAISE("SOME_ERROR", "a", "b");
+	xbt_buf want = XBT_BUF_INIT;
+	struct xbt_task_record *rec;
+
+	task_finish(t, NULL, e);
+	xbt_backtrace_to_sexp(&e->bt, &want);
+	store_lock();
+	rec = store_get(&xbt_class_task, t);
+	ck_assert_int_eq(rec->status, XBT_TASK_STATUS_TYPE_FAILURE);
+	ck_assert_uint_eq(rec->error_info.n, 3);
+	ck_assert_str_eq(rec->error_info.v[0], "SOME_ERROR");
+	ck_assert_str_eq(rec->error_info.v[2], "b");
+	ck_assert_str_eq(rec->backtrace, want.buf);
+	ck_assert_double_eq(rec->progress, 1.0);
+	ck_assert(rec->finished >= rec->created);
+	store_unlock();
+	xbt_buf_release(&want);
+	xbt_error_free(e);
+	free(t);
+}
+END_TEST
+
+static char *wait_task(const char *s, const char *t)
+{
+	for (int i = 0; i < 2000; i++) {
+		char *st = expect_ok("task.get_status", strs(s, t, NULL), NULL);
+		if (strcmp(st, "pending") != 0)
+			return st;
+		free(st);
+		struct timespec ms = { 0, 1000000 };
+		nanosleep(&ms, NULL);
+	}
+	ck_abort_msg("task %s still pending", t);
+	return NULL;
+}
+
+START_TEST(test_async_success_result)
+{
+	char *s = login();
+	char *victim = expect_ok("task.create", strs(s, "victim", "", NULL), NULL);
+	char *t = expect_ok("Async.task.cancel", strs(s, victim, NULL), NULL);
+	char *st = wait_task(s, t);
+	char *res;
+
+	ck_assert_str_eq(st, "success");
+	res = expect_ok("task.get_result", strs(s, t, NULL), NULL);
+	ck_assert_str_eq(res, "<value></value>");
+	free(res);
+	free(st);
+	free(t);
+	free(victim);
+	free(s);
+}
+END_TEST
+
+START_TEST(test_task_gc_by_count)
+{
+	xbtd_conf.task_max = 2;
+	for (int i = 0; i < 5; i++) {
+		char *t = task_new("gc", "");
+		task_finish(t, NULL, NULL);
+		free(t);
+	}
+	char *pending = task_new("pending", "");
+	task_gc(now_seconds());
+	store_lock();
+	ck_assert_uint_eq(store_count(&xbt_class_task), 3);
+	ck_assert_ptr_nonnull(store_get(&xbt_class_task, pending));
+	store_unlock();
+	free(pending);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("server");
+	TCase *tc = tcase_create("dispatch");
+	SRunner *sr;
+	int failed;
+
+	xbt_set_process("xbtd", "test");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_every_custom_message_has_a_handler);
+	tcase_add_test(tc, test_login_arities);
+	tcase_add_test(tc, test_login_wrong_password);
+	tcase_add_test(tc, test_unknown_and_not_async);
+	tcase_add_test(tc, test_arity_counts_without_session);
+	tcase_add_test(tc, test_session_invalid);
+	tcase_add_test(tc, test_bad_param_type);
+	tcase_add_test(tc, test_handle_and_uuid_invalid);
+	tcase_add_test(tc, test_task_lifecycle);
+	tcase_add_test(tc, test_task_finish_failure);
+	tcase_add_test(tc, test_async_success_result);
+	tcase_add_test(tc, test_task_gc_by_count);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
