@@ -416,32 +416,6 @@ class Async(fx.XbtdTestCase):
         self.ok("task.destroy", s, task)
         self.ok("task.destroy", s, target)
 
-    def test_async_non_void_result(self):
-        # Any Async message whose result is a value: its task's result is
-        # that value serialised as XML-RPC. pool.get_all is not Async in
-        # xapi, so look for one in listMethods that needs only a session.
-        s = self.session
-        methods = set(self.rpc("system.listMethods"))
-        candidates = [m for m in ("Async.host.get_servertime",
-                                  "Async.pool.sync_database",
-                                  "Async.host.get_log",
-                                  "Async.session.get_all_subject_identifiers")
-                      if m in methods]
-        if not candidates:
-            self.skipTest("no Async message with a result needing only "
-                          "a session in this IDL")
-        m = candidates[0]
-        task = self.ok(m, s)
-        self.assertEqual(self.wait_task(task), "success")
-        result = self.ok("task.get_result", s, task)
-        if result != "":
-            self.assertTrue(result.startswith("<value>") and
-                            result.endswith("</value>"), result)
-            xmlrpc.client.loads(
-                "<methodResponse><params><param>%s</param></params>"
-                "</methodResponse>" % result)
-        self.ok("task.destroy", s, task)
-
     def test_async_unknown_and_not_async(self):
         for m in ("Async.session.logout", "Async.task.get_record",
                   "Async.no.such", "Async."):
