@@ -19,6 +19,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "sm.h"
 #include "xbtd.h"
 
 
@@ -243,6 +244,10 @@ int main(int argc, char **argv)
 	log_set_thread_name("main");
 	/* Requests are bounded by --max-body; xmlrpc-c's own limit follows. */
 	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, xbtd_conf.max_body + 1024);
+	{
+		struct sm_config sc = { .sm_dir = xbtd_conf.sm_dir };
+		sm_init(&sc); /* before threads: raises a process-wide limit */
+	}
 	store_init();
 	if (xbtd_conf.users_file &&
 	    (err = XBT_PROPAGATE(session_load_users(xbtd_conf.users_file))))
