@@ -51,7 +51,6 @@ xbt_error *xbt_backtrace_from_pyjson(const char *json, size_t len,
 	xmlrpc_env env;
 	xmlrpc_value *root = NULL, *files = NULL, *lines = NULL, *text = NULL;
 	xbt_backtrace tmp = XBT_BACKTRACE_INIT;
-	char *copy = NULL;
 	char *etext = NULL;
 	const char *why = NULL;
 	xbt_error *err = NULL;
@@ -62,18 +61,12 @@ xbt_error *xbt_backtrace_from_pyjson(const char *json, size_t len,
 		err = pyjson_fail("input too large");
 		goto out;
 	}
-	if ((err = xbt_json_prescan(json, len, XBT_MAX_NESTING))) {
-		char *s = xbt_error_summary(err);
+	if ((err = xbt_json_parse(json, len, XBT_MAX_NESTING, &root))) {
+		char *why_text = xbt_strdup(err->params[0]);
 		xbt_error_free(err);
-		err = pyjson_fail(s);
-		free(s);
+		err = pyjson_fail(why_text);
+		free(why_text);
 		goto out;
-	}
-	copy = xbt_strndup(json, len);
-	root = xmlrpc_parse_json(&env, copy);
-	if (env.fault_occurred || !root) {
-		why = "not valid JSON";
-		goto fail;
 	}
 	if (xmlrpc_value_type(root) != XMLRPC_TYPE_STRUCT) {
 		why = "not a JSON object";
@@ -161,7 +154,6 @@ fail:
 out:
 	xbt_backtrace_release(&tmp);
 	free(etext);
-	free(copy);
 	if (text)
 		xmlrpc_DECREF(text);
 	if (files)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http.h"
 #include "log.h"
 #include "xbt/wire.h"
 #include "xbtd.h"
@@ -491,10 +492,10 @@ out:
 	return err;
 }
 
-void dispatch_rpc(void *ctx, int proto, const char *body, size_t len,
-		  xbt_buf *out)
+void dispatch_http(void *ctx, enum http_proto proto, const char *body,
+		   size_t len, xbt_buf *out)
 {
-	bool json = proto != 0;
+	bool json = proto == HTTP_JSONRPC;
 	char *method = NULL, *id = NULL;
 	xmlrpc_value *params = NULL, *result = NULL;
 	bool v2 = false;

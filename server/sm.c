@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "sm.h"
+#include "xbt/wire.h"
 
 #ifndef XBT_SM_DIR
 #define XBT_SM_DIR "/usr/local/libexec/xbt/sm"
@@ -637,9 +638,9 @@ xbt_error *sm_decode(const struct sm_config *cfg, const char *type,
 	xmlrpc_env env;
 	xmlrpc_value *v = NULL;
 	int fcode = 0;
-	const char *fstring = NULL;
+	char *fstring = NULL;
 	xbt_buf what = XBT_BUF_INIT;
-	xbt_error *err = NULL;
+	xbt_error *err = NULL, *perr;
 
 	xmlrpc_env_init(&env);
 	if (how->kind != SM_EXIT_STATUS || how->code != 0) {
@@ -657,11 +658,13 @@ xbt_error *sm_decode(const struct sm_config *cfg, const char *type,
 		err = SM_FAIL(&c, "no response on stdout");
 		goto out;
 	}
-	xmlrpc_parse_response2(&env, out->data, out->len, &v, &fcode,
-			       &fstring);
-	if (env.fault_occurred) {
+	/* Bounded (depth, no DOCTYPE): plugin output is untrusted. */
+	perr = xbt_wire_parse_response(out->data, out->len, &v, &fcode,
+				       &fstring);
+	if (perr) {
 		xbt_buf_addf(&what, "not an XML-RPC response: %s",
-			     env.fault_string);
+			     perr->nparams > 1 ? perr->params[1] : perr->code);
+		xbt_error_free(perr);
 		err = SM_FAIL(&c, what.buf);
 	} else if (fstring) {
 		err = XBT_PROPAGATE(sm_decode_fault(&c, fcode, fstring));
@@ -669,7 +672,7 @@ xbt_error *sm_decode(const struct sm_config *cfg, const char *type,
 		err = XBT_PROPAGATE(sm_decode_value(&c, v, result));
 	}
 out:
-	free((void *)fstring);
+	free(fstring);
 	if (v)
 		xmlrpc_DECREF(v);
 	xbt_buf_release(&what);

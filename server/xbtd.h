@@ -67,10 +67,10 @@ struct call {
  */
 xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 			 xmlrpc_value **result);
-/* The HTTP front's callback: parse, dispatch, serialise. */
-struct xbt_buf;
-void dispatch_rpc(void *ctx, int proto, const char *body, size_t len,
-		  struct xbt_buf *out);
+/* The HTTP front's callback (an http_rpc_fn): parse, dispatch, serialise. */
+#include "http.h"
+void dispatch_http(void *ctx, enum http_proto proto, const char *body,
+		   size_t len, xbt_buf *out);
 /* New references for results. */
 xmlrpc_value *value_str(const char *s);
 xmlrpc_value *value_void(void);

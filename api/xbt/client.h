@@ -20,15 +20,33 @@ typedef struct xbt_client xbt_client;
 #define XBT_CLIENT_CONNECT_FAILED "CLIENT_CONNECT_FAILED" /* [url, why] */
 #define XBT_CLIENT_PROTOCOL_ERROR "CLIENT_PROTOCOL_ERROR" /* [url, why] */
 
-/* url: "http://host:port/". timeout_ms 0 = none. *out: caller closes. */
+/*
+ * Responses larger than this are refused. xmlrpc-c's XML size limit
+ * (XMLRPC_XML_SIZE_LIMIT_ID, 512 KiB by default) is process-wide and also
+ * bounds what a client parses, so the first xbt_client_open raises it to
+ * this value (never lowers it), once per process. A server that also uses
+ * the client must therefore bound request bodies itself (or set its own
+ * limit after opening the first client).
+ */
+#define XBT_CLIENT_MAX_RESPONSE ((size_t)64 * 1024 * 1024)
+
+/*
+ * url: "http://host:port/" (http:// or https://). timeout_ms bounds each
+ * whole call; 0 = none. *out: caller closes.
+ * Errors: XBT_CLIENT_CONNECT_FAILED [url, why].
+ */
 xbt_error *xbt_client_open(const char *url, unsigned timeout_ms,
 			   xbt_client **out);
 void xbt_client_close(xbt_client *c);
 
 /*
- * Calls method with params (an array; borrowed). Success: *result (new
- * reference, caller decrefs) is the Value. Failure: the XenAPI error from
- * ErrorDescription, or a client error code above.
+ * Calls method with params (an array, or NULL for none; borrowed). Success:
+ * *result (new reference, caller decrefs) is the Value. Failure: the
+ * XenAPI error from ErrorDescription (its strings made safe), or
+ * XBT_CLIENT_CONNECT_FAILED [url, why] (refused, DNS, timeout, connection
+ * dropped) or XBT_CLIENT_PROTOCOL_ERROR [url, why] (an HTTP status other
+ * than 200, a body that is not a methodResponse, a <fault>, a struct that
+ * is not {Status, Value | ErrorDescription}).
  */
 xbt_error *xbt_client_call(xbt_client *c, const char *method,
 			   xmlrpc_value *params, xmlrpc_value **result);

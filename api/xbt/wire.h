@@ -8,12 +8,27 @@
  *   string      XML: untyped <value>s</value>      JSON: "s"
  *   i4, i8      XML: untyped decimal string        JSON: integer
  *   bool        <boolean>0|1</boolean>             true|false
- *   double      <double>%.17g</double>             number
+ *   double      <double>shortest %g that reads back exactly</double>
+ *               (non-finite: nan, inf, -inf as xapi prints them;
+ *               JSON cannot carry them and gets null)
  *   datetime    <dateTime.iso8601>YYYYMMDDTHH:MM:SSZ   "YYYYMMDDTHH:MM:SSZ"
  *   array       <array><data>..</data></array>     [..]
  *   struct      <struct><member>..</member></struct>  {..}
  *   nil         <value></value> (void is "")       null
- * Every string passes DESIGN.md's text-safety rule first.
+ *   base64      <base64>..</base64>                "<base64 text>"
+ * Every string passes DESIGN.md's text-safety rule first. (xmlrpc-c's
+ * string constructors turn CR and CRLF into LF; parsed strings keep CR.)
+ *
+ * Parsing is bounded: XML deeper than XBT_WIRE_MAX_XML_DEPTH elements and
+ * any DOCTYPE (xmlrpc-c expands entities: "billion laughs") are refused
+ * before xmlrpc-c sees the text, as its tree is freed recursively; JSON
+ * goes through xbt_json_prescan with XBT_MAX_NESTING. Datetimes that
+ * xmlrpc-c cannot read (fractional seconds with a zone, +hh:mm offsets,
+ * surrounding blanks) are rewritten to UTC "YYYYMMDDTHH:MM:SS[.ffffff]".
+ * JSON \uXXXX escapes are decoded here, not by xmlrpc-c 1.33 (which reads
+ * past the four digits): surrogate pairs give one character, NUL and other
+ * control characters the text "\xNN". xmlrpc-c's JSON parser refuses
+ * numbers with an exponent (1e-07).
  */
 #ifndef XBT_WIRE_H
 #define XBT_WIRE_H
@@ -32,6 +47,10 @@ extern "C" {
 
 #define XBT_XML_CONTENT_TYPE "text/xml"
 #define XBT_JSON_CONTENT_TYPE "application/json"
+
+/* Element nesting accepted in XML: 32 levels of arrays/structs and the
+ * methodCall/methodResponse envelope. */
+#define XBT_WIRE_MAX_XML_DEPTH (3 * XBT_MAX_NESTING + 8)
 
 /* Appends <value>..</value> for v. */
 void xbt_wire_xml_value(xbt_buf *out, xmlrpc_value *v);
@@ -57,6 +76,16 @@ void xbt_wire_jsonrpc_failure(xbt_buf *out, bool v2, const char *id_json,
 xbt_error *xbt_json_prescan(const char *s, size_t len, size_t max_depth);
 
 /*
+ * Parses JSON with xmlrpc-c after xbt_json_prescan, decoding \uXXXX escapes
+ * first (xmlrpc-c 1.33 reads stale bytes after the four digits): surrogate
+ * pairs become one character; NUL and other control characters become the
+ * text "\xNN" (DESIGN.md "Text"). *out: new reference, or NULL on error
+ * INTERNAL_ERROR ["json: <why>"].
+ */
+xbt_error *xbt_json_parse(const char *s, size_t len, size_t max_depth,
+			  xmlrpc_value **out);
+
+/*
  * Parses an XML-RPC methodCall. *method (caller frees) and *params (an
  * array, caller decrefs) on success. Malformed input:
  * XMLRPC_UNMARSHAL_FAILURE ["methodCall", what was wrong].
@@ -67,12 +96,25 @@ xbt_error *xbt_wire_parse_call(const char *xml, size_t len, char **method,
 /*
  * Parses a JSON-RPC request (v1 or v2). *id_json (caller frees) is the id
  * re-serialised, *v2 whether "jsonrpc": "2.0" was given. params may be
- * absent (empty array). Errors use XMLRPC_UNMARSHAL_FAILURE likewise; a
- * missing or null id is an error.
+ * absent or null (empty array); a v2 params object becomes the one param,
+ * as xapi does. Errors: XMLRPC_UNMARSHAL_FAILURE ["JSON-RPC request", why]
+ * with outputs NULL and *v2 false; a missing or null id (a notification),
+ * an id that is neither a string nor an integer, and a "jsonrpc" other
+ * than "2.0" are errors.
  */
 xbt_error *xbt_wire_parse_jsonrpc(const char *json, size_t len, char **method,
 				  xmlrpc_value **params, char **id_json,
 				  bool *v2);
+
+/*
+ * Parses an XML-RPC methodResponse (a client's or an SM plugin's): either
+ * *result (new reference) or, for a <fault>, *result NULL, *fault_code and
+ * *fault_string (caller frees). Malformed input (same bounds as
+ * xbt_wire_parse_call): XMLRPC_UNMARSHAL_FAILURE ["methodResponse", why].
+ */
+xbt_error *xbt_wire_parse_response(const char *xml, size_t len,
+				   xmlrpc_value **result, int *fault_code,
+				   char **fault_string);
 
 /*
  * Decodes a XenAPI response struct (already parsed by xmlrpc-c): on Success
@@ -81,6 +123,14 @@ xbt_error *xbt_wire_parse_jsonrpc(const char *json, size_t len, char **method,
  */
 xbt_error *xbt_wire_decode_response(xmlrpc_value *response,
 				    xmlrpc_value **value);
+/*
+ * As xbt_wire_decode_response, but a response of the wrong shape returns
+ * NULL with *value NULL and *why (static) saying what was wrong, so that
+ * callers can tell it from a remote error of any code.
+ */
+xbt_error *xbt_wire_decode_response_why(xmlrpc_value *response,
+					xmlrpc_value **value,
+					const char **why);
 
 #ifdef __cplusplus
 }
