@@ -34,9 +34,10 @@ from xbtd_fixture import call_xml, parse_response  # noqa: E402
 
 BASELINE = os.path.join(fx.BUILDDIR, "tests", "bench", "minimal_abyss")
 # The baseline gets xbtd's Abyss settings (server/main.c: hc.max_conn,
-# hc.keepalive_s).
+# hc.keepalive_s; server/http.c: HTTP_MAX_REQUESTS_PER_CONN).
 MAX_CONN = 256
 KEEPALIVE_S = 60
+KEEPALIVE_MAX = 100000
 
 WRK_LUA = r"""
 wrk.method = "POST"
@@ -84,7 +85,8 @@ class Baseline:
                      % BASELINE)
         self.port = fx.free_port()
         self.proc = subprocess.Popen(
-            [BASELINE, str(self.port), str(MAX_CONN), str(KEEPALIVE_S)],
+            [BASELINE, str(self.port), str(MAX_CONN), str(KEEPALIVE_S),
+             str(KEEPALIVE_MAX)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         line = self.proc.stdout.readline().decode()
         if "listening" not in line:

@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 		.methodFunction = ping,
 	};
 	unsigned long port, max_conn = 256, keepalive_s = 60,
-		      keepalive_max = 1000000;
+		      keepalive_max = 100000;
 	struct sockaddr_in sa;
 	xmlrpc_registry *registry;
 	TChanSwitch *chan;
