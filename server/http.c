@@ -39,6 +39,8 @@
 
 /* Longest chunk-size line of a chunked body we accept. */
 #define HTTP_MAX_CHUNK_LINE 1024
+/* The most of a refused body read (and dropped) before closing. */
+#define HTTP_MAX_DRAIN (64u * 1024 * 1024)
 /* Requests served on one connection before Abyss closes it. */
 #define HTTP_MAX_REQUESTS_PER_CONN 100000
 /* Seconds a client may take to send the rest of a started request. */
@@ -154,6 +156,25 @@ static bool body_take(TSession *ses, size_t max, const char **p, size_t *n)
 			SessionGetReadData(ses, max, p, n);
 	}
 	return ok;
+}
+
+/*
+ * Reads and drops up to length bytes of a refused body, so closing the
+ * connection does not reset it under the client before it has read the
+ * answer (a close with unread data sends RST). Bounded by HTTP_MAX_DRAIN
+ * and by Abyss's read timeout.
+ */
+static void body_drain(TSession *ses, uint64_t length)
+{
+	uint64_t left = length < HTTP_MAX_DRAIN ? length : 0;
+
+	while (left) {
+		const char *p;
+		size_t n;
+		if (!body_take(ses, left > 65536 ? 65536 : (size_t)left, &p, &n))
+			break;
+		left -= n;
+	}
 }
 
 static enum body_result body_read_length(struct http_server *s, TSession *ses,
@@ -308,7 +329,7 @@ static void http_post(struct http_server *s, TSession *ses,
 	const char *cl = RequestHeaderValue(ses, "content-length");
 	xbt_buf body = XBT_BUF_INIT, out = XBT_BUF_INIT;
 	enum body_result res;
-	uint64_t length;
+	uint64_t length = 0;
 
 	if (te) {
 		while (*te == ' ' || *te == '\t')
@@ -334,6 +355,8 @@ static void http_post(struct http_server *s, TSession *ses,
 		log_info("http: refused a request body over %zu bytes",
 			 s->max_body);
 		http_too_large(s, ses, proto);
+		if (!te)
+			body_drain(ses, length);
 		goto out;
 	case BODY_BAD:
 		http_error(ses, 400, "bad chunked body");
