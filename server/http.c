@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -70,9 +71,63 @@ struct http_server {
 
 /* ---- responses ----------------------------------------------------------- */
 
+/*
+ * Abyss writes the status line, each header and the body with separate
+ * send()s: nine TCP segments for one small answer, which costs more than
+ * the call itself. Corking the socket around a response makes it one
+ * segment. Abyss hides the socket, but runs one thread per connection, so
+ * each thread finds its connection's descriptor once, by the peer address
+ * Abyss does report, and keeps it.
+ */
+static _Thread_local int http_conn_fd = -1;
+static _Thread_local struct sockaddr http_conn_peer;
+
+static int http_session_fd(TSession *ses)
+{
+	void *info = NULL;
+	const struct abyss_unix_chaninfo *ci;
+	DIR *dir;
+	struct dirent *de;
+
+	SessionGetChannelInfo(ses, &info);
+	ci = info;
+	if (!ci || (ci->peerAddr.sa_family != AF_INET &&
+		    ci->peerAddr.sa_family != AF_INET6))
+		return -1;
+	if (http_conn_fd >= 0 &&
+	    memcmp(&http_conn_peer, &ci->peerAddr, sizeof(ci->peerAddr)) == 0)
+		return http_conn_fd;
+	http_conn_fd = -1;
+	memcpy(&http_conn_peer, &ci->peerAddr, sizeof(ci->peerAddr));
+	if (!(dir = opendir("/proc/self/fd")))
+		return -1;
+	while ((de = readdir(dir)) && http_conn_fd < 0) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int fd = atoi(de->d_name);
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd == dirfd(dir))
+			continue;
+		if (getpeername(fd, (struct sockaddr *)&peer, &plen) == 0 &&
+		    plen >= sizeof(ci->peerAddr) &&
+		    memcmp(&peer, &ci->peerAddr, sizeof(ci->peerAddr)) == 0)
+			http_conn_fd = fd;
+	}
+	closedir(dir);
+	return http_conn_fd;
+}
+
+static void http_cork(int fd, int on)
+{
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+}
+
 static void http_respond(TSession *ses, unsigned status, const char *type,
 			 const char *body, size_t len, bool send_body)
 {
+	int fd = http_session_fd(ses);
+
+	http_cork(fd, 1);
 	ResponseStatus(ses, (xmlrpc_uint16_t)status);
 	if (type)
 		ResponseContentType(ses, type);
@@ -89,6 +144,7 @@ static void http_respond(TSession *ses, unsigned status, const char *type,
 		off += n;
 	}
 	ResponseWriteEnd(ses);
+	http_cork(fd, 0); /* sends what is corked, at once */
 }
 
 /*
