@@ -388,7 +388,10 @@ static xbt_error *vm_shutdown(struct call *call, const char *name)
 	bool hard = strcmp(name, "hard_shutdown") == 0;
 	xbt_error *err;
 
-	err = XBT_PROPAGATE(vm_claim(&op, call, name, -1, true));
+	/* As xapi: a paused VM can only be hard shut down. */
+	err = XBT_PROPAGATE(vm_claim(&op, call, name,
+				     hard ? -1 : XBT_VM_POWER_STATE_RUNNING,
+				     true));
 	if (err)
 		goto out;
 	op.sm_session = session_open_internal("root", "SM");
