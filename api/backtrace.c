@@ -79,8 +79,12 @@ const char *xbt_backtrace_intern(xbt_backtrace *bt, const char *s, size_t len)
 	struct xbt_strpool *p = bt->pool;
 	char *copy;
 
-	if (len > XBT_MAX_ATOM)
+	if (len > XBT_MAX_ATOM) {
+		/* Cut on a character boundary: safe text stays valid UTF-8. */
 		len = XBT_MAX_ATOM;
+		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+			len--;
+	}
 	if (p && p->last && strncmp(p->last, s, len) == 0 &&
 	    p->last[len] == '\0')
 		return p->last;
@@ -144,7 +148,7 @@ size_t xbt_frame_cost(const xbt_frame *f)
 	size_t cost = 112;
 
 	cost += f->process ? strlen(f->process) : 0;
-	cost += f->filename ? strlen(f->filename) : 24;
+	cost += strlen(f->filename);
 	cost += f->name ? strlen(f->name) + 8 : 0;
 	return cost;
 }
@@ -172,14 +176,27 @@ static void bt_reserve(xbt_backtrace *bt, size_t extra)
 	bt->alloc = alloc;
 }
 
+/* Gives an elision frame its file name, "(N frames elided)". */
+static void bt_name_elision(xbt_backtrace *bt, xbt_frame *f)
+{
+	char name[64];
+	int n = snprintf(name, sizeof(name), "(%zu frames elided)", f->elided);
+
+	bt->bytes -= xbt_frame_cost(f);
+	f->filename = xbt_backtrace_intern(bt, name, (size_t)n);
+	bt->bytes += xbt_frame_cost(f);
+}
+
 /* Turns frames[i] into an elision frame standing for itself. */
 static void bt_make_elision(xbt_backtrace *bt, size_t i)
 {
 	xbt_frame *f = &bt->frames[i];
 
 	bt->bytes -= xbt_frame_cost(f);
-	*f = (xbt_frame){ .process = f->process, .elided = f->elided ? f->elided : 1 };
+	*f = (xbt_frame){ .process = f->process, .filename = f->filename,
+			  .elided = f->elided ? f->elided : 1 };
 	bt->bytes += xbt_frame_cost(f);
+	bt_name_elision(bt, f);
 }
 
 /* The elision frame at e absorbs frames[from], which is next to it. */
@@ -195,6 +212,7 @@ static void bt_absorb(xbt_backtrace *bt, size_t e, size_t from)
 	memmove(&bt->frames[from], &bt->frames[from + 1],
 		(bt->n - from - 1) * sizeof(xbt_frame));
 	bt->n--;
+	bt_name_elision(bt, &bt->frames[from < e ? e - 1 : e]);
 }
 
 static bool bt_over(const xbt_backtrace *bt)

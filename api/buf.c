@@ -62,7 +62,10 @@ char *xbt_strdup(const char *s)
 
 char *xbt_strndup(const char *s, size_t n)
 {
-	char *d = xbt_malloc(n + 1);
+	char *d;
+
+	n = strnlen(s, n);
+	d = xbt_malloc(n + 1);
 	memcpy(d, s, n);
 	d[n] = '\0';
 	return d;

@@ -6,10 +6,23 @@
 
 #include "xbt/backtrace.h"
 
+/*
+ * Remote strings could carry terminal escapes or line breaks: print them
+ * safely, and keep one line per frame (TAB, LF, CR become \xNN too).
+ */
 static void human_str(xbt_buf *out, const char *s)
 {
-	/* Remote strings could carry terminal escapes: print them safely. */
-	xbt_buf_add_safe(out, s, strlen(s));
+	size_t len = strlen(s);
+
+	while (len) {
+		size_t run = strcspn(s, "\t\n\r");
+		xbt_buf_add_safe(out, s, run);
+		if (run == len)
+			break;
+		xbt_buf_addf(out, "\\x%02x", (unsigned char)s[run]);
+		s += run + 1;
+		len -= run + 1;
+	}
 }
 
 void xbt_frame_to_human(const xbt_frame *f, size_t index, size_t total,
@@ -26,10 +39,7 @@ void xbt_frame_to_human(const xbt_frame *f, size_t index, size_t total,
 		xbt_buf_addstr(out, " in ");
 	}
 	xbt_buf_addstr(out, "file \"");
-	if (f->elided)
-		xbt_buf_addf(out, "(%zu frames elided)", f->elided);
-	else
-		human_str(out, f->filename);
+	human_str(out, f->filename);
 	xbt_buf_addch(out, '"');
 	if (f->is_inline)
 		xbt_buf_addstr(out, " (inlined)");

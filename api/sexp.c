@@ -82,14 +82,8 @@ static void sexp_int_pair(xbt_buf *out, const char *key, int v)
 
 void xbt_frame_to_sexp(const xbt_frame *f, xbt_buf *out)
 {
-	char elided[64];
 	const char *filename = f->filename;
 
-	if (f->elided) {
-		snprintf(elided, sizeof(elided), "(%zu frames elided)",
-			 f->elided);
-		filename = elided;
-	}
 	xbt_buf_addch(out, '(');
 	sexp_pair(out, "process", f->process, strlen(f->process));
 	sexp_pair(out, "filename", filename, strlen(filename));
@@ -222,9 +216,8 @@ static bool rd_escape(struct sexp_reader *r)
 			xbt_buf_addch(&r->atom, (char)v);
 			r->pos += 2;
 		} else {
-			/* sexplib keeps an unknown escape as written. */
-			xbt_buf_addch(&r->atom, '\\');
-			xbt_buf_addch(&r->atom, c);
+			/* Nothing we write produces one: refuse, not guess. */
+			return rd_fail(r, "unknown escape");
 		}
 	}
 	return true;
@@ -250,11 +243,10 @@ static bool rd_atom(struct sexp_reader *r)
 			if (c == '\\') {
 				if (!rd_escape(r))
 					return false;
-			} else {
+			} else if (r->atom.len <= XBT_MAX_ATOM) {
+				/* Longer atoms are cut (by intern) but read. */
 				xbt_buf_addch(&r->atom, c);
 			}
-			if (r->atom.len > XBT_MAX_ATOM)
-				return rd_fail(r, "atom too long");
 		}
 		return true;
 	}
@@ -276,8 +268,6 @@ static bool rd_atom(struct sexp_reader *r)
 	if (r->pos == start)
 		return rd_fail(r, s[r->pos] == '(' ? "list where an atom was expected"
 						   : "expected an atom");
-	if (r->pos - start > XBT_MAX_ATOM)
-		return rd_fail(r, "atom too long");
 	xbt_buf_add(&r->atom, s + start, r->pos - start);
 	return true;
 }
@@ -298,8 +288,8 @@ static bool rd_int(struct sexp_reader *r, int *out)
 			return rd_fail(r, "integer out of range");
 	}
 	if (a[0] == '-')
-		v = -v;
-	if (v > INT_MAX || v < INT_MIN)
+		return rd_fail(r, "negative line or character position");
+	if (v > INT_MAX)
 		return rd_fail(r, "integer out of range");
 	*out = (int)v;
 	return true;
@@ -385,8 +375,7 @@ static bool rd_frame(struct sexp_reader *r, xbt_backtrace *bt)
 	r->pos++;
 	if (!seen[F_PROCESS] || !seen[F_FILENAME] || !seen[F_LINE])
 		return rd_fail(r, "frame lacks process, filename or line");
-	if ((f.elided = rd_elided(f.filename, f.line)) > 0)
-		f.filename = NULL;
+	f.elided = rd_elided(f.filename, f.line);
 	/* Not xbt_backtrace_push: bounds apply once, to the whole result. */
 	if (bt->n == bt->alloc) {
 		bt->alloc = bt->alloc ? bt->alloc * 2 : 16;

@@ -77,43 +77,6 @@ static void value_member(xmlrpc_value *st, const char *key, xmlrpc_value *item)
 
 /* ---- arguments ---------------------------------------------------------- */
 
-/* The value of a parameter's IDL default, e.g. "" / false / 0 / {}. */
-static xmlrpc_value *arg_default(const xbt_param_desc *p)
-{
-	const char *d = p->default_value;
-	xmlrpc_env env;
-	xmlrpc_value *v = NULL;
-
-	xmlrpc_env_init(&env);
-	switch (p->type->kind) {
-	case XBT_T_BOOL:
-		v = xmlrpc_bool_new(&env, strcmp(d, "true") == 0);
-		break;
-	case XBT_T_INT:
-		v = xmlrpc_i8_new(&env, strtoll(d, NULL, 10));
-		break;
-	case XBT_T_FLOAT:
-		v = xmlrpc_double_new(&env, strtod(d, NULL));
-		break;
-	case XBT_T_DATETIME:
-		v = xmlrpc_datetime_new_sec(&env, 0);
-		break;
-	case XBT_T_SET:
-		v = xmlrpc_array_new(&env);
-		break;
-	case XBT_T_MAP:
-		v = xmlrpc_struct_new(&env);
-		break;
-	default:
-		v = xmlrpc_string_new(&env, d);
-		break;
-	}
-	if (env.fault_occurred)
-		xbt_fatalx("default of %s: %s", p->name, env.fault_string);
-	xmlrpc_env_clean(&env);
-	return v;
-}
-
 /* Decodes a checked value into the C view handlers read. */
 static void arg_decode(const xbt_type *t, xmlrpc_value *v, struct arg *a)
 {
@@ -221,7 +184,7 @@ static xbt_error *call_prepare(struct call *call, const char *method,
 			if (err)
 				goto out;
 		} else {
-			norm = arg_default(p);
+			norm = xbt_param_default(p);
 		}
 		arg_decode(p->type, norm, &call->argv[i]);
 	}
@@ -402,7 +365,10 @@ static void async_run(void *arg)
 			 job->name);
 		log_backtrace(LOG_LEVEL_ERROR, what, err);
 	}
-	task_finish(job->task, result, err);
+	/* A void result is "" in the task, as xapi stores it. */
+	task_finish(job->task,
+		    job->call.msg->result->kind == XBT_T_VOID ? NULL : result,
+		    err);
 	if (result)
 		xmlrpc_DECREF(result);
 	xbt_error_free(err);

@@ -17,7 +17,7 @@
 #include "xbtd.h"
 
 struct obj {
-	char ref[48];
+	char ref[64];
 	char uuid[40];
 	void *rec;
 	struct obj *next_ref;

@@ -31,7 +31,7 @@ struct vm_disk {
 
 struct vm_op {
 	const char *vm;
-	char op_ref[48];      /* current_operations key: the task, if any */
+	char op_ref[64];      /* current_operations key: the task, if any */
 	char *sm_session;     /* the plugins' session, valid while they run */
 	struct vm_disk *disks;
 	size_t ndisks;

@@ -20,8 +20,8 @@
 
 #define WORLD_MAX_FILE (16u * 1024 * 1024)
 
-static char world_host[48];
-static char world_pool[48];
+static char world_host[64];
+static char world_pool[64];
 
 /* demo-fail's first disk attaches fine, so its failure also shows the undo. */
 static const char world_demo[] =

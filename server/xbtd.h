@@ -105,7 +105,7 @@ size_t store_count(const xbt_class_desc *c);
 void store_foreach(const xbt_class_desc *c,
 		   void (*fn)(const char *ref, void *rec, void *ctx), void *ctx);
 
-/* A fresh random UUID / ref into buf (at least 48 bytes). */
+/* A fresh random UUID into buf (at least 37 bytes). */
 void store_new_uuid(char *buf);
 #define REF_NULL "OpaqueRef:NULL"
 

@@ -29,7 +29,8 @@ typedef struct xbt_frame {
 	const char *name;     /* function; NULL when unknown */
 	bool is_inline;
 	bool is_raise;        /* recorded by a raise or re-raise */
-	size_t elided;        /* > 0: stands for that many dropped frames */
+	size_t elided;        /* > 0: stands for that many dropped frames; its
+			       * filename then reads "(N frames elided)" */
 } xbt_frame;
 
 struct xbt_strpool;

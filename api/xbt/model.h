@@ -140,22 +140,40 @@ extern const xbt_message_desc xbt_messages[];
 extern const size_t xbt_nmessages;
 extern const xbt_error_desc xbt_errors[];
 extern const size_t xbt_nerrors;
+/* Indexes of xbt_messages[] in strcmp order of wire_name (for lookups). */
+extern const size_t xbt_messages_by_name[];
 
-/* Lookups; NULL when absent. Class names match case-insensitively. */
+/*
+ * Lookups; NULL when absent. Class names match case-insensitively; message
+ * wire names exactly ("VM.start"; the caller strips an "Async." prefix).
+ */
 const xbt_class_desc *xbt_class_find(const char *name);
 const xbt_message_desc *xbt_message_find(const char *wire_name);
 const xbt_field_desc *xbt_field_find(const xbt_class_desc *c, const char *name);
 int xbt_enum_index(const xbt_enum_desc *e, const char *value); /* -1: none */
 
-/* Records: initialise to the IDL defaults, deep-copy, free members. */
+/*
+ * Records: initialise to the IDL defaults (a field without one gets its
+ * type's zero: "", OpaqueRef:NULL, 0, false, the enum's first value, empty
+ * set or map), deep-copy, free members. copy treats dst as uninitialised
+ * storage (release it first if it holds a record). After release every
+ * pointer member is NULL; init again before reuse.
+ */
 void xbt_record_init(const xbt_class_desc *c, void *rec);
 void xbt_record_copy(const xbt_class_desc *c, void *dst, const void *src);
 void xbt_record_release(const xbt_class_desc *c, void *rec);
 
 /*
  * C record <-> xmlrpc-c value. to_value returns a new reference (caller
- * decrefs); it cannot fail but for memory, which is fatal. from_value fills
- * an initialised record; fields missing from the struct keep their values.
+ * decrefs); it cannot fail but for memory, which is fatal. Every field is
+ * present: strings and refs as strings, ints as i8, datetimes as datetime
+ * values, enums as their value strings, sets as arrays of strings, maps as
+ * structs of strings.
+ * from_value fills an initialised record; fields missing from the struct
+ * keep their values, members that name no field are ignored, and on error
+ * the record is left unchanged (record_from_value is all or nothing).
+ * Stored strings pass the text-safety rule of buf.h (so a NUL is kept as
+ * \x00 rather than cutting the string).
  */
 xmlrpc_value *xbt_record_to_value(const xbt_class_desc *c, const void *rec);
 xmlrpc_value *xbt_field_to_value(const xbt_field_desc *f, const void *rec);
@@ -170,11 +188,65 @@ xbt_error *xbt_field_from_value(const xbt_field_desc *f, xmlrpc_value *v,
  * as i4 becomes i8, datetimes with or without Z become datetime values,
  * enum values are checked. On mismatch:
  * XMLRPC_UNMARSHAL_FAILURE [expected type text, received description].
+ *
+ * Accepted: string and ref: a string. int: i4, i8 or a decimal string
+ * ([+-]digits, int64 range). float: a finite double, i4, i8 or a decimal
+ * string. bool: a boolean. datetime: a datetime value or a string
+ * YYYYMMDDTHH:MM:SS or YYYY-MM-DDTHH:MM:SS, each with or without a
+ * trailing Z (UTC; years 1970-9999). enum: a string equal to one of its
+ * values. set: an array, elements checked. map: a struct, keys checked
+ * as the key type, values checked. record: a struct, members that name a
+ * field checked. any: anything. void: nil or "".
+ *
+ * "expected" is the text of the innermost type that did not match, e.g.
+ * "enum vm_power_state". "received" describes what came: the wire type,
+ * then for scalars its value ("string \"x\"", "int 5", "double 1.5",
+ * "bool true", "datetime 20260101T00:00:00Z"; strings quoted with \",
+ * \\ and NUL (as \x00) escaped, cut after 64 bytes with "..."), just
+ * "array", "struct", "nil", "base64" otherwise; then, inside a set, map
+ * or record, where: " at element 2" (0-based), " at member \"k\"",
+ * " at key \"k\"", " at field \"name\"", outer places joined with " in ".
+ * E.g. ["int", "string \"x\" at member \"k\" in field \"other_config\""].
  */
 xbt_error *xbt_value_check(const xbt_type *t, xmlrpc_value *in,
 			   xmlrpc_value **out);
 
-/* strv / map helpers (all copy their string arguments). */
+/*
+ * The default of an optional parameter as a value, in the normalised form
+ * xbt_value_check gives (new reference); NULL for a required parameter.
+ */
+xmlrpc_value *xbt_param_default(const xbt_param_desc *p);
+
+/*
+ * New values in the form clients send them (used by the generated stubs;
+ * each returns a new reference). xbt_value_int gives a decimal string, as
+ * xapi's dialect wants; string NULL is "", ref NULL is "OpaqueRef:NULL",
+ * strv/map NULL are empty; datetimes before 1970 become 1970.
+ */
+xmlrpc_value *xbt_value_string(const char *s);
+xmlrpc_value *xbt_value_ref(const char *s);
+xmlrpc_value *xbt_value_int(int64_t v);
+xmlrpc_value *xbt_value_float(double v);
+xmlrpc_value *xbt_value_bool(bool v);
+xmlrpc_value *xbt_value_datetime(int64_t secs);
+xmlrpc_value *xbt_value_strv(const xbt_strv *s);
+xmlrpc_value *xbt_value_map(const xbt_map *m);
+
+/*
+ * Datetime text: parses the forms xbt_value_check accepts into seconds
+ * since the epoch (false when malformed or out of range); formats as
+ * YYYYMMDDTHH:MM:SSZ into out (at least XBT_DATETIME_LEN + 1 bytes).
+ */
+#define XBT_DATETIME_LEN 18
+bool xbt_datetime_parse(const char *s, size_t len, int64_t *secs);
+void xbt_datetime_format(int64_t secs, char *out);
+
+/*
+ * strv / map helpers (all copy their string arguments). strv_add appends
+ * even when v is present (error_info is a list); strv_remove removes every
+ * occurrence and says whether there was one. map_set replaces the value of
+ * an existing key; map_get's result is owned by the map.
+ */
 void xbt_strv_add(xbt_strv *s, const char *v);
 bool xbt_strv_remove(xbt_strv *s, const char *v);
 bool xbt_strv_has(const xbt_strv *s, const char *v);

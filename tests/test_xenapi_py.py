@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""The real XenAPI.py client against xbtd, unmodified.
+
+Debian's python3-os-xenapi ships a copy of XenAPI.py. The package is
+downloaded and unpacked (dpkg -x, never installed: it pulls in heavy
+dependencies we do not need) into the build tree once; the file is then
+imported by path. It needs only the standard library. Without the package
+(no network, no apt) this test is skipped and says why.
+"""
+
+import glob
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import xbtd_fixture as fx  # noqa: E402
+
+PACKAGE = "python3-os-xenapi"
+UNPACKED = os.path.join(fx.BUILDDIR, "tests", "xenapi-py")
+XENAPI_PY = os.path.join(UNPACKED, "usr", "lib", "python3", "dist-packages",
+                         "os_xenapi", "client", "XenAPI.py")
+
+
+def fetch_xenapi_py():
+    """Path of XenAPI.py, unpacking the package if needed; or raises
+    unittest.SkipTest with the reason."""
+    if os.path.isfile(XENAPI_PY):
+        return XENAPI_PY
+    for tool in ("apt-get", "dpkg"):
+        if not shutil.which(tool):
+            raise unittest.SkipTest("%s not available to fetch %s"
+                                    % (tool, PACKAGE))
+    tmp = tempfile.mkdtemp(prefix="xenapi-py-")
+    try:
+        # apt's sandbox user must be able to write the download directory.
+        os.chmod(tmp, 0o777)
+        p = subprocess.run(["apt-get", "download", PACKAGE], cwd=tmp,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=120)
+        debs = glob.glob(os.path.join(tmp, "*.deb"))
+        if p.returncode != 0 or not debs:
+            raise unittest.SkipTest(
+                "cannot download %s (apt-get download exited %d: %s); "
+                "'apt-get update' may help"
+                % (PACKAGE, p.returncode,
+                   p.stdout.decode("utf-8", "replace").strip()[-300:]))
+        staging = tempfile.mkdtemp(prefix="xenapi-py-x-",
+                                   dir=os.path.dirname(UNPACKED))
+        p = subprocess.run(["dpkg", "-x", debs[0], staging],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if p.returncode != 0:
+            shutil.rmtree(staging, True)
+            raise unittest.SkipTest("dpkg -x %s failed: %s"
+                                    % (os.path.basename(debs[0]),
+                                       p.stdout.decode()[-300:]))
+        # Atomic: parallel test runs never see a half-unpacked tree.
+        try:
+            os.rename(staging, UNPACKED)
+        except OSError:
+            shutil.rmtree(staging, True)
+    except subprocess.TimeoutExpired:
+        raise unittest.SkipTest("apt-get download %s timed out" % PACKAGE)
+    finally:
+        shutil.rmtree(tmp, True)
+    if not os.path.isfile(XENAPI_PY):
+        raise unittest.SkipTest("%s has no XenAPI.py at the expected path"
+                                % PACKAGE)
+    return XENAPI_PY
+
+
+def import_xenapi(path):
+    spec = importlib.util.spec_from_file_location("XenAPI", path)
+    mod = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(mod)
+    except ImportError as e:
+        raise unittest.SkipTest("XenAPI.py needs a module we lack: %s" % e)
+    return mod
+
+
+class XenAPIpy(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        os.makedirs(os.path.dirname(UNPACKED), exist_ok=True)
+        cls.XenAPI = import_xenapi(fetch_xenapi_py())
+        cls.xbtd = fx.Xbtd().start(login=False)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.xbtd.stop()
+
+    def session(self):
+        s = self.XenAPI.Session(self.xbtd.url)
+        s.xenapi.login_with_password("root", "xbt", "1.0", "test_xenapi_py")
+        self.addCleanup(self.logout, s)
+        return s
+
+    def logout(self, s):
+        if s._session is not None:
+            s.xenapi.session.logout()
+
+    def test_login_reads_api_version(self):
+        s = self.session()
+        self.assertTrue(s._session.startswith("OpaqueRef:"))
+        # Set by _get_api_version: pool.get_all, pool.get_master,
+        # host.get_API_version_major/_minor.
+        self.assertEqual(s.API_version, "2.21")
+
+    def test_login_two_params(self):
+        s = self.XenAPI.Session(self.xbtd.url)
+        s.login_with_password("root", "xbt")
+        self.addCleanup(self.logout, s)
+        self.assertEqual(len(s.xenapi.pool.get_all()), 1)
+
+    def test_pool(self):
+        s = self.session()
+        pools = s.xenapi.pool.get_all()
+        self.assertEqual(len(pools), 1)
+        host = s.xenapi.pool.get_master(pools[0])
+        self.assertIn(host, s.xenapi.host.get_all())
+        recs = s.xenapi.pool.get_all_records()
+        self.assertIsInstance(recs[pools[0]]["other_config"], dict)
+
+    def test_task_life(self):
+        s = self.session()
+        t = s.xenapi.task.create("from XenAPI.py", "a description")
+        rec = s.xenapi.task.get_record(t)
+        self.assertEqual(rec["name_label"], "from XenAPI.py")
+        self.assertEqual(rec["status"], "pending")
+        self.assertEqual(rec["backtrace"], "()")
+        self.assertEqual(s.xenapi.task.get_by_uuid(rec["uuid"]), t)
+        s.xenapi.task.add_to_other_config(t, "k", "v")
+        self.assertEqual(s.xenapi.task.get_other_config(t), {"k": "v"})
+        s.xenapi.task.destroy(t)
+        with self.assertRaises(self.XenAPI.Failure) as cm:
+            s.xenapi.task.get_record(t)
+        self.assertEqual(cm.exception.details, ["HANDLE_INVALID", "task", t])
+
+    def test_failure_details(self):
+        s = self.session()
+        with self.assertRaises(self.XenAPI.Failure) as cm:
+            s.xenapi.task.get_by_uuid("no-such-uuid")
+        self.assertEqual(cm.exception.details,
+                         ["UUID_INVALID", "task", "no-such-uuid"])
+        with self.assertRaises(self.XenAPI.Failure) as cm:
+            s.xenapi.no_such_class.do_it()
+        self.assertEqual(cm.exception.details,
+                         ["MESSAGE_METHOD_UNKNOWN", "no_such_class.do_it"])
+        with self.assertRaises(self.XenAPI.Failure) as cm:
+            s.xenapi.task.create("only one")
+        self.assertEqual(cm.exception.details,
+                         ["MESSAGE_PARAMETER_COUNT_MISMATCH", "task.create",
+                          "2", "1"])
+
+    def test_wrong_password(self):
+        s = self.XenAPI.Session(self.xbtd.url)
+        with self.assertRaises(self.XenAPI.Failure) as cm:
+            s.xenapi.login_with_password("root", "wrong", "1.0", "t")
+        self.assertEqual(cm.exception.details,
+                         ["SESSION_AUTHENTICATION_FAILED", "root",
+                          "Authentication failure"])
+        self.assertIsNone(s._session)
+
+    def test_async(self):
+        s = self.session()
+        target = s.xenapi.task.create("target", "")
+        task = s.xenapi.Async.task.cancel(target)
+        deadline = time.monotonic() + 10
+        while s.xenapi.task.get_status(task) == "pending":
+            self.assertLess(time.monotonic(), deadline, "task still pending")
+            time.sleep(0.01)
+        self.assertEqual(s.xenapi.task.get_status(task), "success")
+        self.assertEqual(s.xenapi.task.get_result(task), "")
+        self.assertEqual(s.xenapi.task.get_status(target), "cancelling")
+        s.xenapi.task.destroy(task)
+        s.xenapi.task.destroy(target)
+
+    def test_logout(self):
+        s = self.XenAPI.Session(self.xbtd.url)
+        s.xenapi.login_with_password("root", "xbt")
+        ref = s._session
+        s.xenapi.session.logout()
+        self.assertIsNone(s._session)
+        # The old ref is dead on the server.
+        r = self.xbtd.call("pool.get_all", ref)
+        self.assertEqual(r, {"Status": "Failure",
+                             "ErrorDescription": ["SESSION_INVALID", ref]})
+
+    def test_relogin_after_session_invalid(self):
+        # XenAPI.py logs in again when a call says SESSION_INVALID.
+        s = self.session()
+        old = s._session
+        self.assertEqual(self.xbtd.call("session.logout", old)["Status"],
+                         "Success")
+        self.assertEqual(len(s.xenapi.pool.get_all()), 1)
+        self.assertNotEqual(s._session, old)
+
+
+if __name__ == "__main__":
+    fx.run()
