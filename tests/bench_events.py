@@ -11,8 +11,9 @@ so it covers xbtd's wake-up, reply and send, and not this script's speed:
 the script sleeps (--quiet) while xbtd replies, then reads. Both clocks are
 CLOCK_REALTIME of this machine.
 
-usage: bench_events.py [--clients N ...] [--rounds R]   (XBT_BUILDDIR: build
-tree; default: 1, 10 and 100 clients, 30 rounds, XML-RPC then JSON-RPC)
+usage: bench_events.py [--clients N ...] [--rounds R] [--proto P ...]
+(XBT_BUILDDIR: the build tree; default: 1, 10 and 100 clients, 30 rounds,
+xmlrpc then jsonrpc)
 """
 
 import argparse
@@ -99,6 +100,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--clients", type=int, nargs="+", default=[1, 10, 100])
     ap.add_argument("--rounds", type=int, default=30)
+    ap.add_argument("--proto", nargs="+", default=["xmlrpc", "jsonrpc"],
+                    choices=["xmlrpc", "jsonrpc"])
     ap.add_argument("--quiet", type=float, default=0.05,
                     help="seconds this script sleeps after finishing the "
                     "task, before it reads the replies (default 0.05)")
@@ -112,7 +115,7 @@ def main():
         "proto", "waiters", "p50", "p99", "max", "cpu/waiter",
         "event_record"))
     bad = False
-    for proto in ("xmlrpc", "jsonrpc"):
+    for proto in a.proto:
         for n in a.clients:
             kernel, user, cpu_us, status, cost = run(proto, n, a.rounds,
                                                      a.quiet)
