@@ -739,6 +739,29 @@ static const char *xml_prescan(const char *s, size_t len, xbt_buf *copy)
 	return why;
 }
 
+/*
+ * When xml's methodName element is empty, copies xml into out with a
+ * placeholder name in it and returns true.
+ */
+static bool empty_method_name(const char *xml, size_t len, xbt_buf *out)
+{
+	static const char *const forms[] = { "<methodName></methodName>",
+					     "<methodName/>" };
+	static const char placeholder[] = "<methodName>-</methodName>";
+
+	for (size_t k = 0; k < 2; k++) {
+		const char *at = find(xml, len, forms[k]);
+		if (at) {
+			size_t off = (size_t)(at - xml), flen = strlen(forms[k]);
+			xbt_buf_add(out, xml, off);
+			xbt_buf_addstr(out, placeholder);
+			xbt_buf_add(out, at + flen, len - off - flen);
+			return true;
+		}
+	}
+	return false;
+}
+
 xbt_error *xbt_wire_parse_call(const char *xml, size_t len, char **method,
 			       xmlrpc_value **params)
 {
@@ -747,6 +770,8 @@ xbt_error *xbt_wire_parse_call(const char *xml, size_t len, char **method,
 	xmlrpc_env env;
 	const char *name = NULL, *why;
 	xmlrpc_value *p = NULL;
+	xbt_buf renamed = XBT_BUF_INIT;
+	bool empty_name;
 
 	xmlrpc_env_init(&env);
 	*method = NULL;
@@ -763,17 +788,25 @@ xbt_error *xbt_wire_parse_call(const char *xml, size_t len, char **method,
 		xml = copy.buf;
 		len = copy.len;
 	}
+	/*
+	 * An empty name is a name (dispatch answers MESSAGE_METHOD_UNKNOWN
+	 * [""]), but xmlrpc-c refuses it: parse with a placeholder instead.
+	 */
+	empty_name = empty_method_name(xml, len, &renamed);
+	if (empty_name) {
+		xml = renamed.buf;
+		len = renamed.len;
+	}
 	xmlrpc_parse_call(&env, xml, len, &name, &p);
 	if (env.fault_occurred) {
 		err = UNMARSHAL("methodCall", env.fault_string);
 		goto out;
 	}
-	/* An empty name is a name: dispatch answers MESSAGE_METHOD_UNKNOWN. */
 	if (!name) {
 		err = UNMARSHAL("methodCall", "no methodName");
 		goto out;
 	}
-	*method = xbt_strdup(name);
+	*method = xbt_strdup(empty_name ? "" : name);
 	*params = p;
 	p = NULL;
 out:
@@ -782,6 +815,7 @@ out:
 	free((void *)name);
 	xmlrpc_env_clean(&env);
 	xbt_buf_release(&copy);
+	xbt_buf_release(&renamed);
 	return err;
 }
 

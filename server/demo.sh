@@ -1,6 +1,38 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# The main job, run from a build directory (argument 1).
+# The main job, run from a build directory (argument 1): xbtd on the
+# embedded demo world in the foreground, and once it listens, a failing
+# VM.start traced end to end with xe. xbtd keeps running for your own xe
+# commands until Ctrl-C.
 set -eu
 cd "$1"
-exec ./api/xbt-demo
+port=${XBT_PORT:-8080}
+fifo=$(mktemp -u)
+mkfifo "$fifo"
+trap 'rm -f "$fifo"' EXIT
+
+./server/xbtd --listen "127.0.0.1:$port" --log-level "${XBT_LOG_LEVEL:-warn}" >"$fifo" &
+xbtd=$!
+trap 'kill $xbtd 2>/dev/null; wait $xbtd 2>/dev/null; rm -f "$fifo"; exit 0' INT TERM
+
+# xbtd prints one line on stdout once it accepts connections.
+if ! read -r ready <"$fifo"; then
+	echo "demo: xbtd did not start" >&2
+	wait $xbtd
+	exit 1
+fi
+echo "demo: $ready"
+xe="./cli/xe -p $port"
+echo
+echo "\$ xe vm-list"
+$xe vm-list
+echo "\$ xe vm-start vm=demo-ok && xe vm-list name-label=demo-ok params=name-label,power-state"
+$xe vm-start vm=demo-ok
+$xe vm-list name-label=demo-ok params=name-label,power-state
+echo "\$ xe vm-start vm=demo-fail --trace"
+$xe vm-start vm=demo-fail --trace || true
+echo
+echo "demo: xbtd is still running on 127.0.0.1:$port (user root, password xbt)."
+echo "demo: try: $xe task-list   or   $xe vm-shutdown vm=demo-ok"
+echo "demo: Ctrl-C stops it."
+wait $xbtd

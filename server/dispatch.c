@@ -487,6 +487,12 @@ void dispatch_http(void *ctx, enum http_proto proto, const char *body,
 			xbt_wire_xml_failure(out, err);
 	} else if (json) {
 		xbt_wire_jsonrpc_success(out, v2, id, result);
+	} else if (strcmp(method, "system.listMethods") == 0) {
+		/* xapi answers this one without the Status envelope. */
+		xbt_buf_addstr(out, "<?xml version=\"1.0\"?><methodResponse>"
+				    "<params><param>");
+		xbt_wire_xml_value(out, result);
+		xbt_buf_addstr(out, "</param></params></methodResponse>");
 	} else {
 		xbt_wire_xml_success(out, result);
 	}

@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -39,6 +40,8 @@
 
 /* Longest chunk-size line of a chunked body we accept. */
 #define HTTP_MAX_CHUNK_LINE 1024
+/* The most of a refused body read (and dropped) before closing. */
+#define HTTP_MAX_DRAIN (64u * 1024 * 1024)
 /* Requests served on one connection before Abyss closes it. */
 #define HTTP_MAX_REQUESTS_PER_CONN 100000
 /* Seconds a client may take to send the rest of a started request. */
@@ -68,9 +71,63 @@ struct http_server {
 
 /* ---- responses ----------------------------------------------------------- */
 
+/*
+ * Abyss writes the status line, each header and the body with separate
+ * send()s: nine TCP segments for one small answer, which costs more than
+ * the call itself. Corking the socket around a response makes it one
+ * segment. Abyss hides the socket, but runs one thread per connection, so
+ * each thread finds its connection's descriptor once, by the peer address
+ * Abyss does report, and keeps it.
+ */
+static _Thread_local int http_conn_fd = -1;
+static _Thread_local struct sockaddr http_conn_peer;
+
+static int http_session_fd(TSession *ses)
+{
+	void *info = NULL;
+	const struct abyss_unix_chaninfo *ci;
+	DIR *dir;
+	struct dirent *de;
+
+	SessionGetChannelInfo(ses, &info);
+	ci = info;
+	if (!ci || (ci->peerAddr.sa_family != AF_INET &&
+		    ci->peerAddr.sa_family != AF_INET6))
+		return -1;
+	if (http_conn_fd >= 0 &&
+	    memcmp(&http_conn_peer, &ci->peerAddr, sizeof(ci->peerAddr)) == 0)
+		return http_conn_fd;
+	http_conn_fd = -1;
+	memcpy(&http_conn_peer, &ci->peerAddr, sizeof(ci->peerAddr));
+	if (!(dir = opendir("/proc/self/fd")))
+		return -1;
+	while ((de = readdir(dir)) && http_conn_fd < 0) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int fd = atoi(de->d_name);
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd == dirfd(dir))
+			continue;
+		if (getpeername(fd, (struct sockaddr *)&peer, &plen) == 0 &&
+		    plen >= sizeof(ci->peerAddr) &&
+		    memcmp(&peer, &ci->peerAddr, sizeof(ci->peerAddr)) == 0)
+			http_conn_fd = fd;
+	}
+	closedir(dir);
+	return http_conn_fd;
+}
+
+static void http_cork(int fd, int on)
+{
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+}
+
 static void http_respond(TSession *ses, unsigned status, const char *type,
 			 const char *body, size_t len, bool send_body)
 {
+	int fd = http_session_fd(ses);
+
+	http_cork(fd, 1);
 	ResponseStatus(ses, (xmlrpc_uint16_t)status);
 	if (type)
 		ResponseContentType(ses, type);
@@ -87,6 +144,7 @@ static void http_respond(TSession *ses, unsigned status, const char *type,
 		off += n;
 	}
 	ResponseWriteEnd(ses);
+	http_cork(fd, 0); /* sends what is corked, at once */
 }
 
 /*
@@ -154,6 +212,25 @@ static bool body_take(TSession *ses, size_t max, const char **p, size_t *n)
 			SessionGetReadData(ses, max, p, n);
 	}
 	return ok;
+}
+
+/*
+ * Reads and drops up to length bytes of a refused body, so closing the
+ * connection does not reset it under the client before it has read the
+ * answer (a close with unread data sends RST). Bounded by HTTP_MAX_DRAIN
+ * and by Abyss's read timeout.
+ */
+static void body_drain(TSession *ses, uint64_t length)
+{
+	uint64_t left = length < HTTP_MAX_DRAIN ? length : 0;
+
+	while (left) {
+		const char *p;
+		size_t n;
+		if (!body_take(ses, left > 65536 ? 65536 : (size_t)left, &p, &n))
+			break;
+		left -= n;
+	}
 }
 
 static enum body_result body_read_length(struct http_server *s, TSession *ses,
@@ -308,7 +385,7 @@ static void http_post(struct http_server *s, TSession *ses,
 	const char *cl = RequestHeaderValue(ses, "content-length");
 	xbt_buf body = XBT_BUF_INIT, out = XBT_BUF_INIT;
 	enum body_result res;
-	uint64_t length;
+	uint64_t length = 0;
 
 	if (te) {
 		while (*te == ' ' || *te == '\t')
@@ -334,6 +411,8 @@ static void http_post(struct http_server *s, TSession *ses,
 		log_info("http: refused a request body over %zu bytes",
 			 s->max_body);
 		http_too_large(s, ses, proto);
+		if (!te)
+			body_drain(ses, length);
 		goto out;
 	case BODY_BAD:
 		http_error(ses, 400, "bad chunked body");

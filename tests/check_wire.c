@@ -518,6 +518,28 @@ static void check_reason(const xbt_error *e, const char *expected,
 		ck_assert_str_eq(e->params[1], why);
 }
 
+/* xmlrpc-c refuses an empty name; xapi answers MESSAGE_METHOD_UNKNOWN [""]. */
+START_TEST(test_parse_call_empty_name)
+{
+	static const char *const calls[] = {
+		"<methodCall><methodName></methodName><params></params></methodCall>",
+		"<methodCall><methodName/></methodCall>",
+	};
+
+	for (size_t k = 0; k < 2; k++) {
+		char *method = NULL;
+		xmlrpc_value *params = NULL;
+		xbt_error *e = xbt_wire_parse_call(calls[k], strlen(calls[k]),
+						   &method, &params);
+		ck_assert_ptr_null(e);
+		ck_assert_str_eq(method, "");
+		ck_assert_int_eq(xmlrpc_array_size(&env, params), 0);
+		free(method);
+		xmlrpc_DECREF(params);
+	}
+}
+END_TEST
+
 START_TEST(test_parse_call_bad)
 {
 	const struct bad_case *c = &bad_calls[_i];
@@ -1382,6 +1404,7 @@ int main(void)
 
 	t = tcase_create("values");
 	tcase_add_checked_fixture(t, env_setup, env_teardown);
+	tcase_add_test(t, test_parse_call_empty_name);
 	tcase_add_test(t, test_value_strings);
 	tcase_add_test(t, test_value_scalars);
 	tcase_add_test(t, test_value_datetime);

@@ -436,7 +436,7 @@ class Async(fx.XbtdTestCase):
 
 class Errors(fx.XbtdTestCase):
     def test_method_unknown(self):
-        for m in ("no.such", "task.no_such_message", "task", "",
+        for m in ("no.such", "task.no_such_message", "task",
                   "system.nothing", "Async"):
             self.assertEqual(self.failure(m, self.session),
                              ["MESSAGE_METHOD_UNKNOWN", m])
