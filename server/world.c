@@ -439,10 +439,13 @@ xbt_error *world_load(const char *name, const char *xml, size_t len)
 				    XML_PARSE_NOWARNING);
 	if (!doc) {
 		const xmlError *e = xmlGetLastError();
-		char where[300];
+		char where[300], what[300];
 		snprintf(where, sizeof(where), "%s:%d", name, e ? e->line : 0);
+		snprintf(what, sizeof(what), "%s",
+			 e && e->message ? e->message : "not XML");
+		what[strcspn(what, "\n")] = '\0'; /* libxml2 ends it with one */
 		w.err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, "world file", where,
-				  e && e->message ? e->message : "not XML");
+				  what);
 		goto out;
 	}
 	store_lock();
