@@ -49,12 +49,6 @@
 #define EVENT_VALUE_WINDOW 64      /* newest events whose wire value is kept */
 #define EVENT_DEFER_MAX 32         /* frees put off until store_unlock */
 
-/* xapi's code for a subscription it cannot read. */
-#ifndef XBT_ERR_EVENT_SUBSCRIPTION_PARSE_FAILURE
-#define XBT_ERR_EVENT_SUBSCRIPTION_PARSE_FAILURE \
-	"EVENT_SUBSCRIPTION_PARSE_FAILURE"
-#endif
-
 enum sub_kind { SUB_NONE, SUB_ALL, SUB_CLASS, SUB_OBJECT };
 
 /* One subscription: "*", "<class>" or "<class>/<ref>". */
