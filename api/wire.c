@@ -241,8 +241,10 @@ static void value_body(xbt_buf *out, xmlrpc_value *v, bool json)
 	switch (xmlrpc_value_type(v)) {
 	case XMLRPC_TYPE_INT: {
 		xmlrpc_int i = 0;
+		/* int32 (xapi's Int32, e.g. valid_ref_counts) is <i4>, as
+		 * ocaml-rpc writes it; int64 fields are i8: untyped strings. */
 		xmlrpc_read_int(&env, v, &i);
-		xbt_buf_addf(out, "%d", i);
+		xbt_buf_addf(out, json ? "%d" : "<i4>%d</i4>", i);
 		break;
 	}
 	case XMLRPC_TYPE_I8: {

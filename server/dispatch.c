@@ -19,24 +19,6 @@
 
 #define ASYNC_PREFIX "Async."
 
-xmlrpc_value *value_str(const char *s)
-{
-	xmlrpc_env env;
-	xmlrpc_value *v;
-
-	xmlrpc_env_init(&env);
-	v = xmlrpc_string_new(&env, s);
-	if (env.fault_occurred)
-		xbt_fatalx("xmlrpc_string_new: %s", env.fault_string);
-	xmlrpc_env_clean(&env);
-	return v;
-}
-
-xmlrpc_value *value_void(void)
-{
-	return value_str("");
-}
-
 static xmlrpc_value *value_array(void)
 {
 	xmlrpc_env env;
@@ -211,7 +193,7 @@ static void collect_ref(const char *ref, void *rec, void *ctx)
 		if (strcmp(label, k->name_label) != 0)
 			return;
 	}
-	value_append(k->out, value_str(ref));
+	value_append(k->out, xbt_value_string(ref));
 }
 
 static void collect_record(const char *ref, void *rec, void *ctx)
@@ -251,7 +233,7 @@ static xbt_error *generic_call(struct call *call, xmlrpc_value **result)
 							       rec))))
 			break;
 		store_touch(c, call->argv[0].s);
-		*result = value_void();
+		*result = xbt_value_string("");
 		break;
 	case XBT_MSG_ADD_TO_MAP:
 		if ((err = XBT_PROPAGATE(store_need(c, call->argv[0].s, &rec))))
@@ -265,7 +247,7 @@ static xbt_error *generic_call(struct call *call, xmlrpc_value **result)
 		}
 		xbt_map_set(map, call->argv[1].s, call->argv[2].s);
 		store_touch(c, call->argv[0].s);
-		*result = value_void();
+		*result = xbt_value_string("");
 		break;
 	case XBT_MSG_REMOVE_FROM_MAP:
 		if ((err = XBT_PROPAGATE(store_need(c, call->argv[0].s, &rec))))
@@ -273,7 +255,7 @@ static xbt_error *generic_call(struct call *call, xmlrpc_value **result)
 		map = map_field(f, rec);
 		if (xbt_map_remove(map, call->argv[1].s))
 			store_touch(c, call->argv[0].s);
-		*result = value_void();
+		*result = xbt_value_string("");
 		break;
 	case XBT_MSG_GET_RECORD:
 		if (!(err = XBT_PROPAGATE(store_need(c, call->argv[0].s, &rec))))
@@ -282,7 +264,7 @@ static xbt_error *generic_call(struct call *call, xmlrpc_value **result)
 	case XBT_MSG_GET_BY_UUID: {
 		const char *ref = store_ref_by_uuid(c, call->argv[0].s);
 		if (ref)
-			*result = value_str(ref);
+			*result = xbt_value_string(ref);
 		else
 			err = XBT_RAISE(XBT_ERR_UUID_INVALID, c->name,
 					call->argv[0].s);
@@ -331,7 +313,7 @@ static xbt_error *call_run(struct call *call, xmlrpc_value **result)
 		err = XBT_PROPAGATE(generic_call(call, result));
 	}
 	if (!err && !*result)
-		*result = value_void();
+		*result = xbt_value_string("");
 	if (err && *result) {
 		xmlrpc_DECREF(*result);
 		*result = NULL;
@@ -386,13 +368,13 @@ static xmlrpc_value *list_methods(void)
 	xmlrpc_value *out = value_array();
 	char name[160];
 
-	value_append(out, value_str("system.listMethods"));
+	value_append(out, xbt_value_string("system.listMethods"));
 	for (size_t i = 0; i < xbt_nmessages; i++) {
-		value_append(out, value_str(xbt_messages[i].wire_name));
+		value_append(out, xbt_value_string(xbt_messages[i].wire_name));
 		if (xbt_messages[i].async) {
 			snprintf(name, sizeof(name), ASYNC_PREFIX "%s",
 				 xbt_messages[i].wire_name);
-			value_append(out, value_str(name));
+			value_append(out, xbt_value_string(name));
 		}
 	}
 	return out;
@@ -435,7 +417,7 @@ xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 		job->task = task_new(method, job->call.session);
 		job->call.task = job->task;
 		snprintf(job->name, sizeof(job->name), "%s", method);
-		*result = value_str(job->task);
+		*result = xbt_value_string(job->task);
 		session = NULL;
 		call.argv = NULL;
 		call.argc = 0;

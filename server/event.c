@@ -7,13 +7,15 @@
  * - The store calls event_record with its lock held. The record is copied
  *   into one flat allocation (one malloc, no per-string allocation), given
  *   the next id and put in a ring of the newest `--event-history` events.
- *   The wire value of an event is built from that copy by each reader,
- *   outside every lock.
+ *   The wire value of an event is built from that copy outside every lock,
+ *   once, and shared by the readers while the event is recent.
  * - Readers scan the ring under a read lock (event_record takes it for
  *   writing inside the store lock, never the other way round) and sleep on
- *   a futex word that every change bumps. Woken, they share the read lock:
- *   no convoy on a mutex (a condition variable's mutex made 100 waiters
- *   queue for it, one scheduler hand-off each).
+ *   a futex word that every change bumps; store_unlock wakes them
+ *   (event_publish), so the lock is never held while a hundred threads
+ *   wake. Woken, they share the read lock: no convoy on a mutex (a
+ *   condition variable's mutex made 100 waiters queue for it, one
+ *   scheduler hand-off each). doc/performance.md has the figures.
  * - Tokens have xapi's form "%020d,%020d": the id of the newest event the
  *   caller has seen, then xapi's message generation (always 0 here). ""
  *   asks for the current state: an "add" event for every object.
@@ -46,12 +48,6 @@
 #define EVENT_MAX_TIMEOUT 3600.0   /* seconds one event.from may wait */
 #define EVENT_VALUE_WINDOW 64      /* newest events whose wire value is kept */
 #define EVENT_DEFER_MAX 32         /* frees put off until store_unlock */
-
-/* xapi's code for a subscription it cannot read. */
-#ifndef XBT_ERR_EVENT_SUBSCRIPTION_PARSE_FAILURE
-#define XBT_ERR_EVENT_SUBSCRIPTION_PARSE_FAILURE \
-	"EVENT_SUBSCRIPTION_PARSE_FAILURE"
-#endif
 
 enum sub_kind { SUB_NONE, SUB_ALL, SUB_CLASS, SUB_OBJECT };
 
@@ -557,6 +553,7 @@ static xbt_error *subs_parse(xmlrpc_value *set, struct subs *out)
 	xbt_error *err = NULL;
 	int n;
 
+	pthread_once(&event_once, event_init);
 	xmlrpc_env_init(&env);
 	memset(out, 0, sizeof(*out));
 	n = xmlrpc_array_size(&env, set);

@@ -157,7 +157,7 @@ xbt_error *session_login_with_password(struct call *call,
 		goto out;
 	}
 	store_lock();
-	*result = value_str(session_new(user, call->argv[3].s));
+	*result = xbt_value_string(session_new(user, call->argv[3].s));
 	store_unlock();
 out:
 	return err;

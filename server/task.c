@@ -184,7 +184,7 @@ xbt_error *task_create(struct call *call, xmlrpc_value *const *args,
 		       xmlrpc_value **result)
 {
 	store_lock();
-	*result = value_str(task_add(call->argv[0].s, call->argv[1].s));
+	*result = xbt_value_string(task_add(call->argv[0].s, call->argv[1].s));
 	store_unlock();
 	return NULL;
 }

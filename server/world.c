@@ -116,28 +116,6 @@ static bool world_fail(struct world_load *w, xmlNode *n, const char *what)
 	return false;
 }
 
-/* A bad attribute value, quoted (cut) in the message. */
-static bool world_fail_attr(struct world_load *w, xmlNode *n, const char *name,
-			    const char *value, const char *what)
-{
-	char msg[300];
-
-	snprintf(msg, sizeof(msg), "%s=\"%.100s\": %s", name, value, what);
-	return world_fail(w, n, msg);
-}
-
-/* An element met where it does not belong, named in the message. */
-static bool world_fail_element(struct world_load *w, xmlNode *n,
-			       const char *expected)
-{
-	char msg[300];
-
-	snprintf(msg, sizeof(msg), "unexpected <%.100s> in <%s> (expected %s)",
-		 (const char *)n->name, (const char *)n->parent->name,
-		 expected);
-	return world_fail(w, n, msg);
-}
-
 /* An attribute's value (caller frees with xmlFree) or NULL. */
 static char *world_attr(xmlNode *n, const char *name)
 {
@@ -182,7 +160,7 @@ static bool world_bool(struct world_load *w, xmlNode *n, const char *name,
 		else if (strcmp(v, "false") == 0)
 			*out = false;
 		else
-			ok = world_fail_attr(w, n, name, v, "expected true or false");
+			ok = world_fail(w, n, "expected true or false");
 		xmlFree(v);
 	}
 	return ok;
@@ -198,8 +176,7 @@ static bool world_int(struct world_load *w, xmlNode *n, const char *name,
 		char *end;
 		long long x = strtoll(v, &end, 10);
 		if (end == v || *end || x < 0)
-			ok = world_fail_attr(w, n, name, v,
-					     "expected a non-negative integer");
+			ok = world_fail(w, n, "expected a non-negative integer");
 		else
 			*out = x;
 		xmlFree(v);
@@ -302,8 +279,7 @@ static bool world_sr(struct world_load *w, xmlNode *n)
 	     world_bool(w, n, "plugged", true, &plugged) &&
 	     world_bool(w, n, "shared", false, &sr->shared);
 	if (ok && !sm_type_valid(sr->type))
-		ok = world_fail_attr(w, n, "type", sr->type,
-				     "must be 1 to 64 of [A-Za-z0-9_]");
+		ok = world_fail(w, n, "SR type must be 1 to 64 of [A-Za-z0-9_]");
 	if (!ok) {
 		xbt_record_release(&xbt_class_sr, sr);
 		free(sr);
@@ -339,7 +315,7 @@ static bool world_sr(struct world_load *w, xmlNode *n)
 		if (world_is(c, "vdi"))
 			ok = world_vdi(w, c, sr_ref);
 		else if (c->type == XML_ELEMENT_NODE && !world_is(c, "device_config"))
-			ok = world_fail_element(w, c, "<vdi> or <device_config>");
+			ok = world_fail(w, c, "expected <vdi> or <device_config> in <sr>");
 	}
 	return ok;
 }
@@ -365,17 +341,15 @@ static bool world_vbd(struct world_load *w, xmlNode *n, const char *vm_ref,
 	     world_text(w, n, "device", false, &b->device) &&
 	     world_bool(w, n, "bootable", false, &b->bootable);
 	if (ok && mode && (b->mode = xbt_enum_index(&xbt_enum_vbd_mode, mode)) < 0)
-		ok = world_fail_attr(w, n, "mode", mode, "expected RO or RW");
+		ok = world_fail(w, n, "mode must be RO or RW");
 	if (ok && !mode)
 		b->mode = XBT_VBD_MODE_RW;
 	if (ok && type && (b->type = xbt_enum_index(&xbt_enum_vbd_type, type)) < 0)
-		ok = world_fail_attr(w, n, "type", type,
-				     "expected CD, Disk or Floppy");
+		ok = world_fail(w, n, "type must be CD, Disk or Floppy");
 	if (ok && !type)
 		b->type = XBT_VBD_TYPE_DISK;
 	if (ok && vdi_name && !(vdi_ref = xbt_map_get(&w->vdis, vdi_name)))
-		ok = world_fail_attr(w, n, "vdi", vdi_name,
-				     "no <vdi> of that name (define SRs first)");
+		ok = world_fail(w, n, "no <vdi> of that name (define SRs first)");
 	if (ok) {
 		const char *ref;
 		b->empty = vdi_ref == NULL;
@@ -431,7 +405,7 @@ static bool world_vm(struct world_load *w, xmlNode *n)
 		if (world_is(c, "vbd"))
 			ok = world_vbd(w, c, ref, index++);
 		else if (c->type == XML_ELEMENT_NODE)
-			ok = world_fail_element(w, c, "<vbd>");
+			ok = world_fail(w, c, "expected <vbd> in <vm>");
 	}
 	return ok;
 }
@@ -449,7 +423,7 @@ static bool world_walk(struct world_load *w, xmlDoc *doc)
 		else if (world_is(c, "vm"))
 			ok = world_vm(w, c);
 		else if (c->type == XML_ELEMENT_NODE)
-			ok = world_fail_element(w, c, "<sr> or <vm>");
+			ok = world_fail(w, c, "expected <sr> or <vm> in <world>");
 	}
 	return ok;
 }
@@ -459,6 +433,7 @@ xbt_error *world_load(const char *name, const char *xml, size_t len)
 	struct world_load w = { .file = name };
 	xmlDoc *doc;
 
+	/* libxml2 reports nothing for an empty document. */
 	if (len == 0) {
 		char where[300];
 		snprintf(where, sizeof(where), "%s:1", name);
@@ -472,18 +447,13 @@ xbt_error *world_load(const char *name, const char *xml, size_t len)
 				    XML_PARSE_NOWARNING);
 	if (!doc) {
 		const xmlError *e = xmlGetLastError();
-		const char *msg = e && e->message ? e->message : "not XML";
-		size_t mlen = strlen(msg);
-		char where[300];
-		char *what;
-		/* libxml2 ends its messages with a newline. */
-		while (mlen && (msg[mlen - 1] == '\n' || msg[mlen - 1] == ' '))
-			mlen--;
-		what = xbt_strndup(msg, mlen);
+		char where[300], what[300];
 		snprintf(where, sizeof(where), "%s:%d", name, e ? e->line : 0);
+		snprintf(what, sizeof(what), "%s",
+			 e && e->message ? e->message : "not XML");
+		what[strcspn(what, "\n")] = '\0'; /* libxml2 ends it with one */
 		w.err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, "world file", where,
-				  mlen ? what : "not XML");
-		free(what);
+				  what);
 		goto out;
 	}
 	store_lock();

@@ -17,6 +17,7 @@
 #include "xbt/model.h"
 #include "xbt/xenapi.h"
 #include "handlers.h"
+#include "http.h"
 
 /* ---- configuration (main.c): set at start-up, read-only afterwards ---- */
 
@@ -69,12 +70,8 @@ struct call {
 xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 			 xmlrpc_value **result);
 /* The HTTP front's callback (an http_rpc_fn): parse, dispatch, serialise. */
-#include "http.h"
 void dispatch_http(void *ctx, enum http_proto proto, const char *body,
 		   size_t len, xbt_buf *out);
-/* New references for results. */
-xmlrpc_value *value_str(const char *s);
-xmlrpc_value *value_void(void);
 
 /* ---- the object store (store.c) -------------------------------------- */
 

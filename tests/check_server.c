@@ -331,6 +331,93 @@ START_TEST(test_task_gc_by_count)
 }
 END_TEST
 
+/* A world document and the problem the loader must report for it. */
+static const struct {
+	const char *xml;
+	const char *where;
+	const char *what;
+} bad_worlds[] = {
+	{ "<world>\n<vm name=\"a\">\n<vbd vdi=\"x\" mdoe=\"RW\"/>\n</vm></world>",
+	  "t.xml:3", "unknown attribute \"mdoe\" on <vbd>" },
+	{ "<world>\n<vm name=\"a\">\n<vbd vdi=\"x\"/>\n</vm></world>",
+	  "t.xml:3", "no <vdi> of that name (define SRs first)" },
+	{ "<world>\n<sr name=\"s\" type=\"../x\"/></world>",
+	  "t.xml:2", "SR type must be 1 to 64 of [A-Za-z0-9_]" },
+	{ "<world>\n<sr name=\"s\" type=\"A\"/>\n<vm name=\"s\"/></world>",
+	  "t.xml:3", "the name \"s\" is used twice" },
+	{ "<world>\n<disk/></world>", "t.xml:2",
+	  "expected <sr> or <vm> in <world>" },
+	{ "<planet/>", "t.xml:1", "the root element must be <world>" },
+	{ "<world>\n<vm name=\"v\" template=\"maybe\"/></world>", "t.xml:2",
+	  "expected true or false" },
+	{ "<world>\n<sr type=\"A\"/></world>", "t.xml:2",
+	  "<sr> needs a \"name\" attribute" },
+	{ "<world>\n<vm name=\"v\" memory=\"-1\"/></world>", "t.xml:2",
+	  "expected a non-negative integer" },
+};
+
+START_TEST(test_world_errors)
+{
+	xbt_error *e = world_load("t.xml", bad_worlds[_i].xml,
+				  strlen(bad_worlds[_i].xml));
+
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e->code, "INTERNAL_ERROR");
+	ck_assert_uint_eq(e->nparams, 3);
+	ck_assert_str_eq(e->params[0], "world file");
+	ck_assert_str_eq(e->params[1], bad_worlds[_i].where);
+	ck_assert_str_eq(e->params[2], bad_worlds[_i].what);
+	xbt_error_free(e);
+}
+END_TEST
+
+START_TEST(test_world_not_xml)
+{
+	static const char doc[] = "<world>\n<sr";
+	xbt_error *e = world_load("t.xml", doc, sizeof(doc) - 1);
+
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e->params[1], "t.xml:2");
+	ck_assert_ptr_null(strchr(e->params[2], '\n'));
+	xbt_error_free(e);
+}
+END_TEST
+
+/* The demo world: what the README's demo and the tests rely on. */
+START_TEST(test_demo_world_shape)
+{
+	const char *vm = NULL;
+	struct xbt_vm_record *rec;
+
+	store_lock();
+	ck_assert_uint_eq(store_count(&xbt_class_vm), 4);
+	ck_assert_uint_eq(store_count(&xbt_class_sr), 3);
+	ck_assert_uint_eq(store_count(&xbt_class_pbd), 3);
+	store_unlock();
+	char *s = login();
+	xmlrpc_value *refs = NULL, *item = NULL;
+	xmlrpc_env env;
+	xmlrpc_env_init(&env);
+	free(expect_ok("VM.get_by_name_label", strs(s, "demo-fail", NULL), &refs));
+	ck_assert_int_eq(xmlrpc_array_size(&env, refs), 1);
+	xmlrpc_array_read_item(&env, refs, 0, &item);
+	xmlrpc_read_string(&env, item, &vm);
+	store_lock();
+	rec = store_get(&xbt_class_vm, vm);
+	ck_assert_ptr_nonnull(rec);
+	ck_assert_int_eq(rec->power_state, XBT_VM_POWER_STATE_HALTED);
+	ck_assert_uint_eq(rec->VBDs.n, 2);
+	ck_assert_str_eq(rec->resident_on, "OpaqueRef:NULL");
+	ck_assert(xbt_strv_has(&rec->allowed_operations, "start"));
+	store_unlock();
+	free((void *)vm);
+	xmlrpc_DECREF(item);
+	xmlrpc_DECREF(refs);
+	xmlrpc_env_clean(&env);
+	free(s);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("server");
@@ -353,6 +440,10 @@ int main(void)
 	tcase_add_test(tc, test_task_finish_failure);
 	tcase_add_test(tc, test_async_success_result);
 	tcase_add_test(tc, test_task_gc_by_count);
+	tcase_add_loop_test(tc, test_world_errors, 0,
+			    sizeof(bad_worlds) / sizeof(bad_worlds[0]));
+	tcase_add_test(tc, test_world_not_xml);
+	tcase_add_test(tc, test_demo_world_shape);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

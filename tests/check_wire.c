@@ -158,9 +158,9 @@ END_TEST
 
 START_TEST(test_value_scalars)
 {
-	check_value(build("i", 42), "<value>42</value>", "42");
-	check_value(build("i", -7), "<value>-7</value>", "-7");
-	check_value(build("i", 0), "<value>0</value>", "0");
+	check_value(build("i", 42), "<value><i4>42</i4></value>", "42");
+	check_value(build("i", -7), "<value><i4>-7</i4></value>", "-7");
+	check_value(build("i", 0), "<value><i4>0</i4></value>", "0");
 	check_value(build("I", (xmlrpc_int64)9223372036854775807LL),
 		    "<value>9223372036854775807</value>",
 		    "9223372036854775807");
@@ -227,7 +227,7 @@ START_TEST(test_value_compound)
 	check_value(build("{}"), "<value><struct></struct></value>", "{}");
 	check_value(build("(s(si)n)", "a", "b", 1),
 		    "<value><array><data><value>a</value><value><array><data>"
-		    "<value>b</value><value>1</value></data></array></value>"
+		    "<value>b</value><value><i4>1</i4></value></data></array></value>"
 		    "<value></value></data></array></value>",
 		    "[\"a\",[\"b\",1],null]");
 	/* Members in insertion order; keys made safe and escaped. */
@@ -322,7 +322,7 @@ START_TEST(test_xml_call)
 	s = detach(&b);
 	ck_assert_str_eq(s, "<?xml version=\"1.0\"?><methodCall><methodName>"
 			 "VM.start&amp;</methodName><params><param><value>"
-			 "OpaqueRef:s</value></param><param><value>5</value>"
+			 "OpaqueRef:s</value></param><param><value><i4>5</i4></value>"
 			 "</param></params></methodCall>");
 	free(s);
 	xmlrpc_DECREF(p);
@@ -400,7 +400,7 @@ static const struct call_case good_calls[] = {
 	{ CALL(P("<string>a&amp;b</string>")), "m", "<value>a&amp;b</value>" },
 	{ CALL(P("")), "m", "<value></value>" },
 	{ CALL(P("<i4>-5</i4>") P("<int>6</int>") P("<i8>7</i8>")), "m",
-	  "<value>-5</value><value>6</value><value>7</value>" },
+	  "<value><i4>-5</i4></value><value><i4>6</i4></value><value>7</value>" },
 	{ CALL(P("<boolean>1</boolean>") P("<double>2.5</double>")), "m",
 	  "<value><boolean>1</boolean></value>"
 	  "<value><double>2.5</double></value>" },
@@ -990,7 +990,7 @@ START_TEST(test_round_trip)
 	xmlrpc_value *val;
 	ck_assert_ptr_null(xbt_wire_decode_response(r, &val));
 	s1 = json_of(val);
-	ck_assert_str_eq(s1, "[{\"k\":\"a<&>\xc3\xa9\",\"l\":[\"-5\",true]},"
+	ck_assert_str_eq(s1, "[{\"k\":\"a<&>\xc3\xa9\",\"l\":[-5,true]},"
 			 "0.25]");
 	xbt_wire_xml_call(&call, "m", val);
 	ck_assert_ptr_null(xbt_wire_parse_call(call.buf, call.len, &method,

@@ -361,7 +361,8 @@ def test_class_names_and_object_subscriptions(k):
             (["vm"], [k.ok, k.fail]),
             (["vm/" + k.fail], [k.fail]),
             (["VM/" + k.ok, "vm/" + k.ok], [k.ok]),
-            (["nosuchclass", "vm/OpaqueRef:nope"], [])]:
+            (["nosuchclass", "vm/OpaqueRef:nope", "", "/", "vm/",
+              "session"], [])]:
         r = k.c("event.from", classes, token, 0.1)
         got = [e["ref"] for e in r["events"] if e["class"] == "vm"]
         assert got == want, (classes, got)

@@ -888,14 +888,13 @@ class WorldErrors(unittest.TestCase):
     def test_unknown_element(self):
         self.refused('<world>\n  <sr name="s" type="DEMO"/>\n'
                      '  <disk name="d"/>\n</world>\n', 3,
-                     "unexpected <disk> in <world> (expected <sr> or <vm>)")
+                     "expected <sr> or <vm> in <world>")
         self.refused('<world>\n  <vm name="v">\n    <nic/>\n  </vm>\n'
                      '</world>\n', 3,
-                     "unexpected <nic> in <vm> (expected <vbd>)")
+                     "expected <vbd> in <vm>")
         self.refused('<world>\n  <sr name="s" type="DEMO">\n'
                      '    <vm name="v"/>\n  </sr>\n</world>\n', 3,
-                     "unexpected <vm> in <sr> "
-                     "(expected <vdi> or <device_config>)")
+                     "expected <vdi> or <device_config> in <sr>")
 
     def test_unknown_attribute(self):
         self.refused('<world>\n  <vm name="a" colour="red"/>\n</world>\n', 2,
@@ -913,7 +912,7 @@ class WorldErrors(unittest.TestCase):
                      '    <vdi name="d"/>\n  </sr>\n  <vm name="v">\n'
                      '    <vbd vdi="d"/>\n    <vbd vdi="nope"/>\n'
                      '  </vm>\n</world>\n', 7,
-                     'vdi="nope": no <vdi> of that name (define SRs first)')
+                     'no <vdi> of that name (define SRs first)')
 
     def test_duplicate_names(self):
         self.refused('<world>\n  <vm name="twin"/>\n  <vm name="twin"/>\n'
@@ -924,18 +923,18 @@ class WorldErrors(unittest.TestCase):
 
     def test_bad_sr_type(self):
         self.refused('<world>\n\n  <sr name="s" type="../x"/>\n</world>\n',
-                     3, 'type="../x": must be 1 to 64 of [A-Za-z0-9_]')
+                     3, 'SR type must be 1 to 64 of [A-Za-z0-9_]')
 
     def test_bad_values(self):
         self.refused('<world>\n  <sr name="s" type="DEMO" plugged="yes"/>\n'
-                     '</world>\n', 2, 'plugged="yes": expected true or false')
+                     '</world>\n', 2, 'expected true or false')
         self.refused('<world>\n  <sr name="s" type="DEMO">\n'
                      '    <vdi name="d" size="-1"/>\n  </sr>\n</world>\n', 3,
-                     'size="-1": expected a non-negative integer')
+                     'expected a non-negative integer')
         self.refused('<world>\n  <sr name="s" type="DEMO">\n'
                      '    <vdi name="d"/>\n  </sr>\n  <vm name="v">\n'
                      '    <vbd vdi="d" mode="rw"/>\n  </vm>\n</world>\n', 6,
-                     'mode="rw": expected RO or RW')
+                     'mode must be RO or RW')
 
     def test_missing_file(self):
         path = os.path.join(self.tmp, "absent.xml")

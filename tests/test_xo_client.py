@@ -22,6 +22,7 @@ def main():
     if not node or not npm:
         print("SKIP: node or npm is not installed (node=%s, npm=%s)" %
               (node, npm))
+        print("0 passed, 0 failed")
         return SKIP
     tmp = tempfile.mkdtemp(prefix="xbt-xo-")
     srv = None
@@ -31,8 +32,10 @@ def main():
                 [npm, "install", "--no-audit", "--no-fund", "--no-save",
                  "--prefix", tmp, "xen-api"],
                 capture_output=True, text=True, timeout=600)
-            why = None if p.returncode == 0 else (
-                "exit %d: %s" % (p.returncode, (p.stderr or p.stdout)[-1500:]))
+            lines = [ln for ln in (p.stderr + p.stdout).splitlines()
+                     if "ERR" in ln or "error" in ln]
+            why = None if p.returncode == 0 else "exit %d: %s" % (
+                p.returncode, " | ".join(lines[:6])[:1200])
         except subprocess.TimeoutExpired:
             why = "timed out after 600 s"
         if why is None and not os.path.exists(
@@ -40,6 +43,7 @@ def main():
             why = "xen-api/index.mjs is missing after the install"
         if why:
             print("SKIP: npm install xen-api failed (%s)" % why)
+            print("0 passed, 0 failed")
             return SKIP
         version = subprocess.run(
             [node, "-p", "require('%s/node_modules/xen-api/package.json')"

@@ -6,7 +6,8 @@
  *
  * Values are xmlrpc-c values. Serialising:
  *   string      XML: untyped <value>s</value>      JSON: "s"
- *   i4, i8      XML: untyped decimal string        JSON: integer
+ *   i4          XML: <i4>n</i4> (int32, as xapi) JSON: integer
+ *   i8          XML: untyped decimal string        JSON: integer
  *   bool        <boolean>0|1</boolean>             true|false
  *   double      <double>shortest %g that reads back exactly</double>
  *               (non-finite: nan, inf, -inf as xapi prints them;
