@@ -287,19 +287,10 @@ extern const struct xe_cmd xe_cmds[];
 extern const size_t xe_ncmds;
 const struct xe_cmd *xe_cmd_find(const char *name);
 
-xbt_error *xe_cmd_list(const struct xe_cmd *cmd, struct xe_opts *o,
-		       struct xe_conn *conn, xbt_buf *out);
-xbt_error *xe_cmd_param_get(const struct xe_cmd *cmd, struct xe_opts *o,
-			    struct xe_conn *conn, xbt_buf *out);
-xbt_error *xe_cmd_vm_start(const struct xe_cmd *cmd, struct xe_opts *o,
-			   struct xe_conn *conn, xbt_buf *out);
-xbt_error *xe_cmd_vm_shutdown(const struct xe_cmd *cmd, struct xe_opts *o,
-			      struct xe_conn *conn, xbt_buf *out);
-xbt_error *xe_cmd_task_cancel(const struct xe_cmd *cmd, struct xe_opts *o,
-			      struct xe_conn *conn, xbt_buf *out);
-xbt_error *xe_cmd_task_destroy(const struct xe_cmd *cmd, struct xe_opts *o,
-			       struct xe_conn *conn, xbt_buf *out);
-xbt_error *xe_cmd_help(const struct xe_cmd *cmd, struct xe_opts *o,
-		       struct xe_conn *conn, xbt_buf *out);
+/* The commands: one signature, so the table can name them. */
+typedef xbt_error *xe_cmd_fn(const struct xe_cmd *cmd, struct xe_opts *o,
+			     struct xe_conn *conn, xbt_buf *out);
+xe_cmd_fn xe_cmd_list, xe_cmd_param_get, xe_cmd_vm_start, xe_cmd_vm_shutdown,
+	xe_cmd_task_cancel, xe_cmd_task_destroy, xe_cmd_help;
 
 #endif

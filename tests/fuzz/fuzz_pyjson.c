@@ -93,10 +93,4 @@ out:
 	xbt_backtrace_release(&again);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	fuzz_run(one, data, size);
-	return 0;
-}
+FUZZ_TARGET(one)

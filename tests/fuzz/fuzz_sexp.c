@@ -78,16 +78,4 @@ out:
 	xbt_backtrace_release(&again);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	static bool ready;
-
-	if (!ready) {
-		xbt_set_process("fuzz", "h1");
-		ready = true;
-	}
-	fuzz_run(one, data, size);
-	return 0;
-}
+FUZZ_TARGET(one)

@@ -126,16 +126,4 @@ static void one(const uint8_t *data, size_t size)
 	as_response((const char *)data, size);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	static bool ready;
-
-	if (!ready) {
-		xbt_set_process("fuzz", "h1");
-		ready = true;
-	}
-	fuzz_run(one, data, size);
-	return 0;
-}
+FUZZ_TARGET(one)
