@@ -19,7 +19,6 @@
 #include "xbt/model.h"
 #include "xbt/xenapi.h"
 
-#define NULL_REF "OpaqueRef:NULL"
 #define QUOTE_MAX 64
 
 /* xmlrpc-c reports only exhausted memory or misuse here: both fatal. */
@@ -336,148 +335,6 @@ static bool datetime_secs(xmlrpc_value *v, int64_t *secs)
 	return ok;
 }
 
-/* ---- values for clients ------------------------------------------------------- */
-
-xmlrpc_value *xbt_value_string(const char *s)
-{
-	xmlrpc_env env;
-	xmlrpc_value *v;
-
-	xmlrpc_env_init(&env);
-	v = xmlrpc_string_new(&env, s ? s : "");
-	env_check(&env);
-	return v;
-}
-
-xmlrpc_value *xbt_value_ref(const char *s)
-{
-	return xbt_value_string(s ? s : NULL_REF);
-}
-
-xmlrpc_value *xbt_value_int(int64_t i)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%" PRId64, i);
-	return xbt_value_string(buf);
-}
-
-static xmlrpc_value *value_i8(int64_t i)
-{
-	xmlrpc_env env;
-	xmlrpc_value *v;
-
-	xmlrpc_env_init(&env);
-	v = xmlrpc_i8_new(&env, i);
-	env_check(&env);
-	return v;
-}
-
-xmlrpc_value *xbt_value_float(double d)
-{
-	xmlrpc_env env;
-	xmlrpc_value *v;
-
-	xmlrpc_env_init(&env);
-	v = xmlrpc_double_new(&env, d);
-	env_check(&env);
-	return v;
-}
-
-xmlrpc_value *xbt_value_bool(bool b)
-{
-	xmlrpc_env env;
-	xmlrpc_value *v;
-
-	xmlrpc_env_init(&env);
-	v = xmlrpc_bool_new(&env, b);
-	env_check(&env);
-	return v;
-}
-
-xmlrpc_value *xbt_value_datetime(int64_t secs)
-{
-	xmlrpc_env env;
-	xmlrpc_value *v;
-
-	xmlrpc_env_init(&env);
-	v = xmlrpc_datetime_new_sec(&env, (time_t)(secs < 0 ? 0 : secs));
-	env_check(&env);
-	return v;
-}
-
-static xmlrpc_value *value_array(void)
-{
-	xmlrpc_env env;
-	xmlrpc_value *v;
-
-	xmlrpc_env_init(&env);
-	v = xmlrpc_array_new(&env);
-	env_check(&env);
-	return v;
-}
-
-static xmlrpc_value *value_struct(void)
-{
-	xmlrpc_env env;
-	xmlrpc_value *v;
-
-	xmlrpc_env_init(&env);
-	v = xmlrpc_struct_new(&env);
-	env_check(&env);
-	return v;
-}
-
-/* Appends item to array a and drops the caller's reference. */
-static void array_give(xmlrpc_value *a, xmlrpc_value *item)
-{
-	xmlrpc_env env;
-
-	xmlrpc_env_init(&env);
-	xmlrpc_array_append_item(&env, a, item);
-	env_check(&env);
-	xmlrpc_DECREF(item);
-}
-
-static void struct_give(xmlrpc_value *s, const char *key, xmlrpc_value *item)
-{
-	xmlrpc_env env;
-
-	xmlrpc_env_init(&env);
-	xmlrpc_struct_set_value(&env, s, key, item);
-	env_check(&env);
-	xmlrpc_DECREF(item);
-}
-
-static void struct_give_v(xmlrpc_value *s, xmlrpc_value *key,
-			  xmlrpc_value *item)
-{
-	xmlrpc_env env;
-
-	xmlrpc_env_init(&env);
-	xmlrpc_struct_set_value_v(&env, s, key, item);
-	env_check(&env);
-	xmlrpc_DECREF(item);
-}
-
-xmlrpc_value *xbt_value_strv(const xbt_strv *s)
-{
-	xmlrpc_value *a = value_array();
-
-	for (size_t i = 0; s && i < s->n; i++)
-		array_give(a, xbt_value_string(s->v[i]));
-	return a;
-}
-
-xmlrpc_value *xbt_value_map(const xbt_map *m)
-{
-	xmlrpc_value *st = value_struct();
-
-	for (size_t i = 0; m && i < m->n; i++)
-		struct_give(st, m->keys[i], xbt_value_string(m->vals[i]));
-	return st;
-}
-
 /* ---- checking incoming values ----------------------------------------------------- */
 
 /* Where in a nested value a check is; innermost first, linked outwards. */
@@ -564,16 +421,11 @@ static void describe(xbt_buf *b, xmlrpc_value *v)
 	}
 	case XMLRPC_TYPE_STRING: {
 		size_t len;
-		const char *s;
+		char *s = xbt_value_text(v, &len);
 
-		xmlrpc_read_string_lp(&env, v, &len, &s);
-		if (!env.fault_occurred) {
-			xbt_buf_addstr(b, "string ");
-			add_quoted(b, s, len);
-			free((void *)s);
-		} else {
-			xbt_buf_addstr(b, "string");
-		}
+		xbt_buf_addstr(b, "string ");
+		add_quoted(b, s, len);
+		free(s);
 		break;
 	}
 	case XMLRPC_TYPE_ARRAY:
@@ -670,14 +522,8 @@ static bool parse_float(const char *s, size_t len, double *out)
 /* Reads a string value; *s owned by the caller (free). */
 static bool read_lp(xmlrpc_value *v, const char **s, size_t *len)
 {
-	xmlrpc_env env;
-	bool ok;
-
-	xmlrpc_env_init(&env);
-	xmlrpc_read_string_lp(&env, v, len, s);
-	ok = !env.fault_occurred;
-	xmlrpc_env_clean(&env);
-	return ok;
+	*s = xbt_value_text(v, len);
+	return *s != NULL;
 }
 
 /* Whether a map key (a struct member name) is a valid key of type t. */
@@ -713,7 +559,7 @@ static xbt_error *check_set(const xbt_type *t, xmlrpc_value *in,
 			    xmlrpc_value **out, const loc *where)
 {
 	xmlrpc_env env;
-	xmlrpc_value *a = value_array();
+	xmlrpc_value *a = xbt_value_array();
 	xbt_error *err = NULL;
 	int n;
 
@@ -729,7 +575,7 @@ static xbt_error *check_set(const xbt_type *t, xmlrpc_value *in,
 		err = XBT_PROPAGATE(check(t->elem, item, &norm, &here));
 		xmlrpc_DECREF(item);
 		if (!err)
-			array_give(a, norm);
+			xbt_value_push(a, norm);
 	}
 	if (err)
 		xmlrpc_DECREF(a);
@@ -743,7 +589,7 @@ static xbt_error *check_struct(const xbt_type *t, xmlrpc_value *in,
 			       xmlrpc_value **out, const loc *where)
 {
 	xmlrpc_env env;
-	xmlrpc_value *st = value_struct();
+	xmlrpc_value *st = xbt_value_struct();
 	const xbt_class_desc *cls = NULL;
 	xbt_error *err = NULL;
 	int n;
@@ -784,7 +630,7 @@ static xbt_error *check_struct(const xbt_type *t, xmlrpc_value *in,
 			norm = val;
 		}
 		if (!err)
-			struct_give_v(st, key, norm);
+			xbt_value_put_v(st, key, norm);
 		free((void *)k);
 		xmlrpc_DECREF(key);
 		xmlrpc_DECREF(val);
@@ -825,6 +671,7 @@ static xbt_error *check(const xbt_type *t, xmlrpc_value *in,
 	case XBT_T_INT: {
 		int64_t i;
 		int i4;
+		double d;
 
 		if (vt == XMLRPC_TYPE_I8) {
 			xmlrpc_INCREF(in);
@@ -832,10 +679,16 @@ static xbt_error *check(const xbt_type *t, xmlrpc_value *in,
 		} else if (vt == XMLRPC_TYPE_INT) {
 			xmlrpc_read_int(&env, in, &i4);
 			env_check(&env);
-			*out = value_i8(i4);
+			*out = xbt_value_i8(i4);
+		} else if (vt == XMLRPC_TYPE_DOUBLE) {
+			/* JSON has one number type: 7.0 and 7e0 are the int 7. */
+			xmlrpc_read_double(&env, in, &d);
+			env_check(&env);
+			if (d == trunc(d) && d >= -0x1p63 && d < 0x1p63)
+				*out = xbt_value_i8((int64_t)d);
 		} else if (vt == XMLRPC_TYPE_STRING && read_lp(in, &s, &len) &&
 			   parse_int(s, len, &i)) {
-			*out = value_i8(i);
+			*out = xbt_value_i8(i);
 		}
 		break;
 	}
@@ -933,7 +786,7 @@ xmlrpc_value *xbt_param_default(const xbt_param_desc *p)
 	case XBT_T_INT:
 		if (!parse_int(d, strlen(d), &i))
 			xbt_fatalx("model: bad int default of %s", p->name);
-		v = value_i8(i);
+		v = xbt_value_i8(i);
 		break;
 	case XBT_T_FLOAT:
 		if (!parse_float(d, strlen(d), &x))
@@ -970,7 +823,7 @@ static void field_init(const xbt_field_desc *f, void *rec)
 		*MEMBER(rec, f, char *) = xbt_strdup(d ? d : "");
 		break;
 	case XBT_T_REF:
-		*MEMBER(rec, f, char *) = xbt_strdup(d ? d : NULL_REF);
+		*MEMBER(rec, f, char *) = xbt_strdup(d ? d : XBT_REF_NULL);
 		break;
 	case XBT_T_INT:
 		if (d && !parse_int(d, strlen(d), &i))
@@ -1088,7 +941,7 @@ xmlrpc_value *xbt_field_to_value(const xbt_field_desc *f, const void *rec)
 		v = xbt_value_ref(*CMEMBER(rec, f, char *));
 		break;
 	case XBT_T_INT:
-		v = value_i8(*CMEMBER(rec, f, int64_t));
+		v = xbt_value_i8(*CMEMBER(rec, f, int64_t));
 		break;
 	case XBT_T_FLOAT:
 		v = xbt_value_float(*CMEMBER(rec, f, double));
@@ -1122,10 +975,10 @@ xmlrpc_value *xbt_field_to_value(const xbt_field_desc *f, const void *rec)
 
 xmlrpc_value *xbt_record_to_value(const xbt_class_desc *c, const void *rec)
 {
-	xmlrpc_value *st = value_struct();
+	xmlrpc_value *st = xbt_value_struct();
 
 	for (size_t i = 0; i < c->nfields; i++)
-		struct_give(st, c->fields[i].name,
+		xbt_value_put(st, c->fields[i].name,
 			    xbt_field_to_value(&c->fields[i], rec));
 	return st;
 }
@@ -1139,13 +992,11 @@ static char *scalar_text(xmlrpc_value *v)
 	xmlrpc_env_init(&env);
 	switch (xmlrpc_value_type(v)) {
 	case XMLRPC_TYPE_STRING: {
-		const char *s;
 		size_t len;
+		char *s = xbt_value_text(v, &len);
 
-		xmlrpc_read_string_lp(&env, v, &len, &s);
-		env_check(&env);
 		r = xbt_text_safe_dup(s, len);
-		free((void *)s);
+		free(s);
 		break;
 	}
 	case XMLRPC_TYPE_I8: {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Python backtraces from SM plugins: {"error", "files", "lines"}, parsed
- * with xmlrpc-c's JSON parser after a depth pre-scan. Upstream dropped
+ * with xbt_json_parse (bounded depth). Upstream dropped
  * "error", kept Python's outermost-first order and failed on mismatched
  * lengths; here the text is returned, frames come innermost first, and
  * what pairs is kept.
@@ -13,10 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <xmlrpc-c/json.h>
-
 #include "internal.h"
 #include "xbt/backtrace.h"
+#include "xbt/value.h"
 #include "xbt/wire.h"
 
 static xbt_error *pyjson_fail(const char *why)
@@ -27,16 +26,14 @@ static xbt_error *pyjson_fail(const char *why)
 	return XBT_RAISE("INTERNAL_ERROR", msg);
 }
 
-/* Reads member `key` as an array (NULL when absent). */
-static const char *pyjson_array(xmlrpc_env *env, xmlrpc_value *obj,
-				const char *key, xmlrpc_value **out)
+/* Reads member `key` as an array (*out NULL when absent). */
+static const char *pyjson_array(xmlrpc_value *obj, const char *key,
+				xmlrpc_value **out)
 {
 	const char *why = NULL;
 
-	xmlrpc_struct_find_value(env, obj, key, out);
-	if (env->fault_occurred)
-		why = "unreadable object";
-	else if (!*out)
+	*out = xbt_value_get(obj, key);
+	if (!*out)
 		why = key[0] == 'f' ? "no \"files\" list" : "no \"lines\" list";
 	else if (xmlrpc_value_type(*out) != XMLRPC_TYPE_ARRAY)
 		why = key[0] == 'f' ? "\"files\" is not a list"
@@ -44,19 +41,60 @@ static const char *pyjson_array(xmlrpc_env *env, xmlrpc_value *obj,
 	return why;
 }
 
+/* One (file, line) pair as a frame of tmp; why on a bad pair. */
+static const char *pyjson_frame(xmlrpc_value *fv, xmlrpc_value *lv,
+				const char *process, xbt_backtrace *tmp)
+{
+	xmlrpc_env env;
+	xmlrpc_int64 line = 0;
+	xbt_frame f = { .process = process };
+	const char *why = NULL;
+	char *name = NULL, *safe = NULL;
+	size_t len = 0;
+
+	xmlrpc_env_init(&env);
+	if (!(name = xbt_value_text(fv, &len))) {
+		why = "a file name is not a string";
+		goto out;
+	}
+	if (xmlrpc_value_type(lv) != XMLRPC_TYPE_I8) {
+		why = "a line is not an integer";
+		goto out;
+	}
+	xmlrpc_read_i8(&env, lv, &line);
+	if (env.fault_occurred || line < 0 || line > INT_MAX) {
+		why = "a line is out of range";
+		goto out;
+	}
+	safe = xbt_text_safe_dup(name, len);
+	f.filename = xbt_backtrace_intern(tmp, safe, strlen(safe));
+	f.line = (int)line;
+	f.is_raise = tmp->n == 0;
+	if (tmp->n == tmp->alloc) {
+		tmp->alloc = tmp->alloc ? tmp->alloc * 2 : 16;
+		tmp->frames = xbt_reallocarray(tmp->frames, tmp->alloc,
+					       sizeof(f));
+	}
+	tmp->frames[tmp->n++] = f;
+	tmp->bytes += xbt_frame_cost(&f);
+out:
+	free(name);
+	free(safe);
+	xmlrpc_env_clean(&env);
+	return why;
+}
+
 xbt_error *xbt_backtrace_from_pyjson(const char *json, size_t len,
 				     const char *process, xbt_backtrace *out,
 				     char **error_text, size_t *dropped)
 {
-	xmlrpc_env env;
 	xmlrpc_value *root = NULL, *files = NULL, *lines = NULL, *text = NULL;
 	xbt_backtrace tmp = XBT_BACKTRACE_INIT;
 	char *etext = NULL;
 	const char *why = NULL;
 	xbt_error *err = NULL;
-	size_t nfiles = 0, nlines = 0, npairs;
+	size_t nfiles, nlines, npairs;
 
-	xmlrpc_env_init(&env);
 	if (len > XBT_MAX_JSON_INPUT) {
 		err = pyjson_fail("input too large");
 		goto out;
@@ -72,78 +110,37 @@ xbt_error *xbt_backtrace_from_pyjson(const char *json, size_t len,
 		why = "not a JSON object";
 		goto fail;
 	}
-	if ((why = pyjson_array(&env, root, "files", &files)) ||
-	    (why = pyjson_array(&env, root, "lines", &lines)))
+	if ((why = pyjson_array(root, "files", &files)) ||
+	    (why = pyjson_array(root, "lines", &lines)))
 		goto fail;
-	xmlrpc_struct_find_value(&env, root, "error", &text);
-	if (text) {
-		const char *s;
+	if ((text = xbt_value_get(root, "error"))) {
 		size_t slen;
-		if (xmlrpc_value_type(text) != XMLRPC_TYPE_STRING) {
+		char *s = xbt_value_text(text, &slen);
+
+		if (!s) {
 			why = "\"error\" is not a string";
 			goto fail;
 		}
-		xmlrpc_read_string_lp(&env, text, &slen, &s);
-		if (env.fault_occurred) {
-			why = "unreadable \"error\"";
-			goto fail;
-		}
 		etext = xbt_text_safe_dup(s, slen);
-		free((void *)s);
+		free(s);
 	} else {
 		etext = xbt_strdup("");
 	}
-	nfiles = (size_t)xmlrpc_array_size(&env, files);
-	nlines = (size_t)xmlrpc_array_size(&env, lines);
+	nfiles = xbt_value_size(files);
+	nlines = xbt_value_size(lines);
 	npairs = nfiles < nlines ? nfiles : nlines;
 	process = xbt_backtrace_intern(&tmp, process, strlen(process));
 	/* Python lists outermost first; walk backwards for innermost first. */
-	for (size_t k = npairs; k-- > 0;) {
-		xmlrpc_value *fv = NULL, *lv = NULL;
-		const char *s = NULL;
-		size_t slen;
-		xmlrpc_int64 line = 0;
-		xbt_frame f = { .process = process };
+	for (size_t k = npairs; k-- > 0 && !why;) {
+		xmlrpc_value *fv = xbt_value_item(files, k);
+		xmlrpc_value *lv = xbt_value_item(lines, k);
 
-		xmlrpc_array_read_item(&env, files, (int)k, &fv);
-		xmlrpc_array_read_item(&env, lines, (int)k, &lv);
-		if (!env.fault_occurred &&
-		    xmlrpc_value_type(fv) != XMLRPC_TYPE_STRING)
-			why = "a file name is not a string";
-		else if (!env.fault_occurred &&
-			 xmlrpc_value_type(lv) != XMLRPC_TYPE_I8)
-			why = "a line is not an integer";
-		if (!why && !env.fault_occurred)
-			xmlrpc_read_i8(&env, lv, &line);
-		if (!why && !env.fault_occurred)
-			xmlrpc_read_string_lp(&env, fv, &slen, &s);
-		if (!why && !env.fault_occurred && (line < 0 || line > INT_MAX))
-			why = "a line is out of range";
-		if (!why && env.fault_occurred)
-			why = "unreadable list item";
-		if (!why) {
-			char *safe = xbt_text_safe_dup(s, slen);
-			f.filename = xbt_backtrace_intern(&tmp, safe,
-							  strlen(safe));
-			f.line = (int)line;
-			f.is_raise = tmp.n == 0;
-			free(safe);
-			if (tmp.n == tmp.alloc) {
-				tmp.alloc = tmp.alloc ? tmp.alloc * 2 : 16;
-				tmp.frames = xbt_reallocarray(tmp.frames,
-					tmp.alloc, sizeof(f));
-			}
-			tmp.frames[tmp.n++] = f;
-			tmp.bytes += xbt_frame_cost(&f);
-		}
-		free((void *)s);
-		if (fv)
-			xmlrpc_DECREF(fv);
-		if (lv)
-			xmlrpc_DECREF(lv);
-		if (why)
-			goto fail;
+		why = pyjson_frame(fv, lv, process, &tmp);
+		xmlrpc_DECREF(fv);
+		xmlrpc_DECREF(lv);
 	}
+	if (why)
+		goto fail;
 	xbt__backtrace_append(out, &tmp);
 	*error_text = etext;
 	etext = NULL;
@@ -162,6 +159,5 @@ out:
 		xmlrpc_DECREF(lines);
 	if (root)
 		xmlrpc_DECREF(root);
-	xmlrpc_env_clean(&env);
 	return err;
 }

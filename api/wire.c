@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <xmlrpc-c/json.h>
-
+#include "internal.h"
+#include "xbt/value.h"
 #include "xbt/wire.h"
 
 #define WIRE_UNMARSHAL "XMLRPC_UNMARSHAL_FAILURE"
@@ -24,7 +24,10 @@
 
 /* ---- text --------------------------------------------------------------- */
 
-/* Appends s[0..len) with XML's &, < and > escaped (no attributes here). */
+/*
+ * Appends s[0..len) with XML's &, < and > escaped (no attributes here),
+ * and CR as a reference: a parser turns a raw CR into LF.
+ */
 static void xml_escape(xbt_buf *out, const char *s, size_t len)
 {
 	size_t run = 0;
@@ -35,6 +38,7 @@ static void xml_escape(xbt_buf *out, const char *s, size_t len)
 		case '&': rep = "&amp;"; break;
 		case '<': rep = "&lt;"; break;
 		case '>': rep = "&gt;"; break;
+		case '\r': rep = "&#13;"; break;
 		default: continue;
 		}
 		xbt_buf_add(out, s + run, i - run);
@@ -156,19 +160,11 @@ static void value_out(xbt_buf *out, xmlrpc_value *v, bool json);
 
 static void string_value(xbt_buf *out, xmlrpc_value *v, bool json)
 {
-	xmlrpc_env env;
-	const char *s = NULL;
 	size_t len = 0;
+	char *s = xbt_value_text(v, &len);
 
-	xmlrpc_env_init(&env);
-	xmlrpc_read_string_lp(&env, v, &len, &s);
-	if (env.fault_occurred) {
-		s = NULL;
-		len = 0;
-	}
 	text_out(out, s ? s : "", len, json);
-	free((void *)s);
-	xmlrpc_env_clean(&env);
+	free(s);
 }
 
 static void array_value(xbt_buf *out, xmlrpc_value *v, bool json)
@@ -196,36 +192,33 @@ static void array_value(xbt_buf *out, xmlrpc_value *v, bool json)
 
 static void struct_value(xbt_buf *out, xmlrpc_value *v, bool json)
 {
-	xmlrpc_env env;
-	int n;
+	size_t n = xbt_value_size(v);
 
-	xmlrpc_env_init(&env);
-	n = xmlrpc_struct_size(&env, v);
 	xbt_buf_addstr(out, json ? "{" : "<struct>");
-	for (int i = 0; i < n && !env.fault_occurred; i++) {
-		xmlrpc_value *key = NULL, *val = NULL;
+	for (size_t i = 0; i < n; i++) {
+		xmlrpc_value *val;
+		char *key;
+		size_t klen;
 
-		xmlrpc_struct_read_member(&env, v, (unsigned)i, &key, &val);
-		if (env.fault_occurred)
+		if (!xbt_value_member_at(v, i, &key, &klen, &val))
 			break;
 		if (json) {
 			if (i)
 				xbt_buf_addch(out, ',');
-			string_value(out, key, true);
+			text_out(out, key, klen, true);
 			xbt_buf_addch(out, ':');
 		} else {
 			xbt_buf_addstr(out, "<member><name>");
-			string_value(out, key, false);
+			text_out(out, key, klen, false);
 			xbt_buf_addstr(out, "</name>");
 		}
 		value_out(out, val, json);
 		if (!json)
 			xbt_buf_addstr(out, "</member>");
-		xmlrpc_DECREF(key);
+		free(key);
 		xmlrpc_DECREF(val);
 	}
 	xbt_buf_addstr(out, json ? "}" : "</struct>");
-	xmlrpc_env_clean(&env);
 }
 
 /*
@@ -271,6 +264,9 @@ static void value_body(xbt_buf *out, xmlrpc_value *v, bool json)
 			break;
 		}
 		fmt_double(num, sizeof(num), d);
+		/* JSON: keep a double a double when read back ("-0.0"). */
+		if (json && !strpbrk(num, ".e"))
+			strcat(num, ".0");
 		xbt_buf_addf(out, json ? "%s" : "<double>%s</double>", num);
 		break;
 	}
@@ -635,18 +631,92 @@ static bool i8_text_ok(const char *s, size_t n)
 	return errno == 0 && *end == '\0' && end != buf;
 }
 
+/* A character reference "&#N;" or "&#xH;" at s: its length and *cp, or 0. */
+static size_t char_ref(const char *s, size_t len, uint32_t *cp)
+{
+	size_t i = 2;
+	bool hex;
+	uint32_t v = 0;
+
+	if (len < 4 || s[0] != '&' || s[1] != '#')
+		return 0;
+	hex = s[2] == 'x';
+	i += hex;
+	for (size_t start = i; i < len && s[i] != ';'; i++) {
+		int d;
+
+		if (s[i] >= '0' && s[i] <= '9')
+			d = s[i] - '0';
+		else if (hex && s[i] >= 'a' && s[i] <= 'f')
+			d = s[i] - 'a' + 10;
+		else if (hex && s[i] >= 'A' && s[i] <= 'F')
+			d = s[i] - 'A' + 10;
+		else
+			return 0;
+		v = v * (hex ? 16 : 10) + (uint32_t)d;
+		if (v > 0x10ffff || i - start > 8)
+			return 0;
+	}
+	if (i >= len || i == 2u + hex)
+		return 0;
+	*cp = v;
+	return i + 1;
+}
+
+/* Where the prescan's copy stands: input bytes before `done` are in it. */
+struct rewrite {
+	xbt_buf *copy;
+	size_t done;
+};
+
+static void rewrite(struct rewrite *rw, const char *s, size_t at, size_t n)
+{
+	xbt_buf_add(rw->copy, s + rw->done, at - rw->done);
+	rw->done = at + n;
+}
+
+/*
+ * Text content s[from..to): characters that xmlrpc-c cannot hold, raw or
+ * as character references (not inside CDATA, where "&#" is text), are
+ * written in their BMP encoding (api/text.c), and so is a CR reference,
+ * which xmlrpc-c would read as LF. api/value.c decodes what it reads.
+ */
+static void text_rewrite(struct rewrite *rw, const char *s, size_t from,
+			 size_t to, bool cdata)
+{
+	size_t i = from;
+
+	while (i < to) {
+		unsigned char c = (unsigned char)s[i];
+		uint32_t cp = 0;
+		size_t k = 0;
+
+		if (c == '&' && !cdata)
+			k = char_ref(s + i, to - i, &cp);
+		else if (c == 0xee || c >= 0xf0)
+			k = xbt__utf8_decode(s + i, to - i, &cp);
+		if (k && (xbt__bmp_maps(cp) || (c == '&' && cp == '\r'))) {
+			rewrite(rw, s, i, k);
+			xbt__bmp_encode_cp(rw->copy, cp);
+		}
+		i += k ? k : 1;
+	}
+}
+
 /*
  * Measures the element depth of xml and refuses declarations (<!DOCTYPE
  * ...>: xmlrpc-c expands entities) before xmlrpc-c builds its tree, which
- * it frees recursively. Datetimes that need it are rewritten into copy
- * (left empty when the text can be parsed as it is). Constructs that do
- * not end stop the scan: xmlrpc-c then reports them. Returns why the text
- * is refused, or NULL.
+ * it frees recursively. Text is rewritten into copy where xmlrpc-c needs
+ * it: characters outside the BMP, and datetimes it cannot read (copy is
+ * left empty when the text can be parsed as it is). Constructs that do not
+ * end stop the scan: xmlrpc-c then reports them. Returns why the text is
+ * refused, or NULL.
  */
 static const char *xml_prescan(const char *s, size_t len, xbt_buf *copy)
 {
-	size_t depth = 0, i = 0, done = 0;
+	size_t depth = 0, i = 0;
 	const char *why = NULL;
+	struct rewrite rw = { copy, 0 };
 
 	while (i < len && !why) {
 		const char *p = memchr(s + i, '<', len - i), *e;
@@ -655,6 +725,7 @@ static const char *xml_prescan(const char *s, size_t len, xbt_buf *copy)
 
 		if (!p)
 			break;
+		text_rewrite(&rw, s, i, (size_t)(p - s), false);
 		i = (size_t)(p - s);
 		rest = len - i;
 		if (has_prefix(p, rest, "<!--")) {
@@ -666,6 +737,7 @@ static const char *xml_prescan(const char *s, size_t len, xbt_buf *copy)
 		if (has_prefix(p, rest, "<![CDATA[")) {
 			if (!(e = find(p + 9, rest - 9, "]]>")))
 				break;
+			text_rewrite(&rw, s, i + 9, (size_t)(e - s), true);
 			i = (size_t)(e - s) + 3;
 			continue;
 		}
@@ -729,15 +801,16 @@ static const char *xml_prescan(const char *s, size_t len, xbt_buf *copy)
 				break;
 			n = (size_t)(lt - (s + i));
 			if (datetime_rewrite(s + i, n, canon, sizeof(canon))) {
-				xbt_buf_add(copy, s + done, i - done);
+				rewrite(&rw, s, i, n);
 				xbt_buf_addstr(copy, canon);
-				done = i + n;
 			}
 			i += n;
 		}
 	}
-	if (!why && done)
-		xbt_buf_add(copy, s + done, len - done);
+	if (!why && i < len)
+		text_rewrite(&rw, s, i, len, false);
+	if (!why && rw.done)
+		xbt_buf_add(copy, s + rw.done, len - rw.done);
 	return why;
 }
 
@@ -873,36 +946,13 @@ out:
 /* Reads member key of obj; NULL when absent. New reference. */
 static xmlrpc_value *member(xmlrpc_value *obj, const char *key)
 {
-	xmlrpc_env env;
-	xmlrpc_value *v = NULL;
-
-	xmlrpc_env_init(&env);
-	xmlrpc_struct_find_value(&env, obj, key, &v);
-	if (env.fault_occurred)
-		v = NULL;
-	xmlrpc_env_clean(&env);
-	return v;
+	return xbt_value_get(obj, key);
 }
 
 /* The string value of v (a copy, caller frees) or NULL; *len its length. */
 static char *read_string(xmlrpc_value *v, size_t *len)
 {
-	xmlrpc_env env;
-	const char *s = NULL;
-	char *result = NULL;
-
-	xmlrpc_env_init(&env);
-	if (v && xmlrpc_value_type(v) == XMLRPC_TYPE_STRING) {
-		xmlrpc_read_string_lp(&env, v, len, &s);
-		if (!env.fault_occurred) {
-			result = xbt_malloc(*len + 1);
-			memcpy(result, s, *len);
-			result[*len] = '\0';
-		}
-		free((void *)s);
-	}
-	xmlrpc_env_clean(&env);
-	return result;
+	return xbt_value_text(v, len);
 }
 
 /* The id re-serialised as JSON, or NULL with *why. */

@@ -49,22 +49,12 @@ out:
 static xbt_error *result_string(struct xe_conn *conn, xmlrpc_value *v,
 				char **out)
 {
-	xmlrpc_env env;
-	const char *s = NULL;
 	xbt_error *err = NULL;
 
-	*out = NULL;
-	xmlrpc_env_init(&env);
-	if (v && xmlrpc_value_type(v) == XMLRPC_TYPE_STRING)
-		xmlrpc_read_string(&env, v, &s);
-	if (s && !env.fault_occurred) {
-		*out = xbt_strdup(s);
-		free((void *)s);
-	} else {
+	*out = xbt_value_text(v, NULL);
+	if (!*out)
 		err = XBT_RAISE(XBT_CLIENT_PROTOCOL_ERROR, conn->url,
 				"expected a string result");
-	}
-	xmlrpc_env_clean(&env);
 	return err;
 }
 

@@ -52,21 +52,17 @@ typedef xbt_error *(*vm_op)(struct xe_conn *conn, const char *ref,
 static xbt_error *run_task(struct xe_conn *conn, xbt_error *err,
 			   xmlrpc_value *v)
 {
-	xmlrpc_env env;
-	const char *task = NULL;
+	char *task;
 
 	if (err)
 		goto out;
-	xmlrpc_env_init(&env);
-	if (v && xmlrpc_value_type(v) == XMLRPC_TYPE_STRING)
-		xmlrpc_read_string(&env, v, &task);
-	if (!task || env.fault_occurred)
+	task = xbt_value_text(v, NULL);
+	if (!task)
 		err = XBT_RAISE(XBT_CLIENT_PROTOCOL_ERROR, conn->url,
 				"an Async call did not return a task");
 	else
 		err = xe_wait_task(conn, task);
-	free((void *)task);
-	xmlrpc_env_clean(&env);
+	free(task);
 out:
 	if (v)
 		xmlrpc_DECREF(v);

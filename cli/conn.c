@@ -34,20 +34,7 @@ static char *make_url(const char *server, unsigned port)
 /* The string a call returned (refs, mostly); NULL when it is not one. */
 static char *value_string(xmlrpc_value *v)
 {
-	xmlrpc_env env;
-	const char *s = NULL;
-	char *result = NULL;
-
-	xmlrpc_env_init(&env);
-	if (v && xmlrpc_value_type(v) == XMLRPC_TYPE_STRING) {
-		xmlrpc_read_string(&env, v, &s);
-		if (!env.fault_occurred) {
-			result = xbt_strdup(s);
-			free((void *)s);
-		}
-	}
-	xmlrpc_env_clean(&env);
-	return result;
+	return xbt_value_text(v, NULL);
 }
 
 static xbt_error *need_string(xmlrpc_value *v, const char *what, char **out)

@@ -234,24 +234,11 @@ void xe_refs_free(struct xe_refs *r)
 /* A string member of a struct; NULL when absent or not a string. */
 static char *member_string(xmlrpc_value *s, const char *name)
 {
-	xmlrpc_env env;
-	xmlrpc_value *m = NULL;
-	const char *str = NULL;
-	char *result = NULL;
+	xmlrpc_value *m = xbt_value_get(s, name);
+	char *result = xbt_value_text(m, NULL);
 
-	xmlrpc_env_init(&env);
-	xmlrpc_struct_find_value(&env, s, name, &m);
-	if (!env.fault_occurred && m &&
-	    xmlrpc_value_type(m) == XMLRPC_TYPE_STRING) {
-		xmlrpc_read_string(&env, m, &str);
-		if (!env.fault_occurred) {
-			result = xbt_strdup(str);
-			free((void *)str);
-		}
-	}
 	if (m)
 		xmlrpc_DECREF(m);
-	xmlrpc_env_clean(&env);
 	return result;
 }
 
@@ -259,31 +246,7 @@ static char *member_string(xmlrpc_value *s, const char *name)
 static bool struct_member(xmlrpc_value *s, unsigned i, char **key,
 			  xmlrpc_value **val)
 {
-	xmlrpc_env env;
-	xmlrpc_value *k = NULL;
-	const char *ks = NULL;
-	bool ok = false;
-
-	*val = NULL;
-	xmlrpc_env_init(&env);
-	xmlrpc_struct_read_member(&env, s, i, &k, val);
-	if (env.fault_occurred)
-		goto out;
-	xmlrpc_read_string(&env, k, &ks);
-	if (env.fault_occurred)
-		goto out;
-	*key = xbt_strdup(ks);
-	free((void *)ks);
-	ok = true;
-out:
-	if (k)
-		xmlrpc_DECREF(k);
-	if (!ok && *val) {
-		xmlrpc_DECREF(*val);
-		*val = NULL;
-	}
-	xmlrpc_env_clean(&env);
-	return ok;
+	return xbt_value_member_at(s, i, key, NULL, val);
 }
 
 static int struct_size(xmlrpc_value *s)

@@ -19,51 +19,12 @@
 
 #define ASYNC_PREFIX "Async."
 
-static xmlrpc_value *value_array(void)
-{
-	xmlrpc_env env;
-	xmlrpc_value *v;
-
-	xmlrpc_env_init(&env);
-	v = xmlrpc_array_new(&env);
-	if (env.fault_occurred)
-		xbt_fatalx("xmlrpc_array_new: %s", env.fault_string);
-	xmlrpc_env_clean(&env);
-	return v;
-}
-
-/* Appends and drops our reference to item. */
-static void value_append(xmlrpc_value *array, xmlrpc_value *item)
-{
-	xmlrpc_env env;
-
-	xmlrpc_env_init(&env);
-	xmlrpc_array_append_item(&env, array, item);
-	if (env.fault_occurred)
-		xbt_fatalx("xmlrpc_array_append_item: %s", env.fault_string);
-	xmlrpc_env_clean(&env);
-	xmlrpc_DECREF(item);
-}
-
-static void value_member(xmlrpc_value *st, const char *key, xmlrpc_value *item)
-{
-	xmlrpc_env env;
-
-	xmlrpc_env_init(&env);
-	xmlrpc_struct_set_value(&env, st, key, item);
-	if (env.fault_occurred)
-		xbt_fatalx("xmlrpc_struct_set_value: %s", env.fault_string);
-	xmlrpc_env_clean(&env);
-	xmlrpc_DECREF(item);
-}
-
 /* ---- arguments ---------------------------------------------------------- */
 
 /* Decodes a checked value into the C view handlers read. */
 static void arg_decode(const xbt_type *t, xmlrpc_value *v, struct arg *a)
 {
 	xmlrpc_env env;
-	const char *s = NULL;
 	xmlrpc_bool b = 0;
 	xmlrpc_int64 i = 0;
 	time_t secs = 0;
@@ -72,8 +33,7 @@ static void arg_decode(const xbt_type *t, xmlrpc_value *v, struct arg *a)
 	a->v = v;
 	switch (t->kind) {
 	case XBT_T_STRING: case XBT_T_REF: case XBT_T_ENUM:
-		xmlrpc_read_string(&env, v, &s);
-		a->s = (char *)s;
+		a->s = xbt_value_text(v, NULL);
 		break;
 	case XBT_T_BOOL:
 		xmlrpc_read_bool(&env, v, &b);
@@ -139,15 +99,14 @@ static xbt_error *call_prepare(struct call *call, const char *method,
 		goto out;
 	}
 	if (m->session) {
-		xmlrpc_value *sv = NULL;
-		const char *s = NULL;
-		xmlrpc_array_read_item(&env, params, 0, &sv);
-		if (xmlrpc_value_type(sv) != XMLRPC_TYPE_STRING) {
+		xmlrpc_value *sv = xbt_value_item(params, 0);
+		char *s = xbt_value_text(sv, NULL);
+
+		if (!s) {
 			err = XBT_RAISE(XBT_ERR_XMLRPC_UNMARSHAL_FAILURE,
 					"session ref", "not a string");
 		} else {
-			xmlrpc_read_string(&env, sv, &s);
-			*session_out = (char *)s;
+			*session_out = s;
 			err = XBT_PROPAGATE(session_check(s));
 		}
 		xmlrpc_DECREF(sv);
@@ -193,14 +152,14 @@ static void collect_ref(const char *ref, void *rec, void *ctx)
 		if (strcmp(label, k->name_label) != 0)
 			return;
 	}
-	value_append(k->out, xbt_value_string(ref));
+	xbt_value_push(k->out, xbt_value_string(ref));
 }
 
 static void collect_record(const char *ref, void *rec, void *ctx)
 {
 	struct collect *k = ctx;
 
-	value_member(k->out, ref, xbt_record_to_value(k->c, rec));
+	xbt_value_put(k->out, ref, xbt_record_to_value(k->c, rec));
 }
 
 static xbt_map *map_field(const xbt_field_desc *f, void *rec)
@@ -217,9 +176,7 @@ static xbt_error *generic_call(struct call *call, xmlrpc_value **result)
 	xbt_error *err = NULL;
 	xbt_map *map;
 	void *rec = NULL;
-	xmlrpc_env env;
 
-	xmlrpc_env_init(&env);
 	store_lock();
 	switch (m->kind) {
 	case XBT_MSG_GET_FIELD:
@@ -274,12 +231,12 @@ static xbt_error *generic_call(struct call *call, xmlrpc_value **result)
 		k.name_label = call->argv[0].s;
 		/* fall through */
 	case XBT_MSG_GET_ALL:
-		k.out = value_array();
+		k.out = xbt_value_array();
 		store_foreach(c, collect_ref, &k);
 		*result = k.out;
 		break;
 	case XBT_MSG_GET_ALL_RECORDS:
-		k.out = xmlrpc_struct_new(&env);
+		k.out = xbt_value_struct();
 		store_foreach(c, collect_record, &k);
 		*result = k.out;
 		break;
@@ -287,7 +244,6 @@ static xbt_error *generic_call(struct call *call, xmlrpc_value **result)
 		xbt_fatalx("generic_call on custom message %s", m->wire_name);
 	}
 	store_unlock();
-	xmlrpc_env_clean(&env);
 	return err;
 }
 
@@ -365,16 +321,16 @@ static void async_run(void *arg)
 
 static xmlrpc_value *list_methods(void)
 {
-	xmlrpc_value *out = value_array();
+	xmlrpc_value *out = xbt_value_array();
 	char name[160];
 
-	value_append(out, xbt_value_string("system.listMethods"));
+	xbt_value_push(out, xbt_value_string("system.listMethods"));
 	for (size_t i = 0; i < xbt_nmessages; i++) {
-		value_append(out, xbt_value_string(xbt_messages[i].wire_name));
+		xbt_value_push(out, xbt_value_string(xbt_messages[i].wire_name));
 		if (xbt_messages[i].async) {
 			snprintf(name, sizeof(name), ASYNC_PREFIX "%s",
 				 xbt_messages[i].wire_name);
-			value_append(out, xbt_value_string(name));
+			xbt_value_push(out, xbt_value_string(name));
 		}
 	}
 	return out;

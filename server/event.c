@@ -141,71 +141,6 @@ static atomic_uint_fast64_t event_stat_n, event_stat_ns, event_stat_max_ns;
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static void event_fatal_env(xmlrpc_env *env, const char *what)
-{
-	if (env->fault_occurred)
-		xbt_fatalx("%s: %s", what, env->fault_string);
-}
-
-static xmlrpc_value *event_str(const char *s)
-{
-	xmlrpc_env env;
-	xmlrpc_value *v;
-
-	xmlrpc_env_init(&env);
-	v = xmlrpc_string_new(&env, s);
-	event_fatal_env(&env, "xmlrpc_string_new");
-	xmlrpc_env_clean(&env);
-	return v;
-}
-
-/* Sets st[key] = v and drops our reference to v. */
-static void event_member(xmlrpc_value *st, const char *key, xmlrpc_value *v)
-{
-	xmlrpc_env env;
-
-	xmlrpc_env_init(&env);
-	xmlrpc_struct_set_value(&env, st, key, v);
-	event_fatal_env(&env, "xmlrpc_struct_set_value");
-	xmlrpc_env_clean(&env);
-	xmlrpc_DECREF(v);
-}
-
-static void event_append(xmlrpc_value *array, xmlrpc_value *v)
-{
-	xmlrpc_env env;
-
-	xmlrpc_env_init(&env);
-	xmlrpc_array_append_item(&env, array, v);
-	event_fatal_env(&env, "xmlrpc_array_append_item");
-	xmlrpc_env_clean(&env);
-	xmlrpc_DECREF(v);
-}
-
-static xmlrpc_value *event_new_struct(void)
-{
-	xmlrpc_env env;
-	xmlrpc_value *v;
-
-	xmlrpc_env_init(&env);
-	v = xmlrpc_struct_new(&env);
-	event_fatal_env(&env, "xmlrpc_struct_new");
-	xmlrpc_env_clean(&env);
-	return v;
-}
-
-static xmlrpc_value *event_new_array(void)
-{
-	xmlrpc_env env;
-	xmlrpc_value *v;
-
-	xmlrpc_env_init(&env);
-	v = xmlrpc_array_new(&env);
-	event_fatal_env(&env, "xmlrpc_array_new");
-	xmlrpc_env_clean(&env);
-	return v;
-}
-
 static void event_token_format(char *buf, size_t len, uint64_t id)
 {
 	snprintf(buf, len, "%020" PRIu64 ",%020" PRIu64, id, (uint64_t)0);
@@ -456,19 +391,19 @@ static void evlist_release(struct evlist *l)
 static xmlrpc_value *event_build(const struct event *e, uint64_t id)
 {
 	static const char *const ops[] = { "add", "mod", "del" };
-	xmlrpc_value *st = event_new_struct();
+	xmlrpc_value *st = xbt_value_struct();
 	char buf[64];
 
 	snprintf(buf, sizeof(buf), "%" PRIu64, id);
-	event_member(st, "id", event_str(buf));
+	xbt_value_put(st, "id", xbt_value_string(buf));
 	snprintf(buf, sizeof(buf), "%lld.%06ld", (long long)e->ts.tv_sec,
 		 e->ts.tv_nsec / 1000);
-	event_member(st, "timestamp", event_str(buf));
-	event_member(st, "class", event_str(e->c->lower));
-	event_member(st, "operation", event_str(ops[e->op]));
-	event_member(st, "ref", event_str(e->ref));
+	xbt_value_put(st, "timestamp", xbt_value_string(buf));
+	xbt_value_put(st, "class", xbt_value_string(e->c->lower));
+	xbt_value_put(st, "operation", xbt_value_string(ops[e->op]));
+	xbt_value_put(st, "ref", xbt_value_string(e->ref));
 	if (e->rec)
-		event_member(st, "snapshot", xbt_record_to_value(e->c, e->rec));
+		xbt_value_put(st, "snapshot", xbt_record_to_value(e->c, e->rec));
 	return st;
 }
 
@@ -549,15 +484,12 @@ out:
  */
 static xbt_error *subs_parse(xmlrpc_value *set, struct subs *out)
 {
-	xmlrpc_env env;
 	xbt_error *err = NULL;
-	int n;
+	size_t n;
 
 	pthread_once(&event_once, event_init);
-	xmlrpc_env_init(&env);
 	memset(out, 0, sizeof(*out));
-	n = xmlrpc_array_size(&env, set);
-	event_fatal_env(&env, "subscriptions");
+	n = xbt_value_size(set);
 	if (n > EVENT_MAX_SUBS) {
 		char why[64];
 		snprintf(why, sizeof(why), "more than %d subscriptions",
@@ -565,32 +497,31 @@ static xbt_error *subs_parse(xmlrpc_value *set, struct subs *out)
 		err = XBT_RAISE(XBT_ERR_EVENT_SUBSCRIPTION_PARSE_FAILURE, why);
 		goto out;
 	}
-	out->v = xbt_calloc(n > 0 ? (size_t)n : 1, sizeof(*out->v));
-	for (int i = 0; i < n; i++) {
-		xmlrpc_value *item = NULL;
-		const char *s = NULL;
+	out->v = xbt_calloc(n ? n : 1, sizeof(*out->v));
+	for (size_t i = 0; i < n; i++) {
+		xmlrpc_value *item = xbt_value_item(set, i);
 		size_t len = 0;
-		xmlrpc_array_read_item(&env, set, i, &item);
-		xmlrpc_read_string_lp(&env, item, &len, &s);
+		char *s = xbt_value_text(item, &len);
+
 		xmlrpc_DECREF(item);
-		event_fatal_env(&env, "subscription");
+		if (!s)
+			xbt_fatalx("event: a checked subscription is not a string");
 		if (len > EVENT_MAX_SUB_LEN || strlen(s) != len) {
 			char why[96];
 			snprintf(why, sizeof(why),
-				 "subscription %d: longer than %d bytes or has NUL",
+				 "subscription %zu: longer than %d bytes or has NUL",
 				 i, EVENT_MAX_SUB_LEN);
-			free((char *)s);
+			free(s);
 			err = XBT_RAISE(XBT_ERR_EVENT_SUBSCRIPTION_PARSE_FAILURE,
 					why);
 			goto out;
 		}
 		sub_parse(s, &out->v[out->n++]);
-		free((char *)s);
+		free(s);
 	}
 out:
 	if (err)
 		subs_release(out);
-	xmlrpc_env_clean(&env);
 	return err;
 }
 
@@ -893,21 +824,17 @@ static void event_everything(const struct subs *s, struct evlist *out,
 
 static xmlrpc_value *event_counts_build(const int64_t *counts)
 {
-	xmlrpc_value *st = event_new_struct();
-	xmlrpc_env env;
+	xmlrpc_value *st = xbt_value_struct();
 
-	xmlrpc_env_init(&env);
 	for (size_t i = 0; i < xbt_nclasses; i++) {
 		int64_t n = counts[i];
 		if (event_silent[i])
 			continue;
 		/* xapi sends these as int32: <i4> on XML-RPC. */
-		event_member(st, xbt_classes[i]->lower,
-			     xmlrpc_int_new(&env, n > INT32_MAX ? INT32_MAX
-						  : n < 0 ? 0 : (int)n));
-		event_fatal_env(&env, "xmlrpc_int_new");
+		xbt_value_put(st, xbt_classes[i]->lower,
+			      xbt_value_i4(n > INT32_MAX ? INT32_MAX
+					   : n < 0 ? 0 : (int32_t)n));
 	}
-	xmlrpc_env_clean(&env);
 	return st;
 }
 
@@ -1002,15 +929,15 @@ xbt_error *event_from(struct call *call, xmlrpc_value *const *args,
 	}
 	if (err)
 		goto out;
-	*result = event_new_struct();
-	xmlrpc_value *events = event_new_array();
+	*result = xbt_value_struct();
+	xmlrpc_value *events = xbt_value_array();
 	for (size_t i = 0; i < got.n; i++)
-		event_append(events, event_value(got.v[i]));
-	event_member(*result, "events", events);
-	event_member(*result, "valid_ref_counts",
+		xbt_value_push(events, event_value(got.v[i]));
+	xbt_value_put(*result, "events", events);
+	xbt_value_put(*result, "valid_ref_counts",
 		     event_counts_value(counts, counts_version));
 	event_token_format(token, sizeof(token), cursor);
-	event_member(*result, "token", event_str(token));
+	xbt_value_put(*result, "token", xbt_value_string(token));
 out:
 	if (waiting)
 		event_waiter_remove(&w);
@@ -1048,7 +975,7 @@ xbt_error *event_inject(struct call *call, xmlrpc_value *const *args,
 		id--;
 	pthread_rwlock_unlock(&event_lock);
 	event_token_format(token, sizeof(token), id);
-	*result = event_str(token);
+	*result = xbt_value_string(token);
 out:
 	store_unlock();
 	return err;
@@ -1168,9 +1095,9 @@ xbt_error *event_next(struct call *call, xmlrpc_value *const *args,
 	}
 	if (err)
 		goto out;
-	*result = event_new_array();
+	*result = xbt_value_array();
 	for (size_t i = 0; i < got.n; i++)
-		event_append(*result, event_value(got.v[i]));
+		xbt_value_push(*result, event_value(got.v[i]));
 out:
 	event_waiter_remove(&w);
 	evlist_release(&got);

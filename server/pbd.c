@@ -58,24 +58,21 @@ static xbt_error *pbd_run(const char *ref, bool plug)
 		.timeout_s = xbtd_conf.plugin_timeout_s,
 		.hostname = xbtd_conf.hostname,
 	};
+	struct sm_call_args a = { .host_ref = world_host_ref() };
 	xmlrpc_value *st = NULL, *result = NULL;
 	char *session = NULL;
 	bool already = false;
-	xmlrpc_env env;
 	xbt_error *err;
 
-	xmlrpc_env_init(&env);
 	err = XBT_PROPAGATE(pbd_prepare(ref, plug, &j, &already));
 	if (err || already)
 		goto out;
 	session = session_open_internal("root", "SM");
-	st = xmlrpc_build_value(&env, "{s:s,s:s,s:s,s:s,s:s,s:(),s:V}",
-				"host_ref", world_host_ref(), "command", command,
-				"session_ref", session, "sr_ref", j.sr,
-				"sr_uuid", j.sr_uuid, "args", "device_config",
-				j.device_config);
-	if (env.fault_occurred)
-		xbt_fatalx("pbd_run: %s", env.fault_string);
+	a.session_ref = session;
+	a.sr_ref = j.sr;
+	a.sr_uuid = j.sr_uuid;
+	a.device_config = j.device_config;
+	st = sm_call_new(command, &a);
 	err = XBT_PROPAGATE(sm_call(&cfg, j.sr_type, command, st, &result));
 	if (!err) {
 		struct xbt_pbd_record *p;
@@ -98,7 +95,6 @@ out:
 	if (result)
 		xmlrpc_DECREF(result);
 	pbd_job_free(&j);
-	xmlrpc_env_clean(&env);
 	return err;
 }
 

@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "sm.h"
+#include "xbt/value.h"
 #include "xbt/wire.h"
 
 #ifndef XBT_SM_DIR
@@ -85,49 +86,31 @@ bool sm_type_valid(const char *type)
 
 /* ---- the call struct and its log form ----------------------------------- */
 
-static void sm_set_string(xmlrpc_env *env, xmlrpc_value *s, const char *key,
-			  const char *val)
+static void sm_set_string(xmlrpc_value *s, const char *key, const char *val)
 {
-	xmlrpc_value *v;
-
-	if (!val)
-		return;
-	v = xmlrpc_string_new(env, val);
-	xmlrpc_struct_set_value(env, s, key, v);
-	xmlrpc_DECREF(v);
+	if (val)
+		xbt_value_put(s, key, xbt_value_string(val));
 }
 
 xmlrpc_value *sm_call_new(const char *command, const struct sm_call_args *a)
 {
-	xmlrpc_env env;
-	xmlrpc_value *s, *args, *dc;
+	xmlrpc_value *s = xbt_value_struct(), *args = xbt_value_array();
 
-	xmlrpc_env_init(&env);
-	s = xmlrpc_struct_new(&env);
-	args = xmlrpc_array_new(&env);
-	for (size_t i = 0; i < a->nargs; i++) {
-		xmlrpc_value *v = xmlrpc_string_new(&env, a->args[i]);
-		xmlrpc_array_append_item(&env, args, v);
-		xmlrpc_DECREF(v);
-	}
-	dc = a->device_config ? a->device_config : xmlrpc_struct_new(&env);
-	sm_set_string(&env, s, "host_ref", a->host_ref);
-	sm_set_string(&env, s, "command", command);
-	xmlrpc_struct_set_value(&env, s, "args", args);
-	xmlrpc_struct_set_value(&env, s, "device_config", dc);
-	sm_set_string(&env, s, "session_ref", a->session_ref);
-	sm_set_string(&env, s, "sr_ref", a->sr_ref);
-	sm_set_string(&env, s, "sr_uuid", a->sr_uuid);
-	sm_set_string(&env, s, "vdi_ref", a->vdi_ref);
-	sm_set_string(&env, s, "vdi_location", a->vdi_location);
-	sm_set_string(&env, s, "vdi_uuid", a->vdi_uuid);
-	xmlrpc_DECREF(args);
-	if (!a->device_config)
-		xmlrpc_DECREF(dc);
-	/* Only allocation can fail here, and xmlrpc-c reports that. */
-	if (env.fault_occurred)
-		xbt_fatalx("sm_call_new: %s", env.fault_string);
-	xmlrpc_env_clean(&env);
+	for (size_t i = 0; i < a->nargs; i++)
+		xbt_value_push(args, xbt_value_string(a->args[i]));
+	sm_set_string(s, "host_ref", a->host_ref);
+	sm_set_string(s, "command", command);
+	xbt_value_put(s, "args", args);
+	if (a->device_config)
+		xmlrpc_INCREF(a->device_config);
+	xbt_value_put(s, "device_config", a->device_config ? a->device_config
+							    : xbt_value_struct());
+	sm_set_string(s, "session_ref", a->session_ref);
+	sm_set_string(s, "sr_ref", a->sr_ref);
+	sm_set_string(s, "sr_uuid", a->sr_uuid);
+	sm_set_string(s, "vdi_ref", a->vdi_ref);
+	sm_set_string(s, "vdi_location", a->vdi_location);
+	sm_set_string(s, "vdi_uuid", a->vdi_uuid);
 	return s;
 }
 
@@ -148,9 +131,8 @@ static void sm_render_value(xbt_buf *b, xmlrpc_value *v, int depth)
 	}
 	switch (xmlrpc_value_type(v)) {
 	case XMLRPC_TYPE_STRING: {
-		const char *s = NULL;
 		size_t len = 0;
-		xmlrpc_read_string_lp(&env, v, &len, &s);
+		char *s = xbt_value_text(v, &len);
 		xbt_buf_addch(b, '"');
 		xbt_buf_add_safe(b, s ? s : "",
 				 len > SM_RENDER_MAX_STR ? SM_RENDER_MAX_STR
@@ -158,7 +140,7 @@ static void sm_render_value(xbt_buf *b, xmlrpc_value *v, int depth)
 		xbt_buf_addch(b, '"');
 		if (len > SM_RENDER_MAX_STR)
 			xbt_buf_addf(b, "...(%zu bytes)", len);
-		free((void *)s);
+		free(s);
 		break;
 	}
 	case XMLRPC_TYPE_INT: {
@@ -205,28 +187,24 @@ static void sm_render_value(xbt_buf *b, xmlrpc_value *v, int depth)
 		break;
 	}
 	case XMLRPC_TYPE_STRUCT: {
-		int n = xmlrpc_struct_size(&env, v);
+		size_t n = xbt_value_size(v);
 		xbt_buf_addch(b, '{');
-		for (int i = 0; i < n && !env.fault_occurred; i++) {
-			xmlrpc_value *k = NULL, *m = NULL;
-			const char *key = NULL;
+		for (size_t i = 0; i < n; i++) {
+			xmlrpc_value *m = NULL;
+			char *key = NULL;
 			size_t klen = 0;
-			xmlrpc_struct_read_member(&env, v, (unsigned)i, &k, &m);
-			if (env.fault_occurred)
+
+			if (!xbt_value_member_at(v, i, &key, &klen, &m))
 				break;
-			xmlrpc_read_string_lp(&env, k, &klen, &key);
 			if (i)
 				xbt_buf_addstr(b, ", ");
-			if (key) {
-				xbt_buf_add_safe(b, key, klen);
-				xbt_buf_addstr(b, ": ");
-				if (sm_key_secret(key))
-					xbt_buf_addstr(b, "(hidden)");
-				else
-					sm_render_value(b, m, depth + 1);
-			}
-			free((void *)key);
-			xmlrpc_DECREF(k);
+			xbt_buf_add_safe(b, key, klen);
+			xbt_buf_addstr(b, ": ");
+			if (sm_key_secret(key))
+				xbt_buf_addstr(b, "(hidden)");
+			else
+				sm_render_value(b, m, depth + 1);
+			free(key);
 			xmlrpc_DECREF(m);
 		}
 		xbt_buf_addch(b, '}');
@@ -312,22 +290,14 @@ static xbt_error *sm_backend_failure(const char *file, int line,
 /* A string member of the call struct ("" when absent or not a string). */
 static char *sm_call_field(xmlrpc_value *call, const char *key)
 {
-	xmlrpc_env env;
-	xmlrpc_value *v = NULL;
-	const char *s = NULL;
+	xmlrpc_value *v = xbt_value_get(call, key);
 	size_t len = 0;
-	char *result;
+	char *s = xbt_value_text(v, &len);
+	char *result = s ? xbt_text_safe_dup(s, len) : xbt_strdup("");
 
-	xmlrpc_env_init(&env);
-	if (call && xmlrpc_value_type(call) == XMLRPC_TYPE_STRUCT)
-		xmlrpc_struct_find_value(&env, call, key, &v);
-	if (v && xmlrpc_value_type(v) == XMLRPC_TYPE_STRING)
-		xmlrpc_read_string_lp(&env, v, &len, &s);
-	result = s ? xbt_text_safe_dup(s, len) : xbt_strdup("");
-	free((void *)s);
+	free(s);
 	if (v)
 		xmlrpc_DECREF(v);
-	xmlrpc_env_clean(&env);
 	return result;
 }
 
@@ -390,38 +360,28 @@ static void sm_strs_free(struct sm_strs *v)
 
 static bool sm_read_strs(xmlrpc_value *arr, struct sm_strs *v)
 {
-	xmlrpc_env env;
 	bool ok = false;
-	int n;
+	size_t n = 0;
 
-	xmlrpc_env_init(&env);
-	if (!arr || xmlrpc_value_type(arr) != XMLRPC_TYPE_ARRAY)
+	if (!arr || xmlrpc_value_type(arr) != XMLRPC_TYPE_ARRAY ||
+	    (n = xbt_value_size(arr)) < 1)
 		goto out;
-	n = xmlrpc_array_size(&env, arr);
-	if (env.fault_occurred || n < 1)
-		goto out;
-	v->s = xbt_calloc((size_t)n, sizeof(*v->s));
-	v->len = xbt_calloc((size_t)n, sizeof(*v->len));
-	for (int i = 0; i < n; i++) {
-		xmlrpc_value *item = NULL;
-		const char *s = NULL;
-		xmlrpc_array_read_item(&env, arr, i, &item);
-		if (env.fault_occurred)
-			goto out;
-		if (xmlrpc_value_type(item) == XMLRPC_TYPE_STRING)
-			xmlrpc_read_string_lp(&env, item, &v->len[i], &s);
+	v->s = xbt_calloc(n, sizeof(*v->s));
+	v->len = xbt_calloc(n, sizeof(*v->len));
+	for (size_t i = 0; i < n; i++) {
+		xmlrpc_value *item = xbt_value_item(arr, i);
+		char *s = xbt_value_text(item, &v->len[i]);
+
 		xmlrpc_DECREF(item);
-		if (!s || env.fault_occurred)
+		if (!s)
 			goto out;
-		/* Own the copy with free(); xmlrpc-c's came from malloc too. */
-		v->s[i] = (char *)s;
-		v->n = (size_t)i + 1;
+		v->s[i] = s;
+		v->n = i + 1;
 	}
 	ok = true;
 out:
 	if (!ok)
 		sm_strs_free(v);
-	xmlrpc_env_clean(&env);
 	return ok;
 }
 
@@ -538,46 +498,34 @@ out:
 /* vdi_attach must give a struct with a string params_nbd. */
 static bool sm_result_ok(const struct sm_ctx *c, xmlrpc_value *v)
 {
-	xmlrpc_env env;
-	xmlrpc_value *nbd = NULL;
-	bool ok = true;
+	xmlrpc_value *nbd;
+	bool ok;
 
 	if (strcmp(c->command, "vdi_attach") != 0)
 		return true;
-	xmlrpc_env_init(&env);
-	if (xmlrpc_value_type(v) != XMLRPC_TYPE_STRUCT)
-		ok = false;
-	else
-		xmlrpc_struct_find_value(&env, v, "params_nbd", &nbd);
-	if (ok && (!nbd || xmlrpc_value_type(nbd) != XMLRPC_TYPE_STRING))
-		ok = false;
+	nbd = xbt_value_get(v, "params_nbd");
+	ok = nbd && xmlrpc_value_type(nbd) == XMLRPC_TYPE_STRING;
 	if (nbd)
 		xmlrpc_DECREF(nbd);
-	xmlrpc_env_clean(&env);
 	return ok;
 }
 
 static xbt_error *sm_decode_value(const struct sm_ctx *c, xmlrpc_value *v,
 				  xmlrpc_value **result)
 {
-	xmlrpc_env env;
-	xmlrpc_value *status = NULL, *member = NULL, *value = NULL;
-	const char *s = NULL;
+	xmlrpc_value *status, *member = NULL, *value = NULL;
+	char *s = NULL;
 	xbt_error *err = NULL;
 
-	xmlrpc_env_init(&env);
-	if (xmlrpc_value_type(v) == XMLRPC_TYPE_STRUCT)
-		xmlrpc_struct_find_value(&env, v, "Status", &status);
+	status = xbt_value_get(v, "Status");
 	if (!status) {
 		value = v;      /* classic SMAPIv1: the bare value */
 		xmlrpc_INCREF(value);
-	} else if (xmlrpc_value_type(status) == XMLRPC_TYPE_STRING) {
-		xmlrpc_read_string(&env, status, &s);
-		if (s && strcmp(s, "Success") == 0) {
-			xmlrpc_struct_find_value(&env, v, "Value", &value);
-		} else if (s && strcmp(s, "Failure") == 0) {
-			xmlrpc_struct_find_value(&env, v, "ErrorDescription",
-						 &member);
+	} else if ((s = xbt_value_text(status, NULL))) {
+		if (strcmp(s, "Success") == 0) {
+			value = xbt_value_get(v, "Value");
+		} else if (strcmp(s, "Failure") == 0) {
+			member = xbt_value_get(v, "ErrorDescription");
 			err = XBT_PROPAGATE(sm_decode_failure(c, member));
 			goto out;
 		}
@@ -589,14 +537,13 @@ static xbt_error *sm_decode_value(const struct sm_ctx *c, xmlrpc_value *v,
 	*result = value;
 	value = NULL;
 out:
-	free((void *)s);
+	free(s);
 	if (value)
 		xmlrpc_DECREF(value);
 	if (member)
 		xmlrpc_DECREF(member);
 	if (status)
 		xmlrpc_DECREF(status);
-	xmlrpc_env_clean(&env);
 	return err;
 }
 
@@ -878,37 +825,18 @@ static int sm_spawn(const char *path, char *const argv[], char *const envp[],
 	return rc;
 }
 
-/* The methodCall for argv[1], NUL-terminated. */
-static xbt_error *sm_request(const char *command, xmlrpc_value *call,
-			     xbt_buf *xml)
+/*
+ * The methodCall for argv[1], by our serialiser: it writes text as it was
+ * given (api/value.c) and made safe, so it never holds a NUL.
+ */
+static void sm_request(const char *command, xmlrpc_value *call, xbt_buf *xml)
 {
-	xmlrpc_env env;
-	xmlrpc_value *params;
-	xmlrpc_mem_block *mb;
-	xbt_error *err = NULL;
+	xmlrpc_value *params = xbt_value_array();
 
-	xmlrpc_env_init(&env);
-	params = xmlrpc_array_new(&env);
-	xmlrpc_array_append_item(&env, params, call);
-	mb = xmlrpc_mem_block_new(&env, 0);
-	if (!env.fault_occurred)
-		xmlrpc_serialize_call(&env, mb, command, params);
-	if (env.fault_occurred) {
-		err = XBT_RAISE("INTERNAL_ERROR", "cannot serialise SM call");
-	} else {
-		const char *p = xmlrpc_mem_block_contents(mb);
-		size_t len = xmlrpc_mem_block_size(mb);
-		if (memchr(p, '\0', len))
-			err = XBT_RAISE("INTERNAL_ERROR",
-					"SM call contains a NUL byte");
-		else
-			xbt_buf_add(xml, p, len);
-	}
-	if (mb)
-		xmlrpc_mem_block_free(mb);
+	xmlrpc_INCREF(call);
+	xbt_value_push(params, call);
+	xbt_wire_xml_call(xml, command, params);
 	xmlrpc_DECREF(params);
-	xmlrpc_env_clean(&env);
-	return err;
 }
 
 xbt_error *sm_call(const struct sm_config *cfg, const char *type,
@@ -946,8 +874,7 @@ xbt_error *sm_call(const struct sm_config *cfg, const char *type,
 		err = XBT_RAISE("INTERNAL_ERROR", "SM call is not a struct");
 		goto out;
 	}
-	if ((err = XBT_PROPAGATE(sm_request(command, call, &xml))))
-		goto out;
+	sm_request(command, call, &xml);
 	xbt_buf_addf(&path, "%s/%sSR", cfg->sm_dir ? cfg->sm_dir : XBT_SM_DIR,
 		     type);
 	daemon_path = cfg->path ? cfg->path : getenv("PATH");

@@ -146,39 +146,22 @@ static xmlrpc_value *vm_sm_struct(const struct vm_op *op,
 				  const struct vm_disk *d, const char *command,
 				  const char *const *args, size_t nargs)
 {
-	xmlrpc_env env;
-	xmlrpc_value *st, *a, *dc;
+	xmlrpc_value *dc = xbt_value_map(&d->device_config), *st;
+	struct sm_call_args a = {
+		.host_ref = world_host_ref(),
+		.session_ref = op->sm_session,
+		.sr_ref = d->sr,
+		.sr_uuid = d->sr_uuid,
+		.vdi_ref = d->vdi,
+		.vdi_location = d->vdi_location,
+		.vdi_uuid = d->vdi_uuid,
+		.device_config = dc,
+		.args = args,
+		.nargs = nargs,
+	};
 
-	xmlrpc_env_init(&env);
-	st = xmlrpc_struct_new(&env);
-	a = xmlrpc_array_new(&env);
-	for (size_t i = 0; i < nargs; i++) {
-		xmlrpc_value *s = xmlrpc_string_new(&env, args[i]);
-		xmlrpc_array_append_item(&env, a, s);
-		xmlrpc_DECREF(s);
-	}
-	dc = xmlrpc_struct_new(&env);
-	for (size_t i = 0; i < d->device_config.n; i++) {
-		xmlrpc_value *s = xmlrpc_string_new(&env, d->device_config.vals[i]);
-		xmlrpc_struct_set_value(&env, dc, d->device_config.keys[i], s);
-		xmlrpc_DECREF(s);
-	}
-	const char *const keys[] = { "host_ref", "command", "session_ref",
-		"sr_ref", "sr_uuid", "vdi_ref", "vdi_location", "vdi_uuid" };
-	const char *const vals[] = { world_host_ref(), command, op->sm_session,
-		d->sr, d->sr_uuid, d->vdi, d->vdi_location, d->vdi_uuid };
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		xmlrpc_value *s = xmlrpc_string_new(&env, vals[i]);
-		xmlrpc_struct_set_value(&env, st, keys[i], s);
-		xmlrpc_DECREF(s);
-	}
-	xmlrpc_struct_set_value(&env, st, "args", a);
-	xmlrpc_struct_set_value(&env, st, "device_config", dc);
-	xmlrpc_DECREF(a);
+	st = sm_call_new(command, &a);
 	xmlrpc_DECREF(dc);
-	if (env.fault_occurred)
-		xbt_fatalx("vm_sm_struct: %s", env.fault_string);
-	xmlrpc_env_clean(&env);
 	return st;
 }
 

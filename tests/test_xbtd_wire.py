@@ -169,17 +169,40 @@ class Dialect(WireTestCase):
         self.assertIn("caf\u00e9 \u2603 \u4e2d".encode(), data)
         self.xml_ok("task.destroy", self.session, t)
 
-    def test_utf8_beyond_bmp_is_refused_clearly(self):
-        # A documented limit (README "Known limits"): xmlrpc-c 1.33, which
-        # parses every request, cannot hold characters beyond the BMP
-        # (emoji). The request gets a clear failure and the server goes on.
-        label = "smile \U0001f600"
-        v, _ = self.raw(call_xml("task.create", self.session, label, ""))
-        self.assertEqual(v["Status"], "Failure", v)
-        ed = v["ErrorDescription"]
-        self.assertEqual(ed[:2], ["XMLRPC_UNMARSHAL_FAILURE", "methodCall"])
-        self.assertIn("Basic Multilingual Plane", ed[2])
-        self.xml_ok("pool.get_all", self.session)
+    def test_utf8_beyond_bmp_round_trips(self):
+        # xmlrpc-c 1.33 cannot hold characters beyond the BMP; they cross
+        # it encoded (doc/design.md "Unicode"), raw or as references, and
+        # come back as raw UTF-8, byte for byte.
+        label = "smile \U0001f600 \U00020000 \ue000\ue800\uf8ff end"
+        task, _ = self.xml_ok("task.create", self.session, label, "")
+        got, data = self.xml_ok("task.get_name_label", self.session, task)
+        self.assertEqual(got, label)
+        self.assertIn(label.encode(), data)
+        refs = ("<?xml version=\"1.0\"?><methodCall><methodName>"
+                "task.create</methodName><params><param><value>%s</value>"
+                "</param><param><value>&#x1F600;&#128512;&#xE000;"
+                "</value></param><param><value></value></param></params>"
+                "</methodCall>" % self.session).encode()
+        v, _ = self.raw(refs)
+        self.assertEqual(v["Status"], "Success", v)
+        got, _ = self.xml_ok("task.get_name_label", self.session,
+                             v["Value"])
+        self.assertEqual(got, "\U0001f600\U0001f600\ue000")
+        self.still_answers()
+
+    def test_carriage_return_round_trips(self):
+        # A CR is written &#13;: a reader turns a raw CR into LF.
+        vm = self.xml_ok("VM.get_all", self.session)[0][0]
+        body = ("<?xml version=\"1.0\"?><methodCall><methodName>"
+                "VM.set_name_description</methodName><params>"
+                "<param><value>%s</value></param><param><value>%s</value>"
+                "</param><param><value>x&#13;&#10;y&#13;z</value></param>"
+                "</params></methodCall>" % (self.session, vm)).encode()
+        v, _ = self.raw(body)
+        self.assertEqual(v["Status"], "Success", v)
+        got, data = self.xml_ok("VM.get_name_description", self.session, vm)
+        self.assertEqual(got, "x\r\ny\rz")
+        self.assertIn(b"x&#13;\ny&#13;z", data)
 
 
 class Input(WireTestCase):

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,6 +51,8 @@ void xbt_buf_add_safe(xbt_buf *b, const char *s, size_t len);
 bool xbt_text_is_safe(const char *s, size_t len);
 /* Returns a safe copy of s[0..len) (caller frees). */
 char *xbt_text_safe_dup(const char *s, size_t len);
+/* Appends code point cp (at most U+10FFFF) as UTF-8. */
+void xbt_buf_add_utf8(xbt_buf *b, uint32_t cp);
 
 /* Allocation helpers that never return NULL (abort on exhaustion). */
 void *xbt_malloc(size_t n);

@@ -25,21 +25,11 @@
 #include <xmlrpc-c/base.h>
 
 #include "xbt/backtrace.h"
+#include "xbt/value.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef struct xbt_strv {
-	char **v;
-	size_t n;
-} xbt_strv;
-
-typedef struct xbt_map {
-	char **keys;
-	char **vals;
-	size_t n;
-} xbt_map;
 
 typedef enum xbt_kind {
 	XBT_T_VOID,
@@ -216,21 +206,6 @@ xbt_error *xbt_value_check(const xbt_type *t, xmlrpc_value *in,
  * xbt_value_check gives (new reference); NULL for a required parameter.
  */
 xmlrpc_value *xbt_param_default(const xbt_param_desc *p);
-
-/*
- * New values in the form clients send them (used by the generated stubs;
- * each returns a new reference). xbt_value_int gives a decimal string, as
- * xapi's dialect wants; string NULL is "", ref NULL is "OpaqueRef:NULL",
- * strv/map NULL are empty; datetimes before 1970 become 1970.
- */
-xmlrpc_value *xbt_value_string(const char *s);
-xmlrpc_value *xbt_value_ref(const char *s);
-xmlrpc_value *xbt_value_int(int64_t v);
-xmlrpc_value *xbt_value_float(double v);
-xmlrpc_value *xbt_value_bool(bool v);
-xmlrpc_value *xbt_value_datetime(int64_t secs);
-xmlrpc_value *xbt_value_strv(const xbt_strv *s);
-xmlrpc_value *xbt_value_map(const xbt_map *m);
 
 /*
  * Datetime text: parses the forms xbt_value_check accepts into seconds

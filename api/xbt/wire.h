@@ -4,32 +4,34 @@
  * string and int (<string>, <i8>), which several XenAPI clients reject, so
  * the xapi dialect is written here by hand; parsing uses xmlrpc-c.
  *
- * Values are xmlrpc-c values. Serialising:
+ * Values are xmlrpc-c values (built and read through xbt/value.h).
+ * Serialising:
  *   string      XML: untyped <value>s</value>      JSON: "s"
  *   i4          XML: <i4>n</i4> (int32, as xapi) JSON: integer
  *   i8          XML: untyped decimal string        JSON: integer
  *   bool        <boolean>0|1</boolean>             true|false
  *   double      <double>shortest %g that reads back exactly</double>
  *               (non-finite: nan, inf, -inf as xapi prints them;
- *               JSON cannot carry them and gets null)
+ *               JSON cannot carry them and gets null; in JSON a
+ *               double always has a '.' or an exponent: "-0.0")
  *   datetime    <dateTime.iso8601>YYYYMMDDTHH:MM:SSZ   "YYYYMMDDTHH:MM:SSZ"
  *   array       <array><data>..</data></array>     [..]
  *   struct      <struct><member>..</member></struct>  {..}
  *   nil         <value></value> (void is "")       null
  *   base64      <base64>..</base64>                "<base64 text>"
- * Every string passes DESIGN.md's text-safety rule first. (xmlrpc-c's
- * string constructors turn CR and CRLF into LF; parsed strings keep CR.)
+ * Every string passes the text-safety rule (doc/design.md "Text") first;
+ * in XML, CR is written &#13; so that it survives the reader's line-end
+ * normalisation.
  *
  * Parsing is bounded: XML deeper than XBT_WIRE_MAX_XML_DEPTH elements and
  * any DOCTYPE (xmlrpc-c expands entities: "billion laughs") are refused
  * before xmlrpc-c sees the text, as its tree is freed recursively; JSON
- * goes through xbt_json_prescan with XBT_MAX_NESTING. Datetimes that
- * xmlrpc-c cannot read (fractional seconds with a zone, +hh:mm offsets,
- * surrounding blanks) are rewritten to UTC "YYYYMMDDTHH:MM:SS[.ffffff]".
- * JSON \uXXXX escapes are decoded here, not by xmlrpc-c 1.33 (which reads
- * past the four digits): surrogate pairs give one character, NUL and other
- * control characters the text "\xNN". xmlrpc-c's JSON parser refuses
- * numbers with an exponent (1e-07).
+ * containers nest at most XBT_MAX_NESTING deep. Characters outside the BMP
+ * (raw or as character references) are encoded for xmlrpc-c before it
+ * parses (doc/design.md "Unicode"). Datetimes that xmlrpc-c cannot read
+ * (fractional seconds with a zone, +hh:mm offsets, surrounding blanks)
+ * are rewritten to UTC "YYYYMMDDTHH:MM:SS[.ffffff]". JSON is parsed here
+ * (xbt_json_parse), not by xmlrpc-c.
  */
 #ifndef XBT_WIRE_H
 #define XBT_WIRE_H
@@ -70,18 +72,12 @@ void xbt_wire_jsonrpc_failure(xbt_buf *out, bool v2, const char *id_json,
 			      const xbt_error *e);
 
 /*
- * Refuses JSON nested deeper than max_depth or longer than max_len before
- * xmlrpc-c's parser (which has no depth limit) sees it.
- * Error: INTERNAL_ERROR ["json: <why>"].
- */
-xbt_error *xbt_json_prescan(const char *s, size_t len, size_t max_depth);
-
-/*
- * Parses JSON with xmlrpc-c after xbt_json_prescan, decoding \uXXXX escapes
- * first (xmlrpc-c 1.33 reads stale bytes after the four digits): surrogate
- * pairs become one character; NUL and other control characters become the
- * text "\xNN" (DESIGN.md "Text"). *out: new reference, or NULL on error
- * INTERNAL_ERROR ["json: <why>"].
+ * Parses JSON (RFC 8259, by hand: api/json.c says why) into xmlrpc-c
+ * values, containers nested at most max_depth deep. Integers within int64
+ * become i8, other numbers doubles; strings are made safe (NUL, other
+ * control characters, lone surrogates and bytes that are not UTF-8 become
+ * the text "\xNN"). *out: new reference, or NULL on error
+ * INTERNAL_ERROR ["json: <why> at byte <n>"].
  */
 xbt_error *xbt_json_parse(const char *s, size_t len, size_t max_depth,
 			  xmlrpc_value **out);
