@@ -8,7 +8,7 @@ set -eu
 
 # The libxbt core every target links (the core part of api_libxbt_la_SOURCES).
 CORE="api/buf.c api/text.c api/backtrace.c api/error.c api/sexp.c
-api/human.c api/jsonscan.c api/pyjson.c"
+api/human.c api/json.c api/value.c api/pyjson.c"
 
 # Extra sources (relative to SRCDIR) a target needs beyond the core,
 # one line per target: "<target>: file file ...". Unlisted targets get
