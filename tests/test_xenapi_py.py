@@ -182,6 +182,26 @@ class XenAPIpy(unittest.TestCase):
         s.xenapi.task.destroy(task)
         s.xenapi.task.destroy(target)
 
+    def test_emoji_name_round_trip(self):
+        # Issue 9: text beyond the BMP, set and read through XenAPI.py.
+        s = self.session()
+        name = ("\U0001f600 \U00020000\U0002a6d6 e\u0301 "
+                "\U0001f468\u200d\U0001f469\u200d\U0001f467 "
+                "\U0001f1eb\U0001f1f7 \ue000\uf8ff")
+        vms = s.xenapi.VM.get_by_name_label("demo-ok")
+        self.assertEqual(len(vms), 1)
+        vm = vms[0]
+        s.xenapi.VM.set_name_label(vm, name)
+        self.addCleanup(s.xenapi.VM.set_name_label, vm, "demo-ok")
+        self.assertEqual(s.xenapi.VM.get_name_label(vm), name)
+        self.assertEqual(s.xenapi.VM.get_record(vm)["name_label"], name)
+        self.assertEqual(s.xenapi.VM.get_by_name_label(name), [vm])
+        t = s.xenapi.task.create(name, "\U0001f600")
+        self.addCleanup(s.xenapi.task.destroy, t)
+        rec = s.xenapi.task.get_record(t)
+        self.assertEqual((rec["name_label"], rec["name_description"]),
+                         (name, "\U0001f600"))
+
     def test_logout(self):
         s = self.XenAPI.Session(self.xbtd.url)
         s.xenapi.login_with_password("root", "xbt")
