@@ -27,4 +27,7 @@ void xbt__bmp_encode_cp(xbt_buf *out, uint32_t cp);
 /* Length of the valid UTF-8 sequence at s and its code point, or 0. */
 size_t xbt__utf8_decode(const char *s, size_t len, uint32_t *cp);
 
+/* strtod in the C locale, whatever the process's locale (api/text.c). */
+double xbt__strtod(const char *s, char **end);
+
 #endif

@@ -18,13 +18,12 @@
 #include "config.h"
 
 #include <errno.h>
-#include <locale.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "xbt/value.h"
 #include "xbt/wire.h"
 
@@ -149,17 +148,6 @@ static bool json_string(struct json *j)
 	return json_fail(j, "unterminated string");
 }
 
-/* strtod in the C locale, whatever the caller's locale. */
-static locale_t json_c_locale;
-static pthread_once_t json_locale_once = PTHREAD_ONCE_INIT;
-
-static void json_locale_init(void)
-{
-	json_c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-	if (!json_c_locale)
-		xbt_fatalx("newlocale(C): %s", strerror(errno));
-}
-
 /* Skips the digits at s[i..len); returns where they end. */
 static size_t json_digits(const char *s, size_t i, size_t len)
 {
@@ -211,8 +199,7 @@ static bool json_number(struct json *j, xmlrpc_value **out)
 			return true;
 		}
 	}
-	pthread_once(&json_locale_once, json_locale_init);
-	double x = strtod_l(buf, NULL, json_c_locale);
+	double x = xbt__strtod(buf, NULL);
 	if (!isfinite(x))
 		return json_fail(j, "number out of range");
 	*out = xbt_value_float(x);

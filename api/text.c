@@ -7,7 +7,10 @@
  */
 #include "config.h"
 
+#include <locale.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -283,4 +286,22 @@ void xbt__bmp_encode_cp(xbt_buf *out, uint32_t cp)
 	} else {
 		xbt_buf_add_utf8(out, cp);
 	}
+}
+
+/* ---- numbers ------------------------------------------------------------- */
+
+static locale_t text_c_locale;
+static pthread_once_t text_locale_once = PTHREAD_ONCE_INIT;
+
+static void text_locale_init(void)
+{
+	text_c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+	if (!text_c_locale)
+		xbt_fatalx("newlocale(C) failed");
+}
+
+double xbt__strtod(const char *s, char **end)
+{
+	pthread_once(&text_locale_once, text_locale_init);
+	return strtod_l(s, end, text_c_locale);
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "internal.h"
 #include "xbt/value.h"
@@ -611,6 +612,55 @@ static bool datetime_rewrite(const char *t, size_t n, char *out, size_t outsz)
 	return true;
 }
 
+/*
+ * xmlrpc-c 1.33 reads a <double> by summing digit * 0.1^k, which is
+ * inexact (0.75 becomes 0.75000000000000011), and hands only the text its
+ * own reader refuses to strtod. So a decimal double ([+-]digits[.digits]
+ * [e[+-]digits], or inf and nan as xapi writes them) is read here, exactly,
+ * and rewritten as a hexadecimal float ("0x3p-2"), which only strtod reads,
+ * exactly and in any locale. Other text is left for xmlrpc-c to judge.
+ */
+static bool double_rewrite(const char *t, size_t n, char *out, size_t outsz)
+{
+	char buf[128], *end;
+	size_t i = 0, digits = 0;
+	double d, m;
+	int e;
+
+	if (n == 0 || n >= sizeof(buf))
+		return false;
+	memcpy(buf, t, n);
+	buf[n] = '\0';
+	i += buf[0] == '-' || buf[0] == '+';
+	if (!strcasecmp(buf + i, "inf") || !strcasecmp(buf + i, "nan")) {
+		snprintf(out, outsz, "%.5s", buf);
+		return true;
+	}
+	for (; buf[i] >= '0' && buf[i] <= '9'; i++)
+		digits++;
+	if (buf[i] == '.')
+		for (i++; buf[i] >= '0' && buf[i] <= '9'; i++)
+			digits++;
+	if (digits && (buf[i] == 'e' || buf[i] == 'E')) {
+		i++;
+		i += buf[i] == '-' || buf[i] == '+';
+		if (buf[i] < '0' || buf[i] > '9')
+			return false;
+		while (buf[i] >= '0' && buf[i] <= '9')
+			i++;
+	}
+	if (!digits || i != n)
+		return false;
+	d = xbt__strtod(buf, &end);
+	if (*end || !isfinite(d))
+		return false;
+	/* d = mantissa * 2^e exactly, the mantissa an integer of 53 bits. */
+	m = frexp(fabs(d), &e);
+	snprintf(out, outsz, "%s0x%llxp%d", signbit(d) ? "-" : "",
+		 (unsigned long long)ldexp(m, 53), d == 0 ? 0 : e - 53);
+	return true;
+}
+
 /* [+-]?digits within int64: what an <i8> may hold. */
 static bool i8_text_ok(const char *s, size_t n)
 {
@@ -707,8 +757,9 @@ static void text_rewrite(struct rewrite *rw, const char *s, size_t from,
  * Measures the element depth of xml and refuses declarations (<!DOCTYPE
  * ...>: xmlrpc-c expands entities) before xmlrpc-c builds its tree, which
  * it frees recursively. Text is rewritten into copy where xmlrpc-c needs
- * it: characters outside the BMP, and datetimes it cannot read (copy is
- * left empty when the text can be parsed as it is). Constructs that do not
+ * it: characters outside the BMP, doubles (which it reads inexactly),
+ * and datetimes it cannot read (copy is left empty when the text can be
+ * parsed as it is). Constructs that do not
  * end stop the scan: xmlrpc-c then reports them. Returns why the text is
  * refused, or NULL.
  */
@@ -792,15 +843,20 @@ static const char *xml_prescan(const char *s, size_t len, xbt_buf *copy)
 				why = "<i8> value is not a 64-bit integer";
 			continue;
 		}
-		if (namelen == 16 && !memcmp(s + name, "dateTime.iso8601", 16)) {
+		if ((namelen == 16 && !memcmp(s + name, "dateTime.iso8601", 16)) ||
+		    (namelen == 6 && !memcmp(s + name, "double", 6))) {
 			const char *lt = memchr(s + i, '<', len - i);
-			char canon[48];
+			char canon[64];
 			size_t n;
+			bool changed;
 
 			if (!lt)
 				break;
 			n = (size_t)(lt - (s + i));
-			if (datetime_rewrite(s + i, n, canon, sizeof(canon))) {
+			changed = namelen == 6 ?
+				double_rewrite(s + i, n, canon, sizeof(canon)) :
+				datetime_rewrite(s + i, n, canon, sizeof(canon));
+			if (changed) {
 				rewrite(&rw, s, i, n);
 				xbt_buf_addstr(copy, canon);
 			}

@@ -492,6 +492,8 @@ static const struct bad_case bad_calls[] = {
 	{ CALL(P("<i4>x</i4>")), 0, "~non-numerical" },
 	{ CALL(P("<i4>99999999999</i4>")), 0, "~" },
 	{ CALL(P("<unknown>1</unknown>")), 0, "~unknown" },
+	{ CALL(P("<double>1e400</double>")), 0, "~not a valid floating point" },
+	{ CALL(P("<double>1.5x</double>")), 0, "~not a valid floating point" },
 	{ CALL(DTP("yesterday")), 0, "~not of any form" },
 	{ CALL(DTP("20261301T00:00:00")), 0, "~Month" },
 	{ CALL(DTP("20260101T00:00:00+25:00")), 0, "~not of any form" },
@@ -603,6 +605,40 @@ START_TEST(test_parse_call_depth)
 	xbt_buf_release(&b);
 	free(ok);
 	free(deep);
+}
+END_TEST
+
+/* xmlrpc-c alone reads 0.75 as 0.75000000000000011; every double here is exact. */
+START_TEST(test_parse_call_doubles_exact)
+{
+	static const char *const texts[] = {
+		"0.75", "0.1", "0.3", "1e-07", "1.5E3", "-0", "-0.0",
+		"123456789.123456789", "5e-324", "2.2250738585072014e-308",
+		"1.7976931348623157e308", ".5", "5.", "+2.5", "0x10", "inf",
+		"-inf", "3.141592653589793238462643383279",
+	};
+
+	for (size_t k = 0; k < sizeof(texts) / sizeof(texts[0]); k++) {
+		xbt_buf b = XBT_BUF_INIT;
+		char *method = NULL;
+		xmlrpc_value *params = NULL, *p;
+		double got = 0, want = strtod(texts[k], NULL);
+		xbt_error *e;
+
+		xbt_buf_addf(&b, "<methodCall><methodName>m</methodName><params>"
+			     "<param><value><double>%s</double></value></param>"
+			     "</params></methodCall>", texts[k]);
+		e = xbt_wire_parse_call(b.buf, b.len, &method, &params);
+		ck_assert_msg(!e, "%s: %s", texts[k], e ? e->params[1] : "");
+		p = xbt_value_item(params, 0);
+		xmlrpc_read_double(&env, p, &got);
+		ck_assert_msg(memcmp(&got, &want, sizeof(got)) == 0,
+			      "%s: %.17g", texts[k], got);
+		xmlrpc_DECREF(p);
+		xmlrpc_DECREF(params);
+		free(method);
+		xbt_buf_release(&b);
+	}
 }
 END_TEST
 
@@ -1683,6 +1719,7 @@ int main(void)
 	tcase_add_loop_test(t, test_parse_call_bad, 0, N(bad_calls));
 	tcase_add_test(t, test_parse_call_depth);
 	tcase_add_test(t, test_parse_call_reason_cut);
+	tcase_add_test(t, test_parse_call_doubles_exact);
 	tcase_add_loop_test(t, test_parse_jsonrpc_good, 0, N(good_json));
 	tcase_add_loop_test(t, test_parse_jsonrpc_bad, 0, N(bad_json));
 	tcase_add_test(t, test_parse_jsonrpc_depth);
