@@ -588,27 +588,22 @@ static xbt_error *check_set(const xbt_type *t, xmlrpc_value *in,
 static xbt_error *check_struct(const xbt_type *t, xmlrpc_value *in,
 			       xmlrpc_value **out, const loc *where)
 {
-	xmlrpc_env env;
 	xmlrpc_value *st = xbt_value_struct();
 	const xbt_class_desc *cls = NULL;
 	xbt_error *err = NULL;
-	int n;
+	size_t n;
 
 	if (t->kind == XBT_T_RECORD)
 		cls = xbt_class_find(t->cls);
-	xmlrpc_env_init(&env);
-	n = xmlrpc_struct_size(&env, in);
-	env_check(&env);
-	for (int i = 0; i < n && !err; i++) {
+	n = xbt_value_size(in);
+	for (size_t i = 0; i < n && !err; i++) {
 		xmlrpc_value *key, *val, *norm = NULL;
-		const char *k = NULL;
+		char *k = NULL;
 		size_t klen = 0;
 		const xbt_field_desc *f = NULL;
 
-		xmlrpc_struct_read_member(&env, in, (unsigned)i, &key, &val);
-		env_check(&env);
-		if (!read_lp(key, &k, &klen))
-			xbt_fatalx("xmlrpc-c: unreadable struct member name");
+		xbt_value_member_at(in, i, &k, &klen, &val);
+		key = xbt_value_string_len(k, klen);
 		if (t->kind == XBT_T_MAP) {
 			loc here = { where, "member", k, klen, 0 };
 
@@ -631,7 +626,7 @@ static xbt_error *check_struct(const xbt_type *t, xmlrpc_value *in,
 		}
 		if (!err)
 			xbt_value_put_v(st, key, norm);
-		free((void *)k);
+		free(k);
 		xmlrpc_DECREF(key);
 		xmlrpc_DECREF(val);
 	}
@@ -1113,23 +1108,21 @@ static void field_store(const xbt_field_desc *f, xmlrpc_value *v, void *rec)
 	}
 	case XBT_T_MAP: {
 		xbt_map *m = MEMBER(rec, f, xbt_map);
-		int n = xmlrpc_struct_size(&env, v);
+		size_t n = xbt_value_size(v);
 
-		env_check(&env);
 		xbt_map_clear(m);
-		for (int i = 0; i < n; i++) {
-			xmlrpc_value *key, *val;
-			char *k, *s;
+		for (size_t i = 0; i < n; i++) {
+			xmlrpc_value *val;
+			char *k, *safe, *s;
+			size_t klen;
 
-			xmlrpc_struct_read_member(&env, v, (unsigned)i, &key,
-						  &val);
-			env_check(&env);
-			k = scalar_text(key);
+			xbt_value_member_at(v, i, &k, &klen, &val);
+			safe = xbt_text_safe_dup(k, klen);
 			s = scalar_text(val);
-			xbt_map_set(m, k, s);
+			xbt_map_set(m, safe, s);
 			free(k);
+			free(safe);
 			free(s);
-			xmlrpc_DECREF(key);
 			xmlrpc_DECREF(val);
 		}
 		break;
@@ -1157,10 +1150,9 @@ xbt_error *xbt_field_from_value(const xbt_field_desc *f, xmlrpc_value *v,
 xbt_error *xbt_record_from_value(const xbt_class_desc *c, xmlrpc_value *v,
 				 void *rec)
 {
-	xmlrpc_env env;
 	xbt_error *err = NULL;
 	void *tmp = NULL;
-	int n;
+	size_t n;
 
 	if (xmlrpc_value_type(v) != XMLRPC_TYPE_STRUCT) {
 		xbt_buf want = XBT_BUF_INIT;
@@ -1173,19 +1165,14 @@ xbt_error *xbt_record_from_value(const xbt_class_desc *c, xmlrpc_value *v,
 	/* work on a copy so that a bad field leaves rec untouched */
 	tmp = xbt_malloc(c->record_size ? c->record_size : 1);
 	xbt_record_copy(c, tmp, rec);
-	xmlrpc_env_init(&env);
-	n = xmlrpc_struct_size(&env, v);
-	env_check(&env);
-	for (int i = 0; i < n && !err; i++) {
-		xmlrpc_value *key, *val, *norm = NULL;
-		const char *k = NULL;
+	n = xbt_value_size(v);
+	for (size_t i = 0; i < n && !err; i++) {
+		xmlrpc_value *val, *norm = NULL;
+		char *k = NULL;
 		size_t klen = 0;
 		const xbt_field_desc *f;
 
-		xmlrpc_struct_read_member(&env, v, (unsigned)i, &key, &val);
-		env_check(&env);
-		if (!read_lp(key, &k, &klen))
-			xbt_fatalx("xmlrpc-c: unreadable struct member name");
+		xbt_value_member_at(v, i, &k, &klen, &val);
 		f = strlen(k) == klen ? xbt_field_find(c, k) : NULL;
 		if (f) {
 			loc here = { NULL, "field", k, klen, 0 };
@@ -1196,11 +1183,9 @@ xbt_error *xbt_record_from_value(const xbt_class_desc *c, xmlrpc_value *v,
 				xmlrpc_DECREF(norm);
 			}
 		}
-		free((void *)k);
-		xmlrpc_DECREF(key);
+		free(k);
 		xmlrpc_DECREF(val);
 	}
-	xmlrpc_env_clean(&env);
 	if (err) {
 		xbt_record_release(c, tmp);
 	} else {

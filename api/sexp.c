@@ -2,7 +2,7 @@
 /*
  * The sexplib "machine" form of upstream's Backtrace.t, by hand: no C
  * library writes sexplib's quoting rules, and the byte-exact form is the
- * wire contract (DESIGN.md). The reader knows the schema (a list of frames,
+ * wire contract (doc/design.md, "Backtraces"). The reader knows the schema (a list of frames,
  * each a list of (field value) pairs), so its depth is bounded by
  * construction and every input byte is checked against the grammar.
  */

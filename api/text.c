@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * DESIGN.md "Text": XML 1.0 cannot carry most control bytes nor invalid
+ * doc/design.md, "Text": XML 1.0 cannot carry most control bytes nor invalid
  * UTF-8, and clients' parsers reject them. This is a hand-written UTF-8
  * validator because the rule (which bytes to keep, how to spell the others)
  * is ours; iconv would stop at the first bad byte.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The XenAPI wire dialect (see xbt/wire.h and DESIGN.md). Serialising is
+ * The XenAPI wire dialect (see xbt/wire.h and doc/design.md, "Wire"). Serialising is
  * done by hand because xmlrpc-c types every string and integer, which
  * XenAPI clients do not expect; parsing is xmlrpc-c's, behind bounds that
  * xmlrpc-c lacks (element depth, DOCTYPE, JSON depth) and a few input
@@ -85,7 +85,7 @@ static void json_escape(xbt_buf *out, const char *s, size_t len)
 	xbt_buf_addch(out, '"');
 }
 
-/* Text from anywhere, made safe (DESIGN.md "Text") then escaped. */
+/* Text from anywhere, made safe (doc/design.md, "Text") then escaped. */
 static void text_out(xbt_buf *out, const char *s, size_t len, bool json)
 {
 	xbt_buf tmp = XBT_BUF_INIT;

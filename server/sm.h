@@ -2,7 +2,7 @@
 /*
  * The SMAPIv1 plugin runner: runs <sm_dir>/<TYPE>SR with one XML-RPC
  * methodCall as argv[1] and turns what the plugin did (exit status, stdout,
- * stderr) into a value or a XenAPI error, per DESIGN.md's SMAPIv1 table.
+ * stderr) into a value or a XenAPI error, per the SMAPIv1 table of doc/design.md.
  * Plugin backtraces (SR_BACKEND_FAILURE_WITH_BACKTRACE) are glued in front
  * of the error's own frames. See doc/plugins.md for the plugin side.
  *
@@ -47,7 +47,7 @@ void sm_init(const struct sm_config *cfg);
 /* True when type names a plugin safely: [A-Za-z0-9_]{1,64}. */
 bool sm_type_valid(const char *type);
 
-/* The fields of the call struct (DESIGN.md); NULL fields are left out. */
+/* The fields of the call struct (doc/design.md, "SMAPIv1"); NULL fields are left out. */
 struct sm_call_args {
 	const char *host_ref;
 	const char *session_ref;
@@ -106,7 +106,7 @@ struct sm_output {
 };
 
 /*
- * The pure decoder (DESIGN.md table, a non-zero exit wins over stdout).
+ * The pure decoder (doc/design.md, "SMAPIv1"; a non-zero exit wins over stdout).
  * call (may be NULL) gives sr_ref and vdi_ref for VDI_MISSING. Plugin text
  * in params is cut to cfg->param_cap bytes (then "[... N more bytes]") and
  * made safe (xbt_text_safe_dup).

@@ -5,7 +5,7 @@
  * human form and the Python JSON interop.
  *
  * Written from the contract (api/xbt/buf.h, api/xbt/backtrace.h and
- * DESIGN.md "Conventions" / "Facts from upstream"), not from the code, so
+ * doc/design.md, "Errors" and "Backtraces"), not from the code, so
  * that they catch the code's mistakes. Expected bytes are spelled out.
  */
 #include "config.h"
@@ -511,7 +511,7 @@ END_TEST
 
 /*
  * Expected outputs write \xNN with lowercase hex digits (as Python does);
- * DESIGN.md only shows "\x00".
+ * doc/design.md only shows "\x00".
  */
 #define SC(in, out) { in, sizeof(in) - 1, out, sizeof(out) - 1 }
 static const struct safe_case {
@@ -713,7 +713,7 @@ END_TEST
 
 /* ---- sexp atoms ---------------------------------------------------------- */
 
-/* The quoting rule of DESIGN.md, as a reference model. */
+/* The quoting rule of doc/design.md, as a reference model. */
 static size_t ref_atom(const unsigned char *s, size_t len, char *out)
 {
 	bool quote = len == 0;

@@ -129,7 +129,7 @@ END_TEST
 
 START_TEST(test_task_fields)
 {
-	/* exactly DESIGN.md's task fields, in order */
+	/* exactly the task fields of doc/design.md, in order */
 	static const char *const want[] = {
 		"uuid", "name_label", "name_description", "allowed_operations",
 		"current_operations", "created", "finished", "status",

@@ -28,7 +28,7 @@ API_MAJOR = "2"   # XBTD_API_MAJOR in server/xbtd.h, an int on the wire
 API_MINOR = "21"  # XBTD_API_MINOR
 AUTH_FAILED = "Authentication failure"
 
-# Every field of a task (DESIGN.md) and the Python type xmlrpc.client gives.
+# Every field of a task (doc/design.md, "Wire") and the Python type xmlrpc.client gives.
 TASK_FIELDS = {
     "uuid": str,
     "name_label": str,

@@ -72,8 +72,9 @@ def attach_result(params_nbd, params="", o_direct=True, o_direct_reason="",
 
 
 def _safe_text(s):
-    """DESIGN.md's text rule: control characters (but tab, LF, CR) and
-    undecodable bytes (surrogate escapes) become the characters \\xNN."""
+    """The text rule of doc/design.md ("Text"): control characters (but
+    tab, LF, CR) and undecodable bytes (surrogate escapes) become the
+    characters \\xNN."""
     out = []
     for ch in s:
         o = ord(ch)

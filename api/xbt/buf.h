@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xbt_buf: a growable, always NUL-terminated byte buffer (the one string
- * builder used everywhere in xbt), plus the text-safety rule of DESIGN.md.
+ * builder used everywhere in xbt), plus the text-safety rule of doc/design.md.
  *
  * Allocation failure is treated as an impossible state: xbt_fatalx() aborts.
  */
@@ -41,7 +41,7 @@ void xbt_buf_vaddf(xbt_buf *b, const char *fmt, va_list ap)
 char *xbt_buf_detach(xbt_buf *b, size_t *len_out);
 
 /*
- * Text safety (DESIGN.md "Text"): appends s[0..len) to b with every byte
+ * Text safety (doc/design.md, "Text"): appends s[0..len) to b with every byte
  * that is not part of valid UTF-8 (or is U+FFFE/U+FFFF), every control byte
  * other than TAB, LF and CR, and NUL written as the four characters \xNN.
  * The result is always valid UTF-8 that XML 1.0 can carry.
