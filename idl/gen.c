@@ -318,6 +318,7 @@ typedef struct class_def {
 	vec fields;              /* field_def * */
 	vec messages;            /* msg_def * (custom then implicit) */
 	unsigned omit;
+	bool events;             /* changes are events (events="false": not) */
 	xmlNodePtr node;
 	int line;
 } class_def;
@@ -882,6 +883,7 @@ static void read_class_head(xmlNodePtr n)
 	c->doc = child_description(n);
 	c->node = n;
 	c->line = node_line(n);
+	c->events = attr_bool(n, "events", true);
 	for (size_t i = 0; i < api.classes.n; i++) {
 		class_def *o = api.classes.v[i];
 
@@ -1719,7 +1721,8 @@ static void emit_model(out *o)
 		else
 			out_s(o, "0, 0, NULL,\n\t");
 		out_cstr(o, c->doc);
-		out_s(o, "\n};\n\n");
+		out_f(o, ",\n\t%zu, %s\n};\n\n", i,
+		      c->events ? "true" : "false");
 	}
 	out_s(o, "const xbt_class_desc *const xbt_classes[] = {\n");
 	for (size_t i = 0; i < api.classes.n; i++) {

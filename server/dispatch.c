@@ -142,20 +142,21 @@ struct collect {
 	const char *name_label;
 };
 
-static void collect_ref(const char *ref, void *rec, void *ctx)
+static void collect_ref(const char *ref, const void *rec, void *ctx)
 {
 	struct collect *k = ctx;
 
 	if (k->name_label) {
 		const xbt_field_desc *f = xbt_field_find(k->c, "name_label");
-		const char *label = *(char **)((char *)rec + f->offset);
+		const char *label = *(char *const *)((const char *)rec +
+						     f->offset);
 		if (strcmp(label, k->name_label) != 0)
 			return;
 	}
 	xbt_value_push(k->out, xbt_value_string(ref));
 }
 
-static void collect_record(const char *ref, void *rec, void *ctx)
+static void collect_record(const char *ref, const void *rec, void *ctx)
 {
 	struct collect *k = ctx;
 
@@ -167,61 +168,60 @@ static xbt_map *map_field(const xbt_field_desc *f, void *rec)
 	return (xbt_map *)((char *)rec + f->offset);
 }
 
+static const xbt_map *map_field_c(const xbt_field_desc *f, const void *rec)
+{
+	return (const xbt_map *)((const char *)rec + f->offset);
+}
+
 static xbt_error *generic_call(struct call *call, xmlrpc_value **result)
 {
 	const xbt_message_desc *m = call->msg;
 	const xbt_class_desc *c = m->cls;
 	const xbt_field_desc *f = m->field >= 0 ? &c->fields[m->field] : NULL;
+	const char *ref = call->argc ? call->argv[0].s : NULL;
 	struct collect k = { .c = c };
 	xbt_error *err = NULL;
-	xbt_map *map;
-	void *rec = NULL;
+	const void *rec = NULL;
 
 	store_lock();
 	switch (m->kind) {
 	case XBT_MSG_GET_FIELD:
-		if (!(err = XBT_PROPAGATE(store_need(c, call->argv[0].s, &rec))))
+		if (!(err = XBT_PROPAGATE(store_need(c, ref, &rec))))
 			*result = xbt_field_to_value(f, rec);
 		break;
 	case XBT_MSG_SET_FIELD:
-		if ((err = XBT_PROPAGATE(store_need(c, call->argv[0].s, &rec))))
-			break;
-		if ((err = XBT_PROPAGATE(xbt_field_from_value(f, call->argv[1].v,
-							       rec))))
-			break;
-		store_touch(c, call->argv[0].s);
-		*result = xbt_value_string("");
+		/* The value was checked against the field's type already. */
+		if (!(err = XBT_PROPAGATE(store_need(c, ref, &rec))))
+			err = XBT_PROPAGATE(xbt_field_from_value(
+				f, call->argv[1].v, store_edit(c, ref)));
 		break;
 	case XBT_MSG_ADD_TO_MAP:
-		if ((err = XBT_PROPAGATE(store_need(c, call->argv[0].s, &rec))))
+		if ((err = XBT_PROPAGATE(store_need(c, ref, &rec))))
 			break;
-		map = map_field(f, rec);
-		if (xbt_map_get(map, call->argv[1].s)) {
+		if (xbt_map_get(map_field_c(f, rec), call->argv[1].s)) {
 			err = XBT_RAISE(XBT_ERR_MAP_DUPLICATE_KEY, c->name,
-					f->name, call->argv[0].s,
-					call->argv[1].s);
+					f->name, ref, call->argv[1].s);
 			break;
 		}
-		xbt_map_set(map, call->argv[1].s, call->argv[2].s);
-		store_touch(c, call->argv[0].s);
-		*result = xbt_value_string("");
+		xbt_map_set(map_field(f, store_edit(c, ref)), call->argv[1].s,
+			    call->argv[2].s);
 		break;
 	case XBT_MSG_REMOVE_FROM_MAP:
-		if ((err = XBT_PROPAGATE(store_need(c, call->argv[0].s, &rec))))
+		if ((err = XBT_PROPAGATE(store_need(c, ref, &rec))))
 			break;
-		map = map_field(f, rec);
-		if (xbt_map_remove(map, call->argv[1].s))
-			store_touch(c, call->argv[0].s);
-		*result = xbt_value_string("");
+		if (xbt_map_get(map_field_c(f, rec), call->argv[1].s))
+			xbt_map_remove(map_field(f, store_edit(c, ref)),
+				       call->argv[1].s);
 		break;
 	case XBT_MSG_GET_RECORD:
-		if (!(err = XBT_PROPAGATE(store_need(c, call->argv[0].s, &rec))))
+		if (!(err = XBT_PROPAGATE(store_need(c, ref, &rec))))
 			*result = xbt_record_to_value(c, rec);
 		break;
 	case XBT_MSG_GET_BY_UUID: {
-		const char *ref = store_ref_by_uuid(c, call->argv[0].s);
-		if (ref)
-			*result = xbt_value_string(ref);
+		const char *found = store_ref_by_uuid(c, call->argv[0].s);
+
+		if (found)
+			*result = xbt_value_string(found);
 		else
 			err = XBT_RAISE(XBT_ERR_UUID_INVALID, c->name,
 					call->argv[0].s);

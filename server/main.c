@@ -17,6 +17,7 @@
 
 #include <xmlrpc-c/base.h>
 
+#include "evlog.h"
 #include "http.h"
 #include "log.h"
 #include "sm.h"
@@ -254,7 +255,9 @@ int main(int argc, char **argv)
 		struct sm_config sc = { .sm_dir = xbtd_conf.sm_dir };
 		sm_init(&sc); /* before threads: raises a process-wide limit */
 	}
+	evlog_init(xbtd_conf.event_history);
 	store_init();
+	host_init(xbtd_conf.hostname, xbtd_conf.listen_addr);
 	if (xbtd_conf.users_file &&
 	    (err = XBT_PROPAGATE(session_load_users(xbtd_conf.users_file))))
 		goto out;
@@ -285,9 +288,10 @@ int main(int argc, char **argv)
 		int64_t now = now_seconds();
 		session_expire(now);
 		task_gc(now);
+		event_gc();
 	}
 	log_info("signal %d: shutting down", sig);
-	event_stop();
+	evlog_stop();
 	http_stop(http);
 	worker_stop();
 out:
@@ -300,6 +304,7 @@ out:
 	}
 	store_shutdown();
 	event_shutdown();
+	evlog_shutdown();
 	session_free_users();
 	return status;
 }

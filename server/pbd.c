@@ -29,12 +29,12 @@ static void pbd_job_free(struct pbd_job *j)
 static xbt_error *pbd_prepare(const char *ref, bool want, struct pbd_job *j,
 			      bool *already)
 {
-	struct xbt_pbd_record *p;
-	struct xbt_sr_record *sr = NULL;
+	const struct xbt_pbd_record *p;
+	const struct xbt_sr_record *sr = NULL;
 	xbt_error *err;
 
 	store_lock();
-	err = XBT_PROPAGATE(store_need(&xbt_class_pbd, ref, (void **)&p));
+	err = XBT_PROPAGATE(store_need(&xbt_class_pbd, ref, (const void **)&p));
 	if (!err && !(sr = store_get(&xbt_class_sr, p->SR)))
 		err = XBT_RAISE(XBT_ERR_HANDLE_INVALID, "SR", p->SR);
 	if (!err) {
@@ -58,7 +58,7 @@ static xbt_error *pbd_run(const char *ref, bool plug)
 		.timeout_s = xbtd_conf.plugin_timeout_s,
 		.hostname = xbtd_conf.hostname,
 	};
-	struct sm_call_args a = { .host_ref = world_host_ref() };
+	struct sm_call_args a = { .host_ref = host_self() };
 	xmlrpc_value *st = NULL, *result = NULL;
 	char *session = NULL;
 	bool already = false;
@@ -77,16 +77,14 @@ static xbt_error *pbd_run(const char *ref, bool plug)
 	if (!err) {
 		struct xbt_pbd_record *p;
 		store_lock();
-		if ((p = store_get(&xbt_class_pbd, ref))) {
+		if ((p = store_edit(&xbt_class_pbd, ref)))
 			p->currently_attached = plug;
-			store_touch(&xbt_class_pbd, ref);
-		}
 		store_unlock();
 	}
 out:
 	if (session) {
 		store_lock();
-		store_del(&xbt_class_session, session);
+		session_destroy(session);
 		store_unlock();
 		free(session);
 	}

@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <time.h>
 
+#include "evlog.h"
 #include "log.h"
 #include "xbtd.h"
 
@@ -25,6 +27,8 @@ struct session_user {
 };
 static struct session_user *session_users;
 static size_t session_nusers;
+/* Bumped whenever a session ends, for calls that wait (event.c). */
+static atomic_uint session_ends;
 
 xbt_error *session_load_users(const char *path);
 void session_free_users(void);
@@ -118,7 +122,7 @@ static const char *session_new(const char *user, const char *originator)
 
 	xbt_record_init(&xbt_class_session, s);
 	free(s->this_host);
-	s->this_host = xbt_strdup(world_host_ref());
+	s->this_host = xbt_strdup(host_self());
 	free(s->this_user);
 	s->this_user = xbt_strdup("");
 	free(s->auth_user_name);
@@ -163,11 +167,24 @@ out:
 	return err;
 }
 
+void session_destroy(const char *ref)
+{
+	store_del(&xbt_class_session, ref);
+	/* Sessions have no events: wake the waiters, who ask session_alive. */
+	atomic_fetch_add(&session_ends, 1);
+	evlog_poke();
+}
+
+unsigned session_generation(void)
+{
+	return atomic_load(&session_ends);
+}
+
 xbt_error *session_logout(struct call *call, xmlrpc_value *const *args,
 			  xmlrpc_value **result)
 {
 	store_lock();
-	store_del(&xbt_class_session, call->session);
+	session_destroy(call->session);
 	store_unlock();
 	return NULL;
 }
@@ -185,23 +202,34 @@ xbt_error *session_check(const char *ref)
 	xbt_error *err = NULL;
 
 	store_lock();
-	s = store_get(&xbt_class_session, ref);
+	/* Sessions have no events, so editing one wakes no watcher. */
+	s = store_edit(&xbt_class_session, ref);
 	if (s && session_idle(s, now)) {
-		store_del(&xbt_class_session, ref);
+		session_destroy(ref);
 		s = NULL;
 	}
 	if (s)
-		s->last_active = now; /* not an event: it would wake every watcher */
+		s->last_active = now;
 	else
 		err = XBT_RAISE(XBT_ERR_SESSION_INVALID, ref);
 	store_unlock();
 	return err;
 }
 
-static void session_expire_one(const char *ref, void *rec, void *ctx)
+bool session_alive(const char *ref)
+{
+	bool alive;
+
+	store_lock();
+	alive = store_get(&xbt_class_session, ref) != NULL;
+	store_unlock();
+	return alive;
+}
+
+static void session_expire_one(const char *ref, const void *rec, void *ctx)
 {
 	if (session_idle(rec, *(int64_t *)ctx))
-		store_del(&xbt_class_session, ref);
+		session_destroy(ref);
 }
 
 void session_expire(int64_t now)

@@ -4,6 +4,13 @@
  * uuid through per-class hash tables, in creation order for get_all. One
  * mutex guards it all: handlers hold it for microseconds, and one lock makes
  * multi-object changes (VM + VBDs + host) atomic for event readers.
+ *
+ * Change tracking (doc/design.md, "Store and events"): records change only
+ * through store_add, store_edit and store_del, which note the object in the
+ * section's list of changes; store_unlock turns that list into events, one
+ * per changed object and with its state at the end of the section, before
+ * it lets go of the lock. Objects added and deleted within one section
+ * make no event at all.
  */
 #include "config.h"
 
@@ -14,12 +21,14 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "evlog.h"
 #include "xbtd.h"
 
 struct obj {
 	char ref[64];
 	char uuid[40];
 	void *rec;
+	size_t change;          /* 1 + its index in store_changes; 0: none */
 	struct obj *next_ref;
 	struct obj *next_uuid;
 	TAILQ_ENTRY(obj) link;
@@ -36,8 +45,18 @@ struct class_table {
 	struct obj_list all;
 };
 
+/* One change of the current locked section; obj NULL for a deletion. */
+struct change {
+	const xbt_class_desc *c;  /* NULL: cancelled */
+	struct obj *obj;
+	enum evlog_op op;
+	char ref[64];
+};
+
 static pthread_mutex_t store_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct class_table *store_tables;
+static struct change *store_changes;
+static size_t store_nchanges, store_capchanges;
 
 int64_t now_seconds(void)
 {
@@ -51,6 +70,7 @@ void store_new_uuid(char *buf)
 
 	while (got < sizeof(b)) {
 		ssize_t r = getrandom(b + got, sizeof(b) - got, 0);
+		/* Only EFAULT, EINVAL or ENOSYS, none of them possible here. */
 		if (r < 0 && errno != EINTR)
 			xbt_fatalx("getrandom: %s", strerror(errno));
 		if (r > 0)
@@ -64,6 +84,19 @@ void store_new_uuid(char *buf)
 		 b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
+bool store_uuid_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 36 && s[i]; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-' : !strchr("0123456789abcdef", s[i]))
+			return false;
+	}
+	return i == 36 && !s[i];
+}
+
 static size_t store_hash(const char *s)
 {
 	size_t h = 14695981039346656037ULL;
@@ -75,10 +108,7 @@ static size_t store_hash(const char *s)
 
 static struct class_table *store_table(const xbt_class_desc *c)
 {
-	for (size_t i = 0; i < xbt_nclasses; i++)
-		if (store_tables[i].c == c)
-			return &store_tables[i];
-	xbt_fatalx("store: class %s is not in the model", c->name);
+	return &store_tables[c->index];
 }
 
 static char **store_uuid_member(struct class_table *t, void *rec)
@@ -91,6 +121,7 @@ void store_init(void)
 	store_tables = xbt_calloc(xbt_nclasses, sizeof(*store_tables));
 	for (size_t i = 0; i < xbt_nclasses; i++) {
 		struct class_table *t = &store_tables[i];
+
 		t->c = xbt_classes[i];
 		t->uuid_field = xbt_field_find(t->c, "uuid");
 		t->nbuckets = 64;
@@ -107,6 +138,7 @@ void store_shutdown(void)
 	for (size_t i = 0; i < xbt_nclasses; i++) {
 		struct class_table *t = &store_tables[i];
 		struct obj *o;
+
 		while ((o = TAILQ_FIRST(&t->all))) {
 			TAILQ_REMOVE(&t->all, o, link);
 			xbt_record_release(t->c, o->rec);
@@ -118,6 +150,9 @@ void store_shutdown(void)
 	}
 	free(store_tables);
 	store_tables = NULL;
+	free(store_changes);
+	store_changes = NULL;
+	store_nchanges = store_capchanges = 0;
 }
 
 void store_lock(void)
@@ -125,10 +160,46 @@ void store_lock(void)
 	pthread_mutex_lock(&store_mutex);
 }
 
+/* Notes a change of o (or, with o NULL, the deletion of ref). */
+static void store_note(const xbt_class_desc *c, struct obj *o,
+		       enum evlog_op op, const char *ref)
+{
+	struct change *ch;
+
+	if (!c->events || (o && o->change))
+		return;
+	if (store_nchanges == store_capchanges) {
+		store_capchanges = store_capchanges ? 2 * store_capchanges : 64;
+		store_changes = xbt_reallocarray(store_changes, store_capchanges,
+						 sizeof(*store_changes));
+	}
+	ch = &store_changes[store_nchanges++];
+	ch->c = c;
+	ch->obj = o;
+	ch->op = op;
+	snprintf(ch->ref, sizeof(ch->ref), "%s", ref);
+	if (o)
+		o->change = store_nchanges;
+}
+
 void store_unlock(void)
 {
+	struct evlog_garbage g = { 0 };
+
+	for (size_t i = 0; i < store_nchanges; i++) {
+		struct change *ch = &store_changes[i];
+
+		if (!ch->c)
+			continue;
+		evlog_append(ch->c, ch->ref, ch->op, ch->obj ? ch->obj->rec : NULL,
+			     &g);
+		if (ch->obj)
+			ch->obj->change = 0;
+	}
+	store_nchanges = 0;
 	pthread_mutex_unlock(&store_mutex);
-	event_publish(); /* wakes event waiters once the lock is free */
+	evlog_garbage_release(&g);
+	evlog_publish(); /* wakes event readers once the lock is free */
 }
 
 static struct obj *store_find(struct class_table *t, const char *ref)
@@ -140,17 +211,40 @@ static struct obj *store_find(struct class_table *t, const char *ref)
 	return o;
 }
 
-void *store_get(const xbt_class_desc *c, const char *ref)
+const void *store_get(const xbt_class_desc *c, const char *ref)
 {
 	struct obj *o = store_find(store_table(c), ref);
+
 	return o ? o->rec : NULL;
 }
 
-xbt_error *store_need(const xbt_class_desc *c, const char *ref, void **rec)
+xbt_error *store_need(const xbt_class_desc *c, const char *ref,
+		      const void **rec)
 {
 	xbt_error *err = NULL;
 
 	*rec = store_get(c, ref);
+	if (!*rec)
+		err = XBT_RAISE(XBT_ERR_HANDLE_INVALID, c->name, ref);
+	return err;
+}
+
+void *store_edit(const xbt_class_desc *c, const char *ref)
+{
+	struct obj *o = store_find(store_table(c), ref);
+
+	if (!o)
+		return NULL;
+	store_note(c, o, EVLOG_MOD, o->ref);
+	return o->rec;
+}
+
+xbt_error *store_need_edit(const xbt_class_desc *c, const char *ref,
+			   void **rec)
+{
+	xbt_error *err = NULL;
+
+	*rec = store_edit(c, ref);
 	if (!*rec)
 		err = XBT_RAISE(XBT_ERR_HANDLE_INVALID, c->name, ref);
 	return err;
@@ -165,6 +259,7 @@ static void store_rehash(struct class_table *t)
 
 	TAILQ_FOREACH(o, &t->all, link) {
 		size_t r = store_hash(o->ref) % nb, u = store_hash(o->uuid) % nb;
+
 		o->next_ref = by_ref[r];
 		by_ref[r] = o;
 		o->next_uuid = by_uuid[u];
@@ -184,15 +279,24 @@ const char *store_add(const xbt_class_desc *c, void *rec)
 	char uuid[40];
 
 	store_new_uuid(uuid);
-	snprintf(o->ref, sizeof(o->ref), "OpaqueRef:%s", uuid);
 	if (t->uuid_field) {
 		char **member = store_uuid_member(t, rec);
+
 		if (!*member || !**member) {
 			free(*member);
 			*member = xbt_strdup(uuid);
 		}
+		/* Callers give well-formed, unused uuids (world.c checks). */
+		if (!store_uuid_valid(*member) ||
+		    store_ref_by_uuid(c, *member))
+			xbt_fatalx("store: bad or duplicate %s uuid %s", c->name,
+				   *member);
 		snprintf(o->uuid, sizeof(o->uuid), "%s", *member);
+	} else {
+		snprintf(o->uuid, sizeof(o->uuid), "%s", uuid);
 	}
+	/* The ref is derived from the uuid: fixed uuids give fixed refs. */
+	snprintf(o->ref, sizeof(o->ref), "OpaqueRef:%s", o->uuid);
 	o->rec = rec;
 	if (t->n + 1 > t->nbuckets * 2)
 		store_rehash(t);
@@ -204,7 +308,7 @@ const char *store_add(const xbt_class_desc *c, void *rec)
 	t->by_uuid[u] = o;
 	TAILQ_INSERT_TAIL(&t->all, o, link);
 	t->n++;
-	event_record(c, o->ref, EVENT_ADD, rec);
+	store_note(c, o, EVLOG_ADD, o->ref);
 	return o->ref;
 }
 
@@ -213,9 +317,19 @@ void store_del(const xbt_class_desc *c, const char *ref)
 	struct class_table *t = store_table(c);
 	struct obj *o = store_find(t, ref);
 	struct obj **pp;
+	bool added_here = false;
 
 	if (!o)
 		return;
+	if (o->change) {
+		struct change *ch = &store_changes[o->change - 1];
+
+		added_here = ch->op == EVLOG_ADD;
+		ch->c = NULL;  /* its last state is gone with it */
+		o->change = 0;
+	}
+	if (!added_here)
+		store_note(c, NULL, EVLOG_DEL, o->ref);
 	for (pp = &t->by_ref[store_hash(o->ref) % t->nbuckets]; *pp != o;
 	     pp = &(*pp)->next_ref)
 		;
@@ -226,18 +340,9 @@ void store_del(const xbt_class_desc *c, const char *ref)
 	*pp = o->next_uuid;
 	TAILQ_REMOVE(&t->all, o, link);
 	t->n--;
-	event_record(c, o->ref, EVENT_DEL, NULL);
 	xbt_record_release(c, o->rec);
 	free(o->rec);
 	free(o);
-}
-
-void store_touch(const xbt_class_desc *c, const char *ref)
-{
-	struct obj *o = store_find(store_table(c), ref);
-
-	if (o)
-		event_record(c, o->ref, EVENT_MOD, o->rec);
 }
 
 const char *store_ref_by_uuid(const xbt_class_desc *c, const char *uuid)
@@ -256,7 +361,8 @@ size_t store_count(const xbt_class_desc *c)
 }
 
 void store_foreach(const xbt_class_desc *c,
-		   void (*fn)(const char *ref, void *rec, void *ctx), void *ctx)
+		   void (*fn)(const char *ref, const void *rec, void *ctx),
+		   void *ctx)
 {
 	struct class_table *t = store_table(c);
 	struct obj *o, *next;

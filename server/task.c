@@ -49,7 +49,7 @@ static const char *task_add(const char *label, const char *description)
 	xbt_record_init(&xbt_class_task, t);
 	task_set_string(&t->name_label, label);
 	task_set_string(&t->name_description, description);
-	task_set_string(&t->resident_on, world_host_ref());
+	task_set_string(&t->resident_on, host_self());
 	t->created = now_seconds();
 	t->status = XBT_TASK_STATUS_TYPE_PENDING;
 	task_update_allowed(t);
@@ -72,7 +72,7 @@ void task_finish(const char *ref, xmlrpc_value *result, const xbt_error *err)
 	struct xbt_task_record *t;
 
 	store_lock();
-	t = store_get(&xbt_class_task, ref);
+	t = store_edit(&xbt_class_task, ref);
 	if (!t)
 		goto out; /* destroyed while running: nobody is waiting */
 	if (err) {
@@ -98,7 +98,6 @@ void task_finish(const char *ref, xmlrpc_value *result, const xbt_error *err)
 	t->progress = 1.0;
 	t->finished = now_seconds();
 	task_update_allowed(t);
-	store_touch(&xbt_class_task, ref);
 	log_debug("task %s %s", ref, task_status_name(t->status));
 out:
 	store_unlock();
@@ -106,7 +105,7 @@ out:
 
 bool task_cancelling(const char *ref)
 {
-	struct xbt_task_record *t;
+	const struct xbt_task_record *t;
 	bool result;
 
 	store_lock();
@@ -130,11 +129,9 @@ void task_progress(const char *ref, double progress)
 	struct xbt_task_record *t;
 
 	store_lock();
-	t = store_get(&xbt_class_task, ref);
-	if (t) {
+	t = store_edit(&xbt_class_task, ref);
+	if (t)
 		t->progress = progress;
-		store_touch(&xbt_class_task, ref);
-	}
 	store_unlock();
 }
 
@@ -146,10 +143,10 @@ struct task_gc_ctx {
 	bool counting;
 };
 
-static void task_gc_one(const char *ref, void *rec, void *ctx)
+static void task_gc_one(const char *ref, const void *rec, void *ctx)
 {
 	struct task_gc_ctx *g = ctx;
-	struct xbt_task_record *t = rec;
+	const struct xbt_task_record *t = rec;
 
 	if (!task_is_finished(t))
 		return;
@@ -192,7 +189,7 @@ xbt_error *task_create(struct call *call, xmlrpc_value *const *args,
 xbt_error *task_destroy(struct call *call, xmlrpc_value *const *args,
 			xmlrpc_value **result)
 {
-	void *rec;
+	const void *rec;
 	xbt_error *err;
 
 	store_lock();
@@ -211,19 +208,16 @@ xbt_error *task_cancel(struct call *call, xmlrpc_value *const *args,
 
 	store_lock();
 	err = XBT_PROPAGATE(store_need(&xbt_class_task, call->argv[0].s,
-				       (void **)&t));
-	if (err)
-		goto out;
-	if (t->status != XBT_TASK_STATUS_TYPE_PENDING) {
+				       (const void **)&t));
+	if (!err && t->status != XBT_TASK_STATUS_TYPE_PENDING)
 		err = XBT_RAISE(XBT_ERR_OPERATION_NOT_ALLOWED,
 				"Task is not pending");
-		goto out;
+	if (!err) {
+		/* The running operation sees this at its next step. */
+		t = store_edit(&xbt_class_task, call->argv[0].s);
+		t->status = XBT_TASK_STATUS_TYPE_CANCELLING;
+		task_update_allowed(t);
 	}
-	/* The running operation sees this at its next step. */
-	t->status = XBT_TASK_STATUS_TYPE_CANCELLING;
-	task_update_allowed(t);
-	store_touch(&xbt_class_task, call->argv[0].s);
-out:
 	store_unlock();
 	return err;
 }
@@ -236,12 +230,10 @@ static xbt_error *task_edit(struct call *call,
 	xbt_error *err;
 
 	store_lock();
-	err = XBT_PROPAGATE(store_need(&xbt_class_task, call->argv[0].s,
-				       (void **)&t));
-	if (!err) {
+	err = XBT_PROPAGATE(store_need_edit(&xbt_class_task, call->argv[0].s,
+					    (void **)&t));
+	if (!err)
 		fn(t, call);
-		store_touch(&xbt_class_task, call->argv[0].s);
-	}
 	store_unlock();
 	return err;
 }

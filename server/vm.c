@@ -85,12 +85,14 @@ static void vm_disks_free(struct vm_op *op)
 }
 
 /* The plugged PBD of sr on this host, or NULL. Under the lock. */
-static struct xbt_pbd_record *vm_plugged_pbd(struct xbt_sr_record *sr)
+static const struct xbt_pbd_record *
+vm_plugged_pbd(const struct xbt_sr_record *sr)
 {
 	for (size_t i = 0; i < sr->PBDs.n; i++) {
-		struct xbt_pbd_record *p = store_get(&xbt_class_pbd, sr->PBDs.v[i]);
+		const struct xbt_pbd_record *p =
+			store_get(&xbt_class_pbd, sr->PBDs.v[i]);
 		if (p && p->currently_attached &&
-		    strcmp(p->host, world_host_ref()) == 0)
+		    strcmp(p->host, host_self()) == 0)
 			return p;
 	}
 	return NULL;
@@ -100,17 +102,19 @@ static struct xbt_pbd_record *vm_plugged_pbd(struct xbt_sr_record *sr)
  * Copies the disks of the VM (only attached ones when `attached_only`),
  * checking that each SR is plugged. Under the lock.
  */
-static xbt_error *vm_collect_disks(struct vm_op *op, struct xbt_vm_record *vm,
+static xbt_error *vm_collect_disks(struct vm_op *op,
+				   const struct xbt_vm_record *vm,
 				   bool attached_only)
 {
 	xbt_error *err = NULL;
 
 	op->disks = xbt_calloc(vm->VBDs.n ? vm->VBDs.n : 1, sizeof(*op->disks));
 	for (size_t i = 0; i < vm->VBDs.n && !err; i++) {
-		struct xbt_vbd_record *b = store_get(&xbt_class_vbd, vm->VBDs.v[i]);
-		struct xbt_vdi_record *v;
-		struct xbt_sr_record *sr;
-		struct xbt_pbd_record *pbd;
+		const struct xbt_vbd_record *b =
+			store_get(&xbt_class_vbd, vm->VBDs.v[i]);
+		const struct xbt_vdi_record *v;
+		const struct xbt_sr_record *sr;
+		const struct xbt_pbd_record *pbd;
 		if (!b || b->empty || (attached_only && !b->currently_attached))
 			continue;
 		v = store_get(&xbt_class_vdi, b->VDI);
@@ -148,7 +152,7 @@ static xmlrpc_value *vm_sm_struct(const struct vm_op *op,
 {
 	xmlrpc_value *dc = xbt_value_map(&d->device_config), *st;
 	struct sm_call_args a = {
-		.host_ref = world_host_ref(),
+		.host_ref = host_self(),
 		.session_ref = op->sm_session,
 		.sr_ref = d->sr,
 		.sr_uuid = d->sr_uuid,
@@ -238,7 +242,8 @@ static xbt_error *vm_claim(struct vm_op *op, struct call *call, const char *name
 		snprintf(op->op_ref, sizeof(op->op_ref), "OpaqueRef:%s", uuid);
 	}
 	store_lock();
-	err = XBT_PROPAGATE(store_need(&xbt_class_vm, op->vm, (void **)&vm));
+	err = XBT_PROPAGATE(store_need_edit(&xbt_class_vm, op->vm,
+					    (void **)&vm));
 	if (err)
 		goto out;
 	if (vm->is_a_template) {
@@ -267,7 +272,6 @@ static xbt_error *vm_claim(struct vm_op *op, struct call *call, const char *name
 		goto out;
 	xbt_map_set(&vm->current_operations, op->op_ref, name);
 	vm_update_allowed(vm);
-	store_touch(&xbt_class_vm, op->vm);
 out:
 	store_unlock();
 	if (err)
@@ -283,8 +287,7 @@ static void vm_release(struct vm_op *op, bool done, int new_state)
 	struct xbt_host_record *host;
 
 	store_lock();
-	vm = store_get(&xbt_class_vm, op->vm);
-	host = store_get(&xbt_class_host, world_host_ref());
+	vm = store_edit(&xbt_class_vm, op->vm);
 	if (!vm)
 		goto out;
 	xbt_map_remove(&vm->current_operations, op->op_ref);
@@ -292,26 +295,23 @@ static void vm_release(struct vm_op *op, bool done, int new_state)
 		bool up = new_state != XBT_VM_POWER_STATE_HALTED;
 		vm->power_state = new_state;
 		free(vm->resident_on);
-		vm->resident_on = xbt_strdup(up ? world_host_ref() : REF_NULL);
+		vm->resident_on = xbt_strdup(up ? host_self() : REF_NULL);
 		vm->domid = up ? vm_next_domid++ : -1;
 		for (size_t i = 0; i < op->ndisks; i++) {
 			struct xbt_vbd_record *b =
-				store_get(&xbt_class_vbd, op->disks[i].vbd);
-			if (b) {
+				store_edit(&xbt_class_vbd, op->disks[i].vbd);
+			if (b)
 				b->currently_attached = up;
-				store_touch(&xbt_class_vbd, op->disks[i].vbd);
-			}
 		}
+		host = store_edit(&xbt_class_host, host_self());
 		if (host) {
 			if (up)
 				xbt_strv_add(&host->resident_VMs, op->vm);
 			else
 				xbt_strv_remove(&host->resident_VMs, op->vm);
-			store_touch(&xbt_class_host, world_host_ref());
 		}
 	}
 	vm_update_allowed(vm);
-	store_touch(&xbt_class_vm, op->vm);
 out:
 	store_unlock();
 }
@@ -320,7 +320,7 @@ static void vm_op_end(struct vm_op *op)
 {
 	if (op->sm_session) {
 		store_lock();
-		store_del(&xbt_class_session, op->sm_session);
+		session_destroy(op->sm_session);
 		store_unlock();
 	}
 	free(op->sm_session);

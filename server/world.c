@@ -20,9 +20,6 @@
 
 #define WORLD_MAX_FILE (16u * 1024 * 1024)
 
-static char world_host[64];
-static char world_pool[64];
-
 /* demo-fail's first disk attaches fine, so its failure also shows the undo. */
 static const char world_demo[] =
 	"<?xml version=\"1.0\"?>\n"
@@ -53,46 +50,39 @@ static const char world_demo[] =
 	"  <vm name=\"demo-template\" template=\"true\"/>\n"
 	"</world>\n";
 
-const char *world_host_ref(void)
+/*
+ * A name-based uuid (RFC 9562 version 8: a 128-bit FNV-1a hash of kind and
+ * name), so that the objects of a world keep their uuids, and so their
+ * refs, from one start to the next. Not cryptographic: names are ours.
+ */
+void world_uuid(char *out, const char *kind, const char *name)
 {
-	return world_host;
-}
+	unsigned __int128 h = ((unsigned __int128)0x6c62272e07bb0142ULL << 64) |
+			      0x62b821756295c58dULL;
+	const unsigned __int128 prime = ((unsigned __int128)1 << 88) | 0x13b;
+	unsigned char b[16];
 
-const char *world_pool_ref(void)
-{
-	return world_pool;
+	for (const char *p = kind;; p++) {
+		h = (h ^ (unsigned char)*p) * prime;
+		if (!*p)
+			break;
+	}
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * prime;
+	for (int i = 15; i >= 0; i--, h >>= 8)
+		b[i] = (unsigned char)h;
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x80);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+		 b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
 static void world_str(char **member, const char *value)
 {
 	free(*member);
 	*member = xbt_strdup(value);
-}
-
-/* Under the store lock. */
-static void world_add_pool_and_host(void)
-{
-	struct xbt_host_record *h = xbt_calloc(1, sizeof(*h));
-	struct xbt_pool_record *p = xbt_calloc(1, sizeof(*p));
-
-	xbt_record_init(&xbt_class_host, h);
-	world_str(&h->name_label, xbtd_conf.hostname);
-	world_str(&h->hostname, xbtd_conf.hostname);
-	world_str(&h->address, xbtd_conf.listen_addr);
-	world_str(&h->API_version_vendor, "XenSource");
-	h->API_version_major = XBTD_API_MAJOR;
-	h->API_version_minor = XBTD_API_MINOR;
-	h->enabled = true;
-	xbt_map_set(&h->software_version, "product_brand", "xbt");
-	xbt_map_set(&h->software_version, "product_version", PACKAGE_VERSION);
-	xbt_map_set(&h->software_version, "xapi", "1.20");
-	snprintf(world_host, sizeof(world_host), "%s",
-		 store_add(&xbt_class_host, h));
-
-	xbt_record_init(&xbt_class_pool, p);
-	world_str(&p->master, world_host);
-	snprintf(world_pool, sizeof(world_pool), "%s",
-		 store_add(&xbt_class_pool, p));
 }
 
 /* ---- the loader ------------------------------------------------------- */
@@ -220,9 +210,32 @@ static bool world_unique(struct world_load *w, xmlNode *n, const char *name)
 static void world_link(const xbt_class_desc *c, const char *owner,
 		       size_t offset, const char *ref)
 {
-	char *rec = store_get(c, owner);
+	char *rec = store_edit(c, owner);
 
 	xbt_strv_add((xbt_strv *)(rec + offset), ref);
+}
+
+/*
+ * The object's uuid: the "uuid" attribute, well-formed and unused, or one
+ * derived from the kind and name of the object (world_uuid).
+ */
+static bool world_identity(struct world_load *w, xmlNode *n,
+			   const xbt_class_desc *c, const char *kind,
+			   const char *name, char **member)
+{
+	char derived[40];
+	bool ok = world_text(w, n, "uuid", false, member);
+
+	if (ok && !(*member)[0]) {
+		world_uuid(derived, kind, name);
+		world_str(member, derived);
+	} else if (ok && !store_uuid_valid(*member)) {
+		ok = world_fail(w, n, "uuid must be lowercase "
+			     "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx");
+	}
+	if (ok && store_ref_by_uuid(c, *member))
+		ok = world_fail(w, n, "that uuid is used twice");
+	return ok;
 }
 
 static bool world_vdi(struct world_load *w, xmlNode *n, const char *sr_ref)
@@ -238,9 +251,11 @@ static bool world_vdi(struct world_load *w, xmlNode *n, const char *sr_ref)
 	     world_text(w, n, "name", true, &v->name_label) &&
 	     world_unique(w, n, v->name_label) &&
 	     world_text(w, n, "description", false, &v->name_description) &&
-	     world_text(w, n, "uuid", false, &v->uuid) &&
+	     world_identity(w, n, &xbt_class_vdi, "vdi", v->name_label,
+			    &v->uuid) &&
 	     world_int(w, n, "size", &v->virtual_size) &&
-	     world_bool(w, n, "read_only", false, &v->read_only);
+	     world_bool(w, n, "read_only", false, &v->read_only) &&
+	     world_text(w, n, "location", false, &v->location);
 	if (!ok) {
 		xbt_record_release(&xbt_class_vdi, v);
 		free(v);
@@ -248,11 +263,10 @@ static bool world_vdi(struct world_load *w, xmlNode *n, const char *sr_ref)
 	}
 	world_str(&v->SR, sr_ref);
 	v->managed = true;
-	ref = store_add(&xbt_class_vdi, v);
 	/* The location defaults to the uuid, as many SM backends do. */
-	if (!world_text(w, n, "location", false, &v->location) ||
-	    !v->location[0])
+	if (!v->location[0])
 		world_str(&v->location, v->uuid);
+	ref = store_add(&xbt_class_vdi, v);
 	world_link(&xbt_class_sr, sr_ref, offsetof(struct xbt_sr_record, VDIs),
 		   ref);
 	xbt_map_set(&w->vdis, v->name_label, ref);
@@ -275,7 +289,8 @@ static bool world_sr(struct world_load *w, xmlNode *n)
 	     world_unique(w, n, sr->name_label) &&
 	     world_text(w, n, "description", false, &sr->name_description) &&
 	     world_text(w, n, "type", true, &sr->type) &&
-	     world_text(w, n, "uuid", false, &sr->uuid) &&
+	     world_identity(w, n, &xbt_class_sr, "sr", sr->name_label,
+			    &sr->uuid) &&
 	     world_bool(w, n, "plugged", true, &plugged) &&
 	     world_bool(w, n, "shared", false, &sr->shared);
 	if (ok && !sm_type_valid(sr->type))
@@ -290,7 +305,16 @@ static bool world_sr(struct world_load *w, xmlNode *n)
 
 	pbd = xbt_calloc(1, sizeof(*pbd));
 	xbt_record_init(&xbt_class_pbd, pbd);
-	world_str(&pbd->host, world_host);
+	{
+		xbt_buf key = XBT_BUF_INIT;
+		char uuid[40];
+
+		xbt_buf_addf(&key, "%s/%s", sr->name_label, host_self());
+		world_uuid(uuid, "pbd", key.buf);
+		world_str(&pbd->uuid, uuid);
+		xbt_buf_release(&key);
+	}
+	world_str(&pbd->host, host_self());
 	world_str(&pbd->SR, sr_ref);
 	pbd->currently_attached = plugged;
 	for (xmlNode *c = n->children; c && ok; c = c->next) {
@@ -309,7 +333,7 @@ static bool world_sr(struct world_load *w, xmlNode *n)
 	pbd_ref = store_add(&xbt_class_pbd, pbd);
 	world_link(&xbt_class_sr, sr_ref, offsetof(struct xbt_sr_record, PBDs),
 		   pbd_ref);
-	world_link(&xbt_class_host, world_host,
+	world_link(&xbt_class_host, host_self(),
 		   offsetof(struct xbt_host_record, PBDs), pbd_ref);
 	for (xmlNode *c = n->children; c && ok; c = c->next) {
 		if (world_is(c, "vdi"))
@@ -321,7 +345,7 @@ static bool world_sr(struct world_load *w, xmlNode *n)
 }
 
 static bool world_vbd(struct world_load *w, xmlNode *n, const char *vm_ref,
-		      unsigned index)
+		      const char *vm_name, unsigned index)
 {
 	static const char *const attrs[] = { "vdi", "device", "mode",
 		"bootable", "type", NULL };
@@ -336,6 +360,15 @@ static bool world_vbd(struct world_load *w, xmlNode *n, const char *vm_ref,
 	xbt_record_init(&xbt_class_vbd, b);
 	snprintf(userdevice, sizeof(userdevice), "%u", index);
 	world_str(&b->userdevice, userdevice);
+	{
+		xbt_buf key = XBT_BUF_INIT;
+		char uuid[40];
+
+		xbt_buf_addf(&key, "%s/%u", vm_name, index);
+		world_uuid(uuid, "vbd", key.buf);
+		world_str(&b->uuid, uuid);
+		xbt_buf_release(&key);
+	}
 	world_str(&b->VM, vm_ref);
 	ok = world_check_attrs(w, n, attrs) &&
 	     world_text(w, n, "device", false, &b->device) &&
@@ -386,7 +419,8 @@ static bool world_vm(struct world_load *w, xmlNode *n)
 	     world_text(w, n, "name", true, &vm->name_label) &&
 	     world_unique(w, n, vm->name_label) &&
 	     world_text(w, n, "description", false, &vm->name_description) &&
-	     world_text(w, n, "uuid", false, &vm->uuid) &&
+	     world_identity(w, n, &xbt_class_vm, "vm", vm->name_label,
+			    &vm->uuid) &&
 	     world_bool(w, n, "template", false, &vm->is_a_template) &&
 	     world_int(w, n, "memory", &vm->memory_static_max) &&
 	     world_int(w, n, "vcpus", &vm->VCPUs_max);
@@ -403,7 +437,7 @@ static bool world_vm(struct world_load *w, xmlNode *n)
 	ref = store_add(&xbt_class_vm, vm);
 	for (xmlNode *c = n->children; c && ok; c = c->next) {
 		if (world_is(c, "vbd"))
-			ok = world_vbd(w, c, ref, index++);
+			ok = world_vbd(w, c, ref, vm->name_label, index++);
 		else if (c->type == XML_ELEMENT_NODE)
 			ok = world_fail(w, c, "expected <vbd> in <vm>");
 	}
@@ -497,9 +531,6 @@ xbt_error *world_init(const char *world_file)
 {
 	xbt_error *err = NULL;
 
-	store_lock();
-	world_add_pool_and_host();
-	store_unlock();
 	if (world_file)
 		err = XBT_PROPAGATE(world_load_file(world_file));
 	else

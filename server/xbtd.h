@@ -78,42 +78,70 @@ void dispatch_http(void *ctx, enum http_proto proto, const char *body,
 /*
  * Every object of every class, under one lock. Records are the generated
  * structs; the store owns them. Lookups and changes happen with the lock
- * held; every change is reported to the event log (event.c).
+ * held. A record changes only through store_add, store_edit or store_del,
+ * and store_unlock records one event per object changed in the section
+ * (doc/design.md, "Store and events").
  */
-void store_init(void);
+void store_init(void);      /* after evlog_init */
 void store_shutdown(void);
 void store_lock(void);
 void store_unlock(void);
 
-/* All under the lock. Refs are "OpaqueRef:<uuid>". */
-void *store_get(const xbt_class_desc *c, const char *ref);
+/* All under the lock. Refs are "OpaqueRef:<uuid>" of the object's uuid. */
+const void *store_get(const xbt_class_desc *c, const char *ref);
 /* HANDLE_INVALID [class, ref] when absent. */
-xbt_error *store_need(const xbt_class_desc *c, const char *ref, void **rec);
-/* Takes rec (whose uuid field is set, or made here); returns its ref. */
+xbt_error *store_need(const xbt_class_desc *c, const char *ref,
+		      const void **rec);
+/* The record to change (NULL when absent); the change becomes an event. */
+void *store_edit(const xbt_class_desc *c, const char *ref);
+xbt_error *store_need_edit(const xbt_class_desc *c, const char *ref,
+			   void **rec);
+/*
+ * Takes rec; its uuid field, when set, must be a well-formed uuid no other
+ * object of c has (store_uuid_valid, store_ref_by_uuid), else one is made
+ * here. Returns its ref (valid while the object lives).
+ */
 const char *store_add(const xbt_class_desc *c, void *rec);
 void store_del(const xbt_class_desc *c, const char *ref);
-/* Reports a change of the object to the event log. */
-void store_touch(const xbt_class_desc *c, const char *ref);
 /* NULL when no object has that uuid. */
 const char *store_ref_by_uuid(const xbt_class_desc *c, const char *uuid);
 size_t store_count(const xbt_class_desc *c);
 /* Calls fn for every object of c in creation order; fn may delete the
- * object it is given, nothing else. */
+ * object it is given (store_del) or edit it (store_edit), nothing else. */
 void store_foreach(const xbt_class_desc *c,
-		   void (*fn)(const char *ref, void *rec, void *ctx), void *ctx);
+		   void (*fn)(const char *ref, const void *rec, void *ctx),
+		   void *ctx);
 
 /* A fresh random UUID into buf (at least 37 bytes). */
 void store_new_uuid(char *buf);
-#define REF_NULL "OpaqueRef:NULL"
+/* Whether s is a lowercase 8-4-4-4-12 hex uuid. */
+bool store_uuid_valid(const char *s);
+#define REF_NULL XBT_REF_NULL
+
+/* ---- this host and its pool (host.c) ------------------------------------ */
+
+/*
+ * Which host this daemon is, in which pool: host_init adds both records
+ * (after store_init, before the world); their refs live until shutdown.
+ */
+void host_init(const char *hostname, const char *address);
+const char *host_self(void);
+const char *host_pool(void);
 
 /* ---- sessions (session.c) -------------------------------------------- */
 
 /* SESSION_INVALID [ref] unless ref is a live session; refreshes it. */
 xbt_error *session_check(const char *ref);
+/* Whether ref is a live session, without refreshing it. */
+bool session_alive(const char *ref);
+/* Bumped whenever a session ends: waiters re-check theirs when it moves. */
+unsigned session_generation(void);
 /* Housekeeping: drops sessions idle for longer than the limit. */
 void session_expire(int64_t now);
-/* Login outside the API (tests, forwarding): a new session ref (caller frees). */
+/* Login outside the API (plugins, tests): a new session ref (caller frees). */
 char *session_open_internal(const char *user, const char *originator);
+/* Ends a session (any: logout, expiry, internal ones). Store lock held. */
+void session_destroy(const char *ref);
 
 /* ---- tasks (task.c) --------------------------------------------------- */
 
@@ -139,13 +167,15 @@ xbt_error *worker_submit(worker_fn fn, void *arg);
 
 /* ---- the fake world (world.c) ----------------------------------------- */
 
-/* Creates pool, host and the world (demo or --world file). */
+/*
+ * A fixed uuid for the object of that kind and name ("vm", "demo-ok"): the
+ * same on every start, so a restarted xbtd finds the same objects.
+ */
+void world_uuid(char *out, const char *kind, const char *name);
+/* Loads the world (demo or --world file) after host_init. */
 xbt_error *world_init(const char *world_file);
 /* Loads a world document (name is for messages: "file:line"). */
 xbt_error *world_load(const char *name, const char *xml, size_t len);
-/* The single host's and pool's refs (static storage). */
-const char *world_host_ref(void);
-const char *world_pool_ref(void);
 
 /* ---- VMs (vm.c) -------------------------------------------------------- */
 
@@ -153,20 +183,11 @@ const char *world_pool_ref(void);
 struct xbt_vm_record;
 void vm_update_allowed(struct xbt_vm_record *vm);
 
-/* ---- events (event.c) ------------------------------------------------- */
+/* ---- events (event.c, over evlog.c) ------------------------------------- */
 
-enum event_op { EVENT_ADD, EVENT_MOD, EVENT_DEL };
-/* Called by the store with its lock held. rec is NULL for EVENT_DEL. */
-void event_record(const xbt_class_desc *c, const char *ref, enum event_op op,
-		  const void *rec);
-/*
- * Wakes the calls waiting for the events recorded so far; store_unlock calls
- * it after unlocking, so waking a hundred waiters never holds the lock.
- */
-void event_publish(void);
-/* Wakes every waiting event call; later ones return at once (shutdown). */
-void event_stop(void);
-/* Frees the event log and logs what event_record cost; after http_stop. */
+/* Housekeeping: forgets event.register state of sessions that ended. */
+void event_gc(void);
+/* Frees what event.register kept; after every call has returned. */
 void event_shutdown(void);
 
 /* ---- misc --------------------------------------------------------------- */

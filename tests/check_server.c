@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "evlog.h"
 #include "xbtd.h"
 
 /* Builds an array of strings from a NULL-terminated list. */
@@ -105,7 +106,9 @@ static void setup(void)
 	xbtd_conf.sm_dir = XBT_BUILDDIR "/server/plugins";
 	xbtd_conf.task_max = 1000;
 	xbtd_conf.task_max_age_s = 3600;
+	evlog_init(0);
 	store_init();
+	host_init("check-host", "127.0.0.1");
 	xbt_error *e = world_init(NULL);
 	ck_assert_ptr_null(e);
 	worker_start(2);
@@ -115,6 +118,8 @@ static void teardown(void)
 {
 	worker_stop();
 	store_shutdown();
+	event_shutdown();
+	evlog_shutdown();
 }
 
 START_TEST(test_every_custom_message_has_a_handler)
@@ -260,7 +265,7 @@ START_TEST(test_task_finish_failure)
 	char *t = task_new("Async.x", "");
 	xbt_error *e = XBT_RAISE("SOME_ERROR", "a", "b");
 	xbt_buf want = XBT_BUF_INIT;
-	struct xbt_task_record *rec;
+	const struct xbt_task_record *rec;
 
 	task_finish(t, NULL, e);
 	xbt_backtrace_to_sexp(&e->bt, &want);
@@ -354,6 +359,11 @@ static const struct {
 	  "<sr> needs a \"name\" attribute" },
 	{ "<world>\n<vm name=\"v\" memory=\"-1\"/></world>", "t.xml:2",
 	  "expected a non-negative integer" },
+	{ "<world>\n<vm name=\"v\" uuid=\"NOT-A-UUID\"/></world>", "t.xml:2",
+	  "uuid must be lowercase xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" },
+	{ "<world>\n<vm name=\"v\" uuid=\"12345678-1234-1234-1234-1234567890ab\"/>"
+	  "\n<vm name=\"w\" uuid=\"12345678-1234-1234-1234-1234567890ab\"/>"
+	  "</world>", "t.xml:3", "that uuid is used twice" },
 };
 
 START_TEST(test_world_errors)
@@ -387,7 +397,7 @@ END_TEST
 START_TEST(test_demo_world_shape)
 {
 	const char *vm = NULL;
-	struct xbt_vm_record *rec;
+	const struct xbt_vm_record *rec;
 
 	store_lock();
 	ck_assert_uint_eq(store_count(&xbt_class_vm), 4);

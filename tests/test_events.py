@@ -95,6 +95,32 @@ def test_empty_token_returns_every_object_as_add(k):
 
 
 @test
+def test_history_after_start_equals_records(k):
+    # Right after start, the last event of every object carries what
+    # get_record says: the world loader's links and defaults included
+    # (doc/design.md, "Store and events").
+    srv = Xbtd()
+    try:
+        c = XmlRpc(srv.url)
+        c.login()
+        r = c("event.from", ["*"], "0,0", 1.0)
+        last = {}
+        for e in r["events"]:
+            assert e["operation"] in ("add", "mod"), e
+            last[(e["class"], e["ref"])] = e["snapshot"]
+        seen = 0
+        for cls in ["pool", "host", "SR", "PBD", "VDI", "VBD", "VM"]:
+            records = c(cls + ".get_all_records")
+            assert records, cls
+            for ref, rec in records.items():
+                assert last[(cls.lower(), ref)] == rec, (cls, ref)
+                seen += 1
+        assert seen == len(last), (seen, len(last))
+    finally:
+        srv.stop()
+
+
+@test
 def test_vm_start_exact_events(k):
     vbds = k.c("VM.get_VBDs", k.ok)
     nd = len(vbds)
@@ -104,11 +130,13 @@ def test_vm_start_exact_events(k):
     evs, token = read_until(k.c, ["*"], token, task_done(task))
     assert evs[0]["class"] == "pool" and evs[0]["ref"] == k.pool  # inject
     evs = evs[1:]
+    # One event per object changed in a locked section, in the order of
+    # their first change (doc/design.md, "Store and events").
     want = ([("task", "add", task), ("vm", "mod", k.ok)] +
             [("task", "mod", task)] * nd +
+            [("vm", "mod", k.ok)] +
             [("vbd", "mod", b) for b in vbds] +
-            [("host", "mod", k.host), ("vm", "mod", k.ok),
-             ("task", "mod", task)])
+            [("host", "mod", k.host), ("task", "mod", task)])
     assert summary(evs) == want, summary(evs)
     ids = [int(e["id"]) for e in evs]
     assert ids == list(range(ids[0], ids[0] + len(ids))), ids
@@ -123,10 +151,10 @@ def test_vm_start_exact_events(k):
     for i in range(nd):
         assert abs(float(s[2 + i]["progress"]) - (i + 1) / (nd + 1)) < 1e-6
         assert s[2 + i]["status"] == "pending"
+    vm = s[2 + nd]
     for i in range(nd):
-        assert s[2 + nd + i]["currently_attached"] is True
-    assert k.ok in s[2 + 2 * nd]["resident_VMs"]
-    vm = s[3 + 2 * nd]
+        assert s[3 + nd + i]["currently_attached"] is True
+    assert k.ok in s[3 + 2 * nd]["resident_VMs"]
     assert vm["power_state"] == "Running"
     assert vm["current_operations"] == {}
     assert vm["resident_on"] == k.host
@@ -578,7 +606,7 @@ def test_shutdown_wakes_waiters(k):
     th.join(10)
     assert took < 5, took
     assert "r" in out
-    assert "event_record took" in err, err[-2000:]
+    assert "appending took" in err, err[-2000:]
 
 
 @test

@@ -600,5 +600,45 @@ class CommandLine(unittest.TestCase):
         self.assertIn("/nonexistent/xbt-users", err)
 
 
+
+class Identity(unittest.TestCase):
+    """Every object of a world keeps its uuid, and so its ref, from one
+    start to the next (doc/design.md, "Identities")."""
+
+    CLASSES = ("pool", "host", "SR", "PBD", "VDI", "VBD", "VM")
+
+    def identities(self, args):
+        with fx.Xbtd(args) as x:
+            out = {}
+            for cls in self.CLASSES:
+                recs = getattr(x.proxy(), cls).get_all_records(
+                    x.session)["Value"]
+                out[cls] = sorted((ref, r["uuid"], r.get("name_label", ""))
+                                  for ref, r in recs.items())
+            return out
+
+    def test_restart_keeps_uuids_and_refs(self):
+        args = ["--hostname", "h-identity"]
+        first = self.identities(args)
+        second = self.identities(args)
+        self.assertEqual(first, second)
+        for cls, objs in first.items():
+            self.assertTrue(objs, cls)
+            for ref, uuid, _name in objs:
+                self.assertEqual(ref, "OpaqueRef:" + uuid)
+
+    def test_explicit_uuid_from_world_file(self):
+        uuid = "0a1b2c3d-4e5f-4a6b-8c7d-0123456789ab"
+        with tempfile.NamedTemporaryFile("w", suffix=".xml") as f:
+            f.write('<world><sr name="s" type="DEMO"/>'
+                    '<vm name="fixed" uuid="%s"/></world>' % uuid)
+            f.flush()
+            with fx.Xbtd(["--world", f.name]) as x:
+                p = x.proxy()
+                vm = p.VM.get_by_uuid(x.session, uuid)["Value"]
+                self.assertEqual(vm, "OpaqueRef:" + uuid)
+                self.assertEqual(p.VM.get_name_label(x.session, vm)["Value"],
+                                 "fixed")
+
 if __name__ == "__main__":
     fx.run()

@@ -77,6 +77,8 @@ typedef struct xbt_class_desc {
 	size_t nfields;
 	const xbt_field_desc *fields;
 	const char *description;
+	size_t index;       /* in xbt_classes[] */
+	bool events;        /* changes are events (IDL: events="false": not) */
 } xbt_class_desc;
 
 typedef struct xbt_param_desc {
