@@ -393,6 +393,28 @@ START_TEST(test_world_not_xml)
 }
 END_TEST
 
+/* One host, master of its own pool; both with fixed identities. */
+START_TEST(test_host_and_pool)
+{
+	const struct xbt_pool_record *p;
+	const struct xbt_host_record *h;
+	char uuid[40];
+
+	store_lock();
+	p = store_get(&xbt_class_pool, host_pool());
+	h = store_get(&xbt_class_host, host_self());
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_str_eq(p->master, host_self());
+	ck_assert_str_eq(h->hostname, "check-host");
+	world_uuid(uuid, "host", "check-host");
+	ck_assert_str_eq(h->uuid, uuid);
+	ck_assert_uint_eq(store_count(&xbt_class_host), 1);
+	ck_assert_uint_eq(store_count(&xbt_class_pool), 1);
+	store_unlock();
+}
+END_TEST
+
 /* The demo world: what the README's demo and the tests rely on. */
 START_TEST(test_demo_world_shape)
 {
@@ -439,6 +461,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_every_custom_message_has_a_handler);
+	tcase_add_test(tc, test_host_and_pool);
 	tcase_add_test(tc, test_login_arities);
 	tcase_add_test(tc, test_login_wrong_password);
 	tcase_add_test(tc, test_unknown_and_not_async);
