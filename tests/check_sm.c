@@ -59,7 +59,11 @@ struct want {
 	bool is_raise;
 };
 
-#define C_FRAME(fn, raise) { "xbtd @ " HOST, "server/sm.c", 0, fn, raise }
+/* xbtd's frames: the decoder's, and the runner's (sm_call). */
+#define C_FRAME(fn, raise) \
+	{ "xbtd @ " HOST, "server/common/sm_decode.c", 0, fn, raise }
+#define RUN_FRAME(fn, raise) \
+	{ "xbtd @ " HOST, "server/common/sm_run.c", 0, fn, raise }
 
 static void check_frames(const xbt_backtrace *bt, const struct want *w,
 			 size_t n)
@@ -1094,7 +1098,7 @@ START_TEST(run_broken_outputs)
 	{
 		struct want w[] = {
 			C_FRAME("sm_decode", true),
-			C_FRAME("sm_call", false),
+			RUN_FRAME("sm_call", false),
 		};
 		check_frames(&e->bt, w, 2);
 	}
@@ -1140,7 +1144,7 @@ START_TEST(run_kit_errors)
 			C_FRAME("sm_decode_failure", false),
 			C_FRAME("sm_decode_value", false),
 			C_FRAME("sm_decode", false),
-			C_FRAME("sm_call", false),
+			RUN_FRAME("sm_call", false),
 		};
 		check_frames(&e->bt, w, 7);
 	}
@@ -1189,7 +1193,7 @@ START_TEST(run_nested_backtrace)
 			C_FRAME("sm_decode_failure", false),
 			C_FRAME("sm_decode_value", false),
 			C_FRAME("sm_decode", false),
-			C_FRAME("sm_call", false),
+			RUN_FRAME("sm_call", false),
 		};
 		check_frames(&e->bt, w, 10);
 	}
@@ -1555,7 +1559,7 @@ START_TEST(demo_plugins)
 			C_FRAME("sm_decode_failure", false),
 			C_FRAME("sm_decode_value", false),
 			C_FRAME("sm_decode", false),
-			C_FRAME("sm_call", false),
+			RUN_FRAME("sm_call", false),
 		};
 		check_frames(&e->bt, w, 9);
 	}

@@ -251,7 +251,7 @@ class VmCase(fx.XbtdTestCase):
         return r
 
     def assert_xbtd_frames(self, frames, entry="vm_start"):
-        """xbtd's part of a VM operation's backtrace: raised in server/sm.c,
+        """xbtd's part of a VM operation's backtrace: raised in the decoder,
         through vm_sm and the entry point, out of async_run."""
         self.assertTrue(frames)
         for f in frames:
@@ -263,13 +263,15 @@ class VmCase(fx.XbtdTestCase):
             # Each frame points at the macro that recorded it.
             self.assertRegex(source_line(f["filename"], f["line"]),
                              r"XBT_|SM_FAIL", f)
-        self.assertEqual(frames[0]["filename"], "server/sm.c")
+        self.assertEqual(frames[0]["filename"], "server/common/sm_decode.c")
         self.assertEqual([f["is_raise"] for f in frames],
                          [True] + [False] * (len(frames) - 1))
         self.assertEqual((frames[-1]["filename"], frames[-1]["name"]),
-                         ("server/dispatch.c", "async_run"))
-        chain = [("server/sm.c", "sm_call"), ("server/vm.c", "vm_sm"),
-                 ("server/vm.c", entry), ("server/dispatch.c", "async_run")]
+                         ("server/xenapi/dispatch.c", "async_run"))
+        chain = [("server/common/sm_run.c", "sm_call"),
+                 ("server/xenapi/vm.c", "vm_sm"),
+                 ("server/xenapi/vm.c", entry),
+                 ("server/xenapi/dispatch.c", "async_run")]
         seen = [(f["filename"], f["name"]) for f in frames]
         at = 0
         for want in chain:

@@ -410,7 +410,7 @@ class Async(fx.XbtdTestCase):
         self.assertEqual(rec["result"], "")
         bt = rec["backtrace"]
         self.assertTrue(bt.startswith("(((process"), bt)
-        self.assertIn("(filename server/task.c)", bt)
+        self.assertIn("(filename server/xenapi/task.c)", bt)
         self.assertRegex(bt, r'\(process"?xbtd @ ')
         self.assertEqual(self.ok("task.get_backtrace", s, task), bt)
         self.ok("task.destroy", s, task)

@@ -5,9 +5,13 @@
  */
 #include "config.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <sys/queue.h>
 
-#include "xbtd.h"
+#include "worker.h"
+#include "xbt/xenapi.h"
 
 #define WORKER_QUEUE_MAX 16384
 #define WORKER_STACK (2u * 1024 * 1024)

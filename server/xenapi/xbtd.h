@@ -18,6 +18,7 @@
 #include "xbt/xenapi.h"
 #include "handlers.h"
 #include "http.h"
+#include "worker.h"
 
 /* ---- configuration (main.c): set at start-up, read-only afterwards ---- */
 
@@ -156,14 +157,6 @@ xbt_error *task_check_cancel(const char *ref);
 void task_progress(const char *ref, double progress);
 /* Housekeeping: drops finished tasks past the age and count limits. */
 void task_gc(int64_t now);
-
-/* ---- worker pool for Async calls (worker.c) --------------------------- */
-
-typedef void (*worker_fn)(void *arg);
-void worker_start(unsigned nthreads);
-void worker_stop(void);
-/* Queues fn(arg); INTERNAL_ERROR when the queue is full. */
-xbt_error *worker_submit(worker_fn fn, void *arg);
 
 /* ---- the fake world (world.c) ----------------------------------------- */
 
