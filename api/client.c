@@ -15,7 +15,9 @@
 #include <xmlrpc-c/client.h>
 
 #include "xbt/client.h"
+#include "xbt/value.h"
 #include "xbt/wire.h"
+#include "xbt/xenapi.h"
 
 struct xbt_client {
 	xmlrpc_client *client;
@@ -169,7 +171,7 @@ xbt_error *xbt_client_call(xbt_client *c, const char *method,
 		err = XBT_RAISE(XBT_CLIENT_PROTOCOL_ERROR, c->url, why_buf.buf);
 		goto out;
 	}
-	err = XBT_PROPAGATE(xbt_wire_decode_response_why(r, result, &why));
+	err = XBT_PROPAGATE(xbt_client_decode_response_why(r, result, &why));
 	if (!err && why) {
 		xbt_buf_addf(&why_buf, "not a XenAPI response: %s", why);
 		err = XBT_RAISE(XBT_CLIENT_PROTOCOL_ERROR, c->url, why_buf.buf);
@@ -185,5 +187,109 @@ out:
 	xbt_buf_release(&call);
 	xbt_buf_release(&why_buf);
 	xmlrpc_env_clean(&env);
+	return err;
+}
+
+/* ---- XenAPI response structs ------------------------------------------- */
+
+/* The ErrorDescription's strings (safe copies) as a raised error. */
+static xbt_error *remote_error(xmlrpc_value *ed, const char **why)
+{
+	xmlrpc_env env;
+	xbt_error *err = NULL;
+	char **v = NULL;
+	int n, i;
+
+	xmlrpc_env_init(&env);
+	n = xmlrpc_value_type(ed) == XMLRPC_TYPE_ARRAY ?
+		    xmlrpc_array_size(&env, ed) : 0;
+	if (n <= 0) {
+		*why = "ErrorDescription is not a non-empty array";
+		goto out;
+	}
+	v = xbt_calloc((size_t)n, sizeof(*v));
+	for (i = 0; i < n; i++) {
+		xmlrpc_value *item = NULL;
+		char *s;
+		size_t len = 0;
+
+		xmlrpc_array_read_item(&env, ed, (unsigned)i, &item);
+		if (env.fault_occurred)
+			break;
+		s = xbt_value_text(item, &len);
+		xmlrpc_DECREF(item);
+		if (!s)
+			break;
+		v[i] = xbt_text_safe_dup(s, len);
+		free(s);
+	}
+	if (i < n) {
+		*why = "ErrorDescription holds a non-string";
+		goto out;
+	}
+	err = xbt_error_raisev(XBT_HERE, v[0], (size_t)n - 1,
+			       (const char *const *)v + 1);
+out:
+	for (i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+	xmlrpc_env_clean(&env);
+	return err;
+}
+
+xbt_error *xbt_client_decode_response_why(xmlrpc_value *response,
+					xmlrpc_value **value,
+					const char **why)
+{
+	xbt_error *err = NULL;
+	xmlrpc_value *status = NULL, *member_v = NULL;
+	char *s = NULL;
+	size_t n = 0;
+
+	*value = NULL;
+	*why = NULL;
+	if (!response || xmlrpc_value_type(response) != XMLRPC_TYPE_STRUCT) {
+		*why = "response is not a struct";
+		goto out;
+	}
+	status = xbt_value_get(response, "Status");
+	if (!(s = xbt_value_text(status, &n))) {
+		*why = "no Status string";
+		goto out;
+	}
+	if (!strcmp(s, "Success")) {
+		if (!(member_v = xbt_value_get(response, "Value"))) {
+			*why = "Success without Value";
+			goto out;
+		}
+		*value = member_v;
+		member_v = NULL;
+	} else if (!strcmp(s, "Failure")) {
+		if (!(member_v = xbt_value_get(response, "ErrorDescription"))) {
+			*why = "Failure without ErrorDescription";
+			goto out;
+		}
+		err = XBT_PROPAGATE(remote_error(member_v, why));
+	} else {
+		*why = "Status is neither Success nor Failure";
+	}
+out:
+	if (status)
+		xmlrpc_DECREF(status);
+	if (member_v)
+		xmlrpc_DECREF(member_v);
+	free(s);
+	return err;
+}
+
+xbt_error *xbt_client_decode_response(xmlrpc_value *response,
+				    xmlrpc_value **value)
+{
+	const char *why;
+	xbt_error *err = XBT_PROPAGATE(
+		xbt_client_decode_response_why(response, value, &why));
+
+	if (!err && why)
+		err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, "bad XenAPI response");
 	return err;
 }

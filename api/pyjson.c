@@ -17,14 +17,20 @@
 #include "xbt/backtrace.h"
 #include "xbt/value.h"
 #include "xbt/wire.h"
+#include "xbt/xenapi.h"
 
-static xbt_error *pyjson_fail(const char *why)
+static xbt_error *pyjson_fail_at(const char *file, int line,
+				 const char *func, const char *why)
 {
 	char msg[128];
 
 	snprintf(msg, sizeof(msg), "python backtrace: %s", why);
-	return XBT_RAISE("INTERNAL_ERROR", msg);
+	return xbt_error_raise(file, line, func, XBT_ERR_INTERNAL_ERROR, msg,
+			       (const char *)NULL);
 }
+
+/* Raises where it is called, not here. */
+#define pyjson_fail(why) pyjson_fail_at(XBT_HERE, (why))
 
 /* Reads member `key` as an array (*out NULL when absent). */
 static const char *pyjson_array(xmlrpc_value *obj, const char *key,

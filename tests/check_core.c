@@ -2510,6 +2510,12 @@ static void check_bad_pyjson(const char *what, const char *in, size_t len)
 	if (why)
 		note_fail("%s (\"%s\"): %s", what,
 			  vis(in, len > 80 ? 80 : len), why);
+	/* Raised where the problem was seen, not in a helper. */
+	if (e && e->bt.n && e->bt.frames[0].name &&
+	    strcmp(e->bt.frames[0].name, "xbt_backtrace_from_pyjson") != 0 &&
+	    strcmp(e->bt.frames[0].name, "pyjson_frame") != 0 &&
+	    strcmp(e->bt.frames[0].name, "pyjson_array") != 0)
+		note_fail("%s: first frame in %s", what, e->bt.frames[0].name);
 	if (!still_preloaded(&bt, bytes) || text != sentinel || dropped != 777)
 		note_fail("%s: outputs were touched (n=%zu, dropped=%zu)",
 			  what, bt.n, dropped);

@@ -1154,7 +1154,7 @@ START_TEST(test_value_check_nul)
 }
 END_TEST
 
-/* The error starts with a frame in api/model.c (raised, not invented). */
+/* The error starts with a frame in api/check.c (raised, not invented). */
 START_TEST(test_value_check_frame)
 {
 	xmlrpc_value *in = V("<value><i4>1</i4></value>");
@@ -1163,7 +1163,9 @@ START_TEST(test_value_check_frame)
 
 	ck_assert_ptr_nonnull(e);
 	ck_assert_uint_ge(e->bt.n, 1);
-	ck_assert_str_eq(e->bt.frames[0].filename, "api/model.c");
+	ck_assert_str_eq(e->bt.frames[0].filename, "api/check.c");
+	/* Raised where the mismatch was seen, not in the helper that words it. */
+	ck_assert_str_eq(e->bt.frames[0].name, "xbt__check");
 	ck_assert(e->bt.frames[0].is_raise);
 	xbt_error_free(e);
 	xmlrpc_DECREF(in);

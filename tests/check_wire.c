@@ -904,7 +904,7 @@ START_TEST(test_decode_success)
 				"OpaqueRef:x");
 	xmlrpc_value *v = NULL;
 	char *s;
-	xbt_error *e = xbt_wire_decode_response(r, &v);
+	xbt_error *e = xbt_client_decode_response(r, &v);
 
 	ck_assert_ptr_null(e);
 	s = xml_of(v);
@@ -914,7 +914,7 @@ START_TEST(test_decode_success)
 	xmlrpc_DECREF(r);
 
 	r = build("{s:s,s:{s:(i)}}", "Status", "Success", "Value", "a", 1);
-	e = xbt_wire_decode_response(r, &v);
+	e = xbt_client_decode_response(r, &v);
 	ck_assert_ptr_null(e);
 	s = json_of(v);
 	ck_assert_str_eq(s, "{\"a\":[1]}");
@@ -931,21 +931,21 @@ START_TEST(test_decode_failure)
 				"ErrorDescription", "HANDLE_INVALID", "VM",
 				bad);
 	xmlrpc_value *v = (xmlrpc_value *)&env;
-	xbt_error *e = xbt_wire_decode_response(r, &v);
+	xbt_error *e = xbt_client_decode_response(r, &v);
 
 	xmlrpc_DECREF(bad);
 	check_error(e, "HANDLE_INVALID", 2, "VM", "\\xff");
 	ck_assert_ptr_null(v);
 	/* Raised in the decoder, then passed up. */
 	ck_assert_uint_ge(e->bt.n, 2);
-	ck_assert_str_eq(e->bt.frames[0].filename, "api/wire.c");
+	ck_assert_str_eq(e->bt.frames[0].filename, "api/client.c");
 	ck_assert(e->bt.frames[0].is_raise);
 	xbt_error_free(e);
 	xmlrpc_DECREF(r);
 
 	r = build("{s:s,s:(s)}", "Status", "Failure", "ErrorDescription",
 		  "SR_NOT_EMPTY");
-	e = xbt_wire_decode_response(r, &v);
+	e = xbt_client_decode_response(r, &v);
 	check_error(e, "SR_NOT_EMPTY", 0);
 	xbt_error_free(e);
 	xmlrpc_DECREF(r);
@@ -990,13 +990,13 @@ START_TEST(test_decode_bad)
 	xmlrpc_value *r = build_response(_i);
 	xmlrpc_value *v = (xmlrpc_value *)&env;
 	const char *why = NULL;
-	xbt_error *e = xbt_wire_decode_response_why(r, &v, &why);
+	xbt_error *e = xbt_client_decode_response_why(r, &v, &why);
 
 	ck_assert_ptr_null(e);
 	ck_assert_ptr_null(v);
 	ck_assert_str_eq(why, bad_responses[_i].why);
 	v = (xmlrpc_value *)&env;
-	e = xbt_wire_decode_response(r, &v);
+	e = xbt_client_decode_response(r, &v);
 	check_error(e, "INTERNAL_ERROR", 1, "bad XenAPI response");
 	ck_assert_ptr_null(v);
 	xbt_error_free(e);
@@ -1070,7 +1070,7 @@ START_TEST(test_round_trip)
 	ck_assert_ptr_null(xbt_wire_parse_response(b.buf, b.len, &r, &code,
 						   &fs));
 	xmlrpc_value *val;
-	ck_assert_ptr_null(xbt_wire_decode_response(r, &val));
+	ck_assert_ptr_null(xbt_client_decode_response(r, &val));
 	s1 = json_of(val);
 	ck_assert_str_eq(s1, "[{\"k\":\"a<&>\xc3\xa9\",\"l\":[-5,true]},"
 			 "0.25]");
@@ -1290,7 +1290,7 @@ START_TEST(test_client_failure)
 
 	check_error(e, "SESSION_INVALID", 1, "OpaqueRef:s");
 	ck_assert_ptr_null(r);
-	ck_assert_str_eq(e->bt.frames[0].filename, "api/wire.c");
+	ck_assert_str_eq(e->bt.frames[0].filename, "api/client.c");
 	for (size_t i = 0; i < e->bt.n; i++)
 		client_frame |= !strcmp(e->bt.frames[i].filename,
 					"api/client.c");

@@ -51,6 +51,22 @@ void xbt_client_close(xbt_client *c);
 xbt_error *xbt_client_call(xbt_client *c, const char *method,
 			   xmlrpc_value *params, xmlrpc_value **result);
 
+/*
+ * Decodes a XenAPI response struct (already parsed by xmlrpc-c): on Success
+ * *value gets Value (new reference); on Failure the error carries
+ * ErrorDescription. Anything else: INTERNAL_ERROR ["bad XenAPI response"].
+ */
+xbt_error *xbt_client_decode_response(xmlrpc_value *response,
+				      xmlrpc_value **value);
+/*
+ * As xbt_client_decode_response, but a response of the wrong shape returns
+ * NULL with *value NULL and *why (static) saying what was wrong, so that
+ * callers can tell it from a remote error of any code.
+ */
+xbt_error *xbt_client_decode_response_why(xmlrpc_value *response,
+					  xmlrpc_value **value,
+					  const char **why);
+
 #ifdef __cplusplus
 }
 #endif

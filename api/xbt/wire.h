@@ -113,22 +113,6 @@ xbt_error *xbt_wire_parse_response(const char *xml, size_t len,
 				   xmlrpc_value **result, int *fault_code,
 				   char **fault_string);
 
-/*
- * Decodes a XenAPI response struct (already parsed by xmlrpc-c): on Success
- * *value gets Value (new reference); on Failure the error carries
- * ErrorDescription. Anything else: INTERNAL_ERROR ["bad XenAPI response"].
- */
-xbt_error *xbt_wire_decode_response(xmlrpc_value *response,
-				    xmlrpc_value **value);
-/*
- * As xbt_wire_decode_response, but a response of the wrong shape returns
- * NULL with *value NULL and *why (static) saying what was wrong, so that
- * callers can tell it from a remote error of any code.
- */
-xbt_error *xbt_wire_decode_response_why(xmlrpc_value *response,
-					xmlrpc_value **value,
-					const char **why);
-
 #ifdef __cplusplus
 }
 #endif

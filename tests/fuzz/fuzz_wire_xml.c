@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "xbt/client.h"
 #include "xbt/wire.h"
 #include "fuzz_stack.h"
 
@@ -100,7 +101,7 @@ static void as_response(const char *s, size_t len)
 		free(fault);
 		return;
 	}
-	e = xbt_wire_decode_response_why(r, &v, &why);
+	e = xbt_client_decode_response_why(r, &v, &why);
 	if (e) {
 		FUZZ_CHECK(!v && !why, "error with a value or a reason");
 		FUZZ_CHECK(xbt_text_is_safe(e->code, strlen(e->code)),
