@@ -428,6 +428,20 @@ START_TEST(not_xml)
 	check_error(e, "SR_BACKEND_FAILURE", 3,
 		    "not an XML-RPC response: Not valid XML.  syntax error",
 		    "this is not XML\n", "err");
+	/* The parser's frames stay: it raised, the decoder re-raised. */
+	ck_assert_uint_ge(e->bt.n, 2);
+	ck_assert_str_eq(e->bt.frames[0].filename, "api/wire_xml.c");
+	ck_assert(e->bt.frames[0].is_raise);
+	{
+		size_t k = 1;
+
+		while (k < e->bt.n && !e->bt.frames[k].is_raise)
+			k++;
+		ck_assert_uint_lt(k, e->bt.n);
+		ck_assert_str_eq(e->bt.frames[k].filename,
+				 "server/common/sm_decode.c");
+		ck_assert_str_eq(e->bt.frames[k].name, "sm_decode");
+	}
 	xbt_error_free(e);
 	e = decode("sr_scan", "", "", &v);
 	check_error(e, "SR_BACKEND_FAILURE", 3, "no response on stdout", "",

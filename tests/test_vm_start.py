@@ -865,7 +865,7 @@ class WorldErrors(unittest.TestCase):
         self.assertEqual(status, 1, err)
         self.assertEqual(out, "")
         first = err.split("\n")[0]
-        head = "xbtd: INTERNAL_ERROR [world file; %s:%d; " % (path, line)
+        head = "xbtd: INTERNAL_ERROR [world file %s:%d: " % (path, line)
         if message is not None:
             self.assertEqual(first, head + message + "]")
         else:
@@ -944,7 +944,7 @@ class WorldErrors(unittest.TestCase):
             ["--world", path, "--listen", "127.0.0.1:0"], env=fx.clean_env())
         self.assertEqual(status, 1)
         self.assertEqual(err.split("\n")[0],
-                         "xbtd: INTERNAL_ERROR [world file; %s; "
+                         "xbtd: INTERNAL_ERROR [world file %s: "
                          "No such file or directory]" % path)
 
     def test_good_world_file_loads(self):

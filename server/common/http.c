@@ -37,6 +37,7 @@
 #include "xbt/wire.h"
 #include "http.h"
 #include "log.h"
+#include "xbt/xenapi.h"
 
 /* Longest chunk-size line of a chunked body we accept. */
 #define HTTP_MAX_CHUNK_LINE 1024
@@ -504,7 +505,9 @@ static void *http_run(void *arg)
 
 /* ---- start and stop ----------------------------------------------------------- */
 
-static xbt_error *http_fail(const char *what, int errnum)
+/* INTERNAL_ERROR ["http: what[: strerror]"], raised at the caller. */
+static xbt_error *http_fail_at(const char *file, int line, const char *func,
+			       const char *what, int errnum)
 {
 	char msg[1024];
 
@@ -513,18 +516,26 @@ static xbt_error *http_fail(const char *what, int errnum)
 			 strerror(errnum));
 	else
 		snprintf(msg, sizeof(msg), "http: %s", what);
-	return XBT_RAISE("INTERNAL_ERROR", msg);
+	return xbt_error_raise(file, line, func, XBT_ERR_INTERNAL_ERROR, msg,
+			       (const char *)NULL);
 }
 
-static xbt_error *http_abyss_fail(const char *what, const char *abyss_err)
+#define http_fail(what, errnum) http_fail_at(XBT_HERE, (what), (errnum))
+
+/* Takes Abyss's error string (malloc'd; xmlrpc_strfree is private). */
+static xbt_error *http_abyss_fail_at(const char *file, int line,
+				     const char *func, const char *what,
+				     const char *abyss_err)
 {
 	char msg[512];
 
 	snprintf(msg, sizeof(msg), "%s: %s", what, abyss_err);
-	/* Abyss's error strings are malloc'd (xmlrpc_strfree is private). */
 	free((char *)abyss_err);
-	return http_fail(msg, 0);
+	return http_fail_at(file, line, func, msg, 0);
 }
+
+#define http_abyss_fail(what, abyss_err) \
+	http_abyss_fail_at(XBT_HERE, (what), (abyss_err))
 
 /* Binds the listening socket; the port is known from here on. */
 static xbt_error *http_bind(struct http_server *s, const char *addr,

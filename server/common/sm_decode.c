@@ -59,10 +59,13 @@ static char *sm_stream_text(const struct sm_ctx *c, const struct sm_output *o)
 			     o->total > o->len ? o->total : o->len);
 }
 
-/* SR_BACKEND_FAILURE [what, stdout, stderr], raised at the caller's place. */
+/*
+ * SR_BACKEND_FAILURE [what, stdout, stderr], raised at the caller's place,
+ * or re-raised from cause (which it takes) keeping cause's frames.
+ */
 static xbt_error *sm_backend_failure(const char *file, int line,
 				     const char *func, const struct sm_ctx *c,
-				     const char *what)
+				     xbt_error *cause, const char *what)
 {
 	char *p[3];
 	xbt_error *e;
@@ -70,14 +73,21 @@ static xbt_error *sm_backend_failure(const char *file, int line,
 	p[0] = xbt_text_safe_dup(what, strlen(what));
 	p[1] = sm_stream_text(c, c->out);
 	p[2] = sm_stream_text(c, c->err);
-	e = xbt_error_raisev(file, line, func, "SR_BACKEND_FAILURE", 3,
-			     (const char *const *)p);
+	if (cause)
+		e = xbt_error_reraisev(cause, file, line, func,
+				       "SR_BACKEND_FAILURE", 3,
+				       (const char *const *)p);
+	else
+		e = xbt_error_raisev(file, line, func, "SR_BACKEND_FAILURE", 3,
+				     (const char *const *)p);
 	for (int i = 0; i < 3; i++)
 		free(p[i]);
 	return e;
 }
 
-#define SM_FAIL(c, what) sm_backend_failure(XBT_HERE, (c), (what))
+#define SM_FAIL(c, what) sm_backend_failure(XBT_HERE, (c), NULL, (what))
+#define SM_REFAIL(c, cause, what) \
+	sm_backend_failure(XBT_HERE, (c), (cause), (what))
 
 /* A string member of the call struct ("" when absent or not a string). */
 static char *sm_call_field(xmlrpc_value *call, const char *key)
@@ -403,8 +413,7 @@ xbt_error *sm_decode(const struct sm_config *cfg, const char *type,
 	if (perr) {
 		xbt_buf_addf(&what, "not an XML-RPC response: %s",
 			     perr->nparams > 1 ? perr->params[1] : perr->code);
-		xbt_error_free(perr);
-		err = SM_FAIL(&c, what.buf);
+		err = SM_REFAIL(&c, perr, what.buf);
 	} else if (fstring) {
 		err = XBT_PROPAGATE(sm_decode_fault(&c, fcode, fstring));
 	} else {

@@ -262,8 +262,7 @@ static xbt_error *call_run(struct call *call, xmlrpc_value **result)
 		if (h)
 			err = XBT_PROPAGATE(h(call, args, result));
 		else
-			err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, "no handler",
-					m->wire_name);
+			err = XBT_RAISE(XBT_ERR_NOT_IMPLEMENTED, m->wire_name);
 		free(args);
 	} else {
 		err = XBT_PROPAGATE(generic_call(call, result));

@@ -41,8 +41,11 @@ xbt_error *session_load_users(const char *path)
 	xbt_error *err = NULL;
 
 	if (!f) {
-		err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, "cannot open users file",
-				path, strerror(errno));
+		char msg[600];
+
+		snprintf(msg, sizeof(msg), "users file %.400s: %s", path,
+			 strerror(errno));
+		err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, msg);
 		goto out;
 	}
 	while (fgets(line, sizeof(line), f)) {
@@ -54,11 +57,11 @@ xbt_error *session_load_users(const char *path)
 		colon = strchr(line, ':');
 		end = colon ? colon + 1 + strcspn(colon + 1, ":") : NULL;
 		if (!colon || colon == line || end == colon + 1) {
-			char where[32];
-			snprintf(where, sizeof(where), "line %u", lineno);
-			err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR,
-					"users file: expected user:crypt-hash",
-					path, where);
+			char msg[600];
+
+			snprintf(msg, sizeof(msg), "users file %.400s:%u: "
+				 "expected user:crypt-hash", path, lineno);
+			err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, msg);
 			goto out;
 		}
 		*colon = '\0';

@@ -94,17 +94,26 @@ struct world_load {
 	xbt_map names;      /* every SR, VDI, VM name: unique in a file */
 };
 
-static bool world_fail(struct world_load *w, xmlNode *n, const char *what)
+/*
+ * INTERNAL_ERROR ["world file FILE:LINE: what"], raised where the loader
+ * found the problem; the first one wins.
+ */
+static bool world_fail_at(const char *file, int line, const char *func,
+			  struct world_load *w, long where, const char *what)
 {
 	if (!w->err) {
-		char where[300];
-		snprintf(where, sizeof(where), "%s:%ld", w->file,
-			 n ? xmlGetLineNo(n) : 0L);
-		w->err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, "world file", where,
-				   what);
+		xbt_buf msg = XBT_BUF_INIT;
+
+		xbt_buf_addf(&msg, "world file %s:%ld: %s", w->file, where, what);
+		w->err = xbt_error_raise(file, line, func, XBT_ERR_INTERNAL_ERROR,
+					 msg.buf, (const char *)NULL);
+		xbt_buf_release(&msg);
 	}
 	return false;
 }
+
+#define world_fail(w, n, what) \
+	world_fail_at(XBT_HERE, (w), (n) ? xmlGetLineNo(n) : 0L, (what))
 
 /* An attribute's value (caller frees with xmlFree) or NULL. */
 static char *world_attr(xmlNode *n, const char *name)
@@ -469,10 +478,7 @@ xbt_error *world_load(const char *name, const char *xml, size_t len)
 
 	/* libxml2 reports nothing for an empty document. */
 	if (len == 0) {
-		char where[300];
-		snprintf(where, sizeof(where), "%s:1", name);
-		w.err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, "world file", where,
-				  "the file is empty");
+		world_fail_at(XBT_HERE, &w, 1, "the file is empty");
 		goto out;
 	}
 	/* No network, no entities: a world file is data, nothing more. */
@@ -481,13 +487,12 @@ xbt_error *world_load(const char *name, const char *xml, size_t len)
 				    XML_PARSE_NOWARNING);
 	if (!doc) {
 		const xmlError *e = xmlGetLastError();
-		char where[300], what[300];
-		snprintf(where, sizeof(where), "%s:%d", name, e ? e->line : 0);
+		char what[300];
+
 		snprintf(what, sizeof(what), "%s",
 			 e && e->message ? e->message : "not XML");
 		what[strcspn(what, "\n")] = '\0'; /* libxml2 ends it with one */
-		w.err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, "world file", where,
-				  what);
+		world_fail_at(XBT_HERE, &w, e ? e->line : 0, what);
 		goto out;
 	}
 	store_lock();
@@ -509,17 +514,18 @@ static xbt_error *world_load_file(const char *path)
 	xbt_error *err = NULL;
 
 	if (!f) {
-		err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, "world file", path,
-				strerror(errno));
+		xbt_buf_addf(&b, "world file %s: %s", path, strerror(errno));
+		err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, b.buf);
 		goto out;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 &&
 	       b.len < WORLD_MAX_FILE)
 		xbt_buf_add(&b, chunk, n);
-	if (b.len >= WORLD_MAX_FILE)
-		err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, "world file", path,
-				"larger than 16 MiB");
-	else
+	if (b.len >= WORLD_MAX_FILE) {
+		xbt_buf_reset(&b);
+		xbt_buf_addf(&b, "world file %s: larger than 16 MiB", path);
+		err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, b.buf);
+	} else
 		err = XBT_PROPAGATE(world_load(path, b.buf, b.len));
 	fclose(f);
 out:
