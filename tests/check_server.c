@@ -103,9 +103,8 @@ static char *login(void)
 
 static void setup(void)
 {
+	ck_assert_int_eq(config_parse(0, NULL), 0);
 	xbtd_conf.sm_dir = XBT_BUILDDIR "/server/plugins";
-	xbtd_conf.task_max = 1000;
-	xbtd_conf.task_max_age_s = 3600;
 	evlog_init(0);
 	store_init();
 	host_init("check-host", "127.0.0.1");

@@ -19,7 +19,7 @@
 
 #include "xbt/backtrace.h"
 
-#define SM_DEFAULT_TIMEOUT_S 300
+#define SM_DEFAULT_TIMEOUT_S 30
 #define SM_DEFAULT_GRACE_MS 2000          /* SIGTERM -> SIGKILL */
 #define SM_DEFAULT_OUT_CAP (1024 * 1024)  /* per stream */
 #define SM_DEFAULT_PARAM_CAP (32 * 1024)  /* plugin text per error param */

@@ -8,6 +8,8 @@
 
 #include "xbt/backtrace.h"
 
+#define WORKER_DEFAULT_THREADS 32
+
 typedef void (*worker_fn)(void *arg);
 
 void worker_start(unsigned nthreads);

@@ -1,18 +1,152 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* xbtd's configuration with its defaults (main.c's --help lists them). */
+/*
+ * xbtd's options: one table gives each option's default, bounds and help,
+ * and feeds the parser and --help alike (server/common/options.h). The
+ * defaults are the modules' own named constants. doc/xbtd.8 agrees with
+ * --help (tests/options.sh checks it).
+ */
 #include "config.h"
 
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "evlog.h"
+#include "log.h"
+#include "options.h"
+#include "sm.h"
 #include "xbtd.h"
 
-struct xbtd_config xbtd_conf = {
-	.listen_addr = "127.0.0.1",
-	.listen_port = 8080,
-	.hostname = "localhost",
-	.sm_dir = XBT_SM_DIR,
-	.workers = 32,
-	.plugin_timeout_s = 30,
-	.session_idle_s = 24 * 3600,
-	.task_max = 1000,
-	.task_max_age_s = 3600,
-	.max_body = 4u * 1024 * 1024,
+struct xbtd_config xbtd_conf;
+
+/* ADDR:PORT, the address in brackets for IPv6. */
+static bool config_listen(const char *arg, void *dest)
+{
+	const char *colon = strrchr(arg, ':');
+	char *end;
+	unsigned long port;
+	size_t len;
+
+	(void)dest;
+	if (!colon || !colon[1])
+		return false;
+	port = strtoul(colon + 1, &end, 10);
+	if (*end || port > 65535 || colon[1] == '-' || colon[1] == '+')
+		return false;
+	len = (size_t)(colon - arg);
+	if (len >= 2 && arg[0] == '[' && arg[len - 1] == ']') {
+		arg++;
+		len -= 2;
+	}
+	if (len == 0 || len >= sizeof(xbtd_conf.listen_addr))
+		return false;
+	memcpy(xbtd_conf.listen_addr, arg, len);
+	xbtd_conf.listen_addr[len] = '\0';
+	xbtd_conf.listen_port = (unsigned)port;
+	return true;
+}
+
+static bool config_hostname(const char *arg, void *dest)
+{
+	(void)dest;
+	if (!arg[0] || strlen(arg) >= sizeof(xbtd_conf.hostname))
+		return false;
+	snprintf(xbtd_conf.hostname, sizeof(xbtd_conf.hostname), "%s", arg);
+	return true;
+}
+
+static bool config_log_level(const char *arg, void *dest)
+{
+	int level = log_level_parse(arg);
+
+	*(int *)dest = level;
+	return level >= 0;
+}
+
+static const struct opt config_table[] = {
+	{ "listen", OPT_CUSTOM, NULL, "127.0.0.1:8080", NULL, NULL, 0, 0,
+	  config_listen, "ADDR:PORT", "where to serve the XenAPI" },
+	{ "hostname", OPT_CUSTOM, NULL, NULL, "the machine's name", NULL, 0,
+	  0, config_hostname, "NAME", "this host's name" },
+	{ "password", OPT_STRING, &xbtd_conf.password, NULL,
+	  XBTD_DEFAULT_PASSWORD ", on loopback only", "XBT_PASSWORD", 0, 0,
+	  NULL, "PW", "root's password" },
+	{ "users", OPT_STRING, &xbtd_conf.users_file, NULL, "none", NULL, 0,
+	  0, NULL, "FILE", "more users, lines of user:crypt(3)-hash" },
+	{ "sm-dir", OPT_STRING, &xbtd_conf.sm_dir, NULL,
+	  "the build tree's when run from it, else " XBT_SM_DIR, NULL, 0, 0,
+	  NULL, "DIR", "storage plugins" },
+	{ "world", OPT_STRING, &xbtd_conf.world_file, NULL, "the demo world",
+	  NULL, 0, 0, NULL, "FILE", "load the world from FILE" },
+	{ "workers", OPT_UINT, &xbtd_conf.workers,
+	  OPT_STR(WORKER_DEFAULT_THREADS), NULL, NULL, 1, 1024, NULL, "N",
+	  "threads for Async calls" },
+	{ "plugin-timeout", OPT_UINT, &xbtd_conf.plugin_timeout_s,
+	  OPT_STR(SM_DEFAULT_TIMEOUT_S), NULL, NULL, 1, 86400, NULL, "S",
+	  "seconds a plugin may run" },
+	{ "session-idle", OPT_UINT, &xbtd_conf.session_idle_s,
+	  OPT_STR(SESSION_DEFAULT_IDLE_S), NULL, NULL, 0, UINT_MAX, NULL, "S",
+	  "idle sessions expire after S seconds (0: never)" },
+	{ "task-max", OPT_UINT, &xbtd_conf.task_max, OPT_STR(TASK_DEFAULT_MAX),
+	  NULL, NULL, 0, UINT_MAX, NULL, "N", "finished tasks kept at most" },
+	{ "task-max-age", OPT_UINT, &xbtd_conf.task_max_age_s,
+	  OPT_STR(TASK_DEFAULT_MAX_AGE_S), NULL, NULL, 0, UINT_MAX, NULL, "S",
+	  "finished tasks kept this long (0: no limit)" },
+	{ "max-body", OPT_SIZE, &xbtd_conf.max_body,
+	  OPT_STR(HTTP_DEFAULT_MAX_BODY), NULL, NULL, 4096, 1073741824UL, NULL,
+	  "BYTES", "request size limit" },
+	{ "max-connections", OPT_UINT, &xbtd_conf.max_conn,
+	  OPT_STR(HTTP_DEFAULT_MAX_CONN), NULL, NULL, 1, 65536, NULL, "N",
+	  "connections served at once" },
+	{ "keepalive", OPT_UINT, &xbtd_conf.keepalive_s,
+	  OPT_STR(HTTP_DEFAULT_KEEPALIVE), NULL, NULL, 1, 86400, NULL, "S",
+	  "idle keep-alive connections close after S seconds" },
+	{ "event-history", OPT_UINT, &xbtd_conf.event_history,
+	  OPT_STR(EVLOG_DEFAULT_CAPACITY), NULL, NULL, 16, 10000000, NULL, "N",
+	  "events kept for event.from" },
+	{ "log-level", OPT_CUSTOM, &xbtd_conf.log_level, "info", NULL, NULL, 0,
+	  0, config_log_level, "LEVEL", "error, warn, info or debug" },
+	{ "syslog", OPT_FLAG, &xbtd_conf.syslog, NULL, NULL, NULL, 0, 0, NULL,
+	  NULL, "log to syslog instead of stderr" },
 };
+
+/* The plugins of the build tree when this binary runs from it. */
+static const char *config_default_sm_dir(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	static const char build_server[] = XBT_BUILDDIR "/server/";
+
+	if (n > 0) {
+		self[n] = '\0';
+		if (strncmp(self, build_server, strlen(build_server)) == 0)
+			return XBT_BUILDDIR "/server/plugins";
+	}
+	return XBT_SM_DIR;
+}
+
+int config_parse(int argc, char **argv)
+{
+	static char *no_args[] = { (char *)"xbtd", NULL };
+	int status;
+
+	memset(&xbtd_conf, 0, sizeof(xbtd_conf));
+	if (argc == 0) {
+		argc = 1;
+		argv = no_args;
+	}
+	status = opt_parse(config_table,
+			   sizeof(config_table) / sizeof(config_table[0]),
+			   "xbtd", PACKAGE_VERSION, argc, argv);
+	if (status)
+		return status;
+	if (!xbtd_conf.hostname[0] &&
+	    gethostname(xbtd_conf.hostname, sizeof(xbtd_conf.hostname) - 1))
+		snprintf(xbtd_conf.hostname, sizeof(xbtd_conf.hostname),
+			 "localhost");
+	if (!xbtd_conf.sm_dir)
+		xbtd_conf.sm_dir = config_default_sm_dir();
+	return 0;
+}

@@ -20,7 +20,12 @@
 #include "http.h"
 #include "worker.h"
 
-/* ---- configuration (main.c): set at start-up, read-only afterwards ---- */
+/* ---- configuration (config.c): set at start-up, read-only afterwards ---- */
+
+/* Defaults of the modules below, as plain numbers for config.c's table. */
+#define SESSION_DEFAULT_IDLE_S 86400
+#define TASK_DEFAULT_MAX 1000
+#define TASK_DEFAULT_MAX_AGE_S 3600
 
 struct xbtd_config {
 	char listen_addr[64];
@@ -28,7 +33,7 @@ struct xbtd_config {
 	char hostname[256];
 	const char *password;     /* root's; NULL means the default */
 	const char *users_file;
-	const char *sm_dir;
+	const char *sm_dir;       /* NULL: the build tree's or the installed */
 	const char *world_file;
 	unsigned workers;
 	unsigned plugin_timeout_s;
@@ -36,9 +41,20 @@ struct xbtd_config {
 	unsigned task_max;
 	unsigned task_max_age_s;
 	size_t max_body;
-	unsigned event_history;   /* events kept for event.from; 0: default */
+	unsigned max_conn;
+	unsigned keepalive_s;
+	unsigned event_history;
+	int log_level;
+	bool syslog;
 };
 extern struct xbtd_config xbtd_conf;
+
+/*
+ * Fills xbtd_conf from its option table (defaults, $XBT_PASSWORD, argv),
+ * then the defaults that depend on the machine. 0, or 2 after saying what
+ * is wrong; --help and --version exit. With argc 0: the defaults only.
+ */
+int config_parse(int argc, char **argv);
 
 #define XBTD_DEFAULT_PASSWORD "xbt"
 #define XBTD_API_MAJOR 2
