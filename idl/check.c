@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * idl/gen: the checks of what the schema cannot say. Defaults must parse
- * as their types; every generated C name must be free.
+ * as their types; every generated C name must be free; every error a
+ * message raises is declared, implicit messages included; an Async
+ * message lists TASK_CANCELLED.
  */
 #include "config.h"
 
@@ -125,7 +127,9 @@ static void check_idents(void)
 		"XBT_MSG_ADD_TO_MAP", "XBT_MSG_REMOVE_FROM_MAP",
 		"XBT_MSG_GET_RECORD", "XBT_MSG_GET_BY_UUID",
 		"XBT_MSG_GET_BY_NAME_LABEL", "XBT_MSG_GET_ALL",
-		"XBT_MSG_GET_ALL_RECORDS", "XBT_MSG__COUNT", NULL
+		"XBT_MSG_GET_ALL_RECORDS", "XBT_MSG__COUNT",
+		"XBT_API_VERSION_MAJOR", "XBT_API_VERSION_MINOR",
+		"xbt_err_param", NULL
 	};
 
 	for (size_t i = 0; msg_reserved[i]; i++)
@@ -145,11 +149,30 @@ static void check_idents(void)
 				fail(e->line, "enum %s value %s: C constant %s "
 				     "is already taken", e->name, v->name, id);
 		}
+		/* the names after the indexes: a clash blames the name */
+		for (size_t j = 0; j < e->values.n; j++) {
+			enum_value *v = e->values.v[j];
+			char *id = str_printf("XBT_%s_%s_NAME", up,
+					      str_cident_upper(v->name));
+
+			if (!ident_claim(id))
+				fail(e->line, "enum %s value %s: C constant %s "
+				     "is already taken", e->name, v->name, id);
+		}
 	}
 	for (size_t i = 0; i < api.errors.n; i++) {
 		error_def *e = api.errors.v[i];
+		static const char *const prefixes[] = {
+			"XBT_ERR_", "XBT_RAISE_", "XBT_RERAISE_", NULL
+		};
 
-		ident_claim(str_printf("XBT_ERR_%s", e->code));
+		for (size_t j = 0; prefixes[j]; j++) {
+			char *id = str_printf("%s%s", prefixes[j], e->code);
+
+			if (!ident_claim(id))
+				fail(e->line, "error %s: C name %s is already "
+				     "taken", e->code, id);
+		}
 	}
 	for (size_t i = 0; i < api.classes.n; i++) {
 		class_def *c = api.classes.v[i];
@@ -184,7 +207,61 @@ static void check_idents(void)
 	}
 }
 
+/* Whether a vec of strings holds s. */
+static bool vec_has(const vec *a, const char *s)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The generator itself lists the errors of implicit messages (read.c):
+ * they must be declared like any other (a custom message's undeclared
+ * error is reported at its <raises> by the reader). Each missing code is
+ * reported once, at the first message that raises it.
+ */
+static void check_implicit_raises(void)
+{
+	vec reported = { 0 };
+
+	for (size_t i = 0; i < api.messages.n; i++) {
+		msg_def *m = api.messages.v[i];
+
+		if (m->kind == M_CUSTOM)
+			continue;
+		for (size_t j = 0; j < m->errors.n; j++) {
+			char *code = m->errors.v[j];
+
+			if (find_error(code) || vec_has(&reported, code))
+				continue;
+			fail(m->line, "implicit message %s raises undeclared "
+			     "error %s", m->wire, code);
+			vec_push(&reported, code);
+		}
+	}
+}
+
+/*
+ * The dispatch checks for cancellation before it runs an Async call, so
+ * any Async message may end in TASK_CANCELLED: its list must say so.
+ */
+static void check_async_raises(void)
+{
+	for (size_t i = 0; i < api.messages.n; i++) {
+		msg_def *m = api.messages.v[i];
+
+		if (m->async && !vec_has(&m->errors, "TASK_CANCELLED"))
+			fail(m->line, "%s is async: it must list TASK_CANCELLED "
+			     "(a task may be cancelled before it runs)",
+			     m->wire);
+	}
+}
+
 void check_model(void)
 {
 	check_idents();
+	check_implicit_raises();
+	check_async_raises();
 }

@@ -42,16 +42,65 @@ static const char *type_c_member(const type *t)
 
 /* ---- api/xbt/xenapi.h ----------------------------------------------------------- */
 
+/*
+ * An error's code constant and raise helpers. The helpers are macros so
+ * that XBT_HERE is the caller's place; the params go through
+ * xbt_err_param, which type-checks each one and keeps a NULL from ending
+ * xbt_error_raise's list early.
+ */
+static void emit_error_macros(out *o, const error_def *e)
+{
+	out_f(o, "\n#define XBT_ERR_%s \"%s\" /* [", e->code, e->code);
+	for (size_t j = 0; j < e->params.n; j++) {
+		error_param *p = e->params.v[j];
+
+		out_f(o, "%s%s%s", j ? ", " : "", p->name,
+		      p->repeated ? "..." : "");
+	}
+	out_s(o, "] */\n");
+	if (e->repeated) {
+		out_f(o, "#define XBT_RAISE_%s(n, v) \\\n"
+		      "\txbt_error_raisev(XBT_HERE, XBT_ERR_%s, (n), (v))\n",
+		      e->code, e->code);
+		out_f(o, "#define XBT_RERAISE_%s(old, n, v) \\\n"
+		      "\txbt_error_reraisev((old), XBT_HERE, XBT_ERR_%s, (n), "
+		      "(v))\n", e->code, e->code);
+		return;
+	}
+	for (int re = 0; re < 2; re++) {
+		out_f(o, "#define XBT_%s_%s(%s", re ? "RERAISE" : "RAISE",
+		      e->code, re ? "old" : "");
+		for (size_t j = 0; j < e->params.n; j++) {
+			error_param *p = e->params.v[j];
+
+			out_f(o, "%s%s", j || re ? ", " : "", p->cname);
+		}
+		if (re)
+			out_f(o, ") \\\n\txbt_error_reraise((old), XBT_HERE, "
+			      "XBT_ERR_%s, \\\n", e->code);
+		else
+			out_f(o, ") \\\n\txbt_error_raise(XBT_HERE, "
+			      "XBT_ERR_%s, \\\n", e->code);
+		for (size_t j = 0; j < e->params.n; j++) {
+			error_param *p = e->params.v[j];
+
+			out_f(o, "\t\txbt_err_param(%s), \\\n", p->cname);
+		}
+		out_s(o, "\t\t(const char *)NULL)\n");
+	}
+}
+
 void emit_header(out *o)
 {
 	out_s(o, "/* SPDX-License-Identifier: BSD-2-Clause */\n");
 	out_s(o, GENERATED_NOTE);
 	out_s(o,
 	      "/*\n"
-	      " * The XenAPI data model (see doc/api.md): enums, record "
-	      "structs, descriptors,\n"
-	      " * message indexes into xbt_messages[], error codes and "
-	      "client stubs.\n"
+	      " * The XenAPI data model (see doc/api.md): enums and their "
+	      "values' names, record\n"
+	      " * structs, descriptors, message indexes into xbt_messages[], "
+	      "error codes with\n"
+	      " * their raise helpers, and client stubs.\n"
 	      " * Record members are stored as api/xbt/model.h describes; "
 	      "enum fields are\n"
 	      " * ints holding the index of the value (the enum's C "
@@ -77,22 +126,42 @@ void emit_header(out *o)
 			out_f(o, "\tXBT_%s_%s,%s/* \"%s\" */\n", up,
 			      str_cident_upper(v->name), " ", v->name);
 		}
-		out_f(o, "};\nextern const xbt_enum_desc xbt_enum_%s;\n\n",
+		out_f(o, "};\nextern const xbt_enum_desc xbt_enum_%s;\n",
 		      e->name);
+		/* wire strings, for code that stores sets of enum values */
+		for (size_t j = 0; j < e->values.n; j++) {
+			enum_value *v = e->values.v[j];
+
+			out_f(o, "#define XBT_%s_%s_NAME ", up,
+			      str_cident_upper(v->name));
+			out_cstr(o, v->name);
+			out_s(o, "\n");
+		}
+		out_s(o, "\n");
 	}
 
 	out_s(o, "/* ---- errors ---- */\n\n");
-	for (size_t i = 0; i < api.errors.n; i++) {
-		error_def *e = api.errors.v[i];
-
-		out_f(o, "#define XBT_ERR_%s \"%s\" /* [", e->code, e->code);
-		for (size_t j = 0; j < e->params.n; j++) {
-			error_param *p = e->params.v[j];
-
-			out_f(o, "%s%s", j ? ", " : "", p->name);
-		}
-		out_s(o, "] */\n");
-	}
+	out_s(o,
+	      "/*\n"
+	      " * XBT_ERR_<CODE> is the code, its params in the comment "
+	      "(\"name...\": repeated,\n"
+	      " * zero or more values). Its helpers take exactly the "
+	      "declared params, so\n"
+	      " * that a wrong count does not compile; a NULL param is sent "
+	      "as \"\":\n"
+	      " *   XBT_RAISE_<CODE>(p1, ...)         a new error, first frame "
+	      "at the caller\n"
+	      " *   XBT_RERAISE_<CODE>(old, p1, ...)  old turned into it, old's "
+	      "frames kept\n"
+	      " * A repeated param takes (n, v), v an array of n strings, "
+	      "instead.\n"
+	      " */\n"
+	      "static inline const char *xbt_err_param(const char *s)\n"
+	      "{\n"
+	      "\treturn s ? s : \"\";\n"
+	      "}\n");
+	for (size_t i = 0; i < api.errors.n; i++)
+		emit_error_macros(o, api.errors.v[i]);
 
 	out_s(o, "\n/* ---- classes ---- */\n\n");
 	for (size_t i = 0; i < api.classes.n; i++) {
@@ -386,7 +455,7 @@ void emit_model(out *o)
 		else
 			out_s(o, "NULL,\n\t  ");
 		out_cstr(o, e->doc);
-		out_s(o, " },\n");
+		out_f(o, ", %s },\n", e->repeated ? "true" : "false");
 	}
 	out_f(o, "};\nconst size_t xbt_nerrors = %zu;\n", api.errors.n);
 }

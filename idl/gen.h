@@ -159,13 +159,16 @@ typedef struct class_def {
 
 typedef struct error_param {
 	char *name;
+	char *cname;             /* as a macro parameter of the raise helpers */
 	char *doc;
+	bool repeated;           /* zero or more values (repeated="true") */
 } error_param;
 
 typedef struct error_def {
 	char *code;
 	char *doc;
 	vec params;              /* error_param * */
+	bool repeated;           /* its one param is repeated: helpers take (n, v) */
 	int line;
 } error_def;
 

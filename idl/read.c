@@ -180,12 +180,37 @@ static type *type_parse(const char *s, int line)
 	return type_intern(t);
 }
 
-/* The C type of stored values and of stub arguments. */
 /* ---- reading the IDL ---------------------------------------------------------- */
+
+/* name as a C identifier: keywords and the names in taken get a '_'. */
+static char *c_ident(const char *name, const char *const *taken)
+{
+	if (in_list(c_keywords, name) || in_list(cxx_keywords, name) ||
+	    in_list(taken, name))
+		return str_printf("%s_", name);
+	return xstrdup(name);
+}
+
+/*
+ * Macro parameters of the raise helpers must not capture the names their
+ * expansion uses (old, XBT_HERE, NULL, the functions it calls).
+ */
+static char *error_param_cname(const char *name)
+{
+	static const char *const taken[] = {
+		"old", "n", "v", "NULL", "defined", NULL
+	};
+
+	if (strncmp(name, "xbt_", 4) == 0 || strncmp(name, "XBT_", 4) == 0 ||
+	    strncmp(name, "__", 2) == 0)
+		return str_printf("%s_", name);
+	return c_ident(name, taken);
+}
 
 static void read_error(xmlNodePtr n)
 {
 	error_def *e = xalloc(sizeof(*e));
+	int repeated_line = 0;
 
 	e->code = attr(n, "code");
 	e->doc = child_description(n);
@@ -196,11 +221,33 @@ static void read_error(xmlNodePtr n)
 		if (!is_elem(c, "param"))
 			continue;
 		error_param *p = xalloc(sizeof(*p));
+		int line = node_line(c);
 
 		p->name = attr(c, "name");
+		p->cname = error_param_cname(p->name);
 		p->doc = text_of(c);
+		p->repeated = attr_bool(c, "repeated", false);
+		for (size_t i = 0; i < e->params.n; i++) {
+			error_param *o = e->params.v[i];
+
+			if (strcmp(o->name, p->name) == 0)
+				fail(line, "error %s: parameter %s declared "
+				     "twice", e->code, p->name);
+			else if (strcmp(o->cname, p->cname) == 0)
+				fail(line, "error %s: parameter %s clashes with "
+				     "parameter %s (both are %s in C)", e->code,
+				     p->name, o->name, p->cname);
+		}
+		if (p->repeated && !repeated_line) {
+			e->repeated = true;
+			repeated_line = line;
+		}
 		vec_push(&e->params, p);
 	}
+	/* (n, v) cannot carry fixed params along: raisev takes one array */
+	if (e->repeated && e->params.n != 1)
+		fail(repeated_line, "error %s: a repeated parameter must be the "
+		     "error's only parameter", e->code);
 	vec_push(&api.errors, e);
 }
 
@@ -321,10 +368,7 @@ static char *param_cname(const char *name)
 		"c", "session", "result", "xbt_argv", NULL
 	};
 
-	if (in_list(c_keywords, name) || in_list(cxx_keywords, name) ||
-	    in_list(taken, name))
-		return str_printf("%s_", name);
-	return xstrdup(name);
+	return c_ident(name, taken);
 }
 
 static param_def *param_new(const char *name, type *t, const char *doc)
@@ -411,6 +455,11 @@ static void read_messages(class_def *c)
 				if (!find_error(code))
 					fail(line, "%s.%s raises undeclared "
 					     "error %s", c->name, m->name, code);
+				for (size_t i = 0; i < m->errors.n; i++)
+					if (strcmp(m->errors.v[i], code) == 0)
+						fail(line, "%s.%s lists error "
+						     "%s twice", c->name,
+						     m->name, code);
 				vec_push(&m->errors, code);
 			}
 		}
