@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <string.h>
 
 #include "gen.h"
 
@@ -35,6 +36,78 @@ static void md_type(out *o, const type *t)
 	out_s(o, "`");
 	out_md(o, t->text);
 	out_s(o, "`");
+}
+
+/* Generic names of the implicit messages, in the order the doc lists them. */
+static const struct {
+	enum msg_kind kind;
+	const char *name;
+} implicit_names[] = {
+	{ M_GET_RECORD, "get_record" }, { M_GET_BY_UUID, "get_by_uuid" },
+	{ M_GET_FIELD, "get_<field>" }, { M_SET_FIELD, "set_<field>" },
+	{ M_ADD_TO_MAP, "add_to_<field>" },
+	{ M_REMOVE_FROM_MAP, "remove_from_<field>" },
+	{ M_GET_BY_NAME_LABEL, "get_by_name_label" }, { M_GET_ALL, "get_all" },
+	{ M_GET_ALL_RECORDS, "get_all_records" },
+};
+
+static bool msg_raises(const msg_def *m, const char *code)
+{
+	for (size_t i = 0; i < m->errors.n; i++)
+		if (strcmp(m->errors.v[i], code) == 0)
+			return true;
+	return false;
+}
+
+/* "Raised by:" the custom messages that list the error, then the implicit. */
+static void md_raised_by(out *o, const error_def *e)
+{
+	size_t shown = 0;
+	unsigned kinds = 0;
+
+	for (size_t i = 0; i < api.messages.n; i++) {
+		msg_def *m = api.messages.v[i];
+
+		if (!msg_raises(m, e->code))
+			continue;
+		if (m->kind != M_CUSTOM) {
+			kinds |= 1u << m->kind;
+			continue;
+		}
+		out_f(o, "%s [%s](#", shown++ ? "," : "Raised by:", m->wire);
+		md_anchor(o, "message", m->wire);
+		out_s(o, ")");
+	}
+	if (kinds) {
+		size_t k = 0;
+
+		out_s(o, shown ? "; and the implicit" : "Raised by the implicit");
+		for (size_t i = 0; i < sizeof(implicit_names) /
+		     sizeof(implicit_names[0]); i++)
+			if (kinds & (1u << implicit_names[i].kind))
+				out_f(o, "%s `%s`", k++ ? "," : "",
+				      implicit_names[i].name);
+		out_s(o, " messages");
+		shown++;
+	}
+	out_s(o, shown ? ".\n\n" : "No message lists it.\n\n");
+}
+
+/* The C helpers, as a caller writes them. */
+static void md_helpers(out *o, const error_def *e)
+{
+	out_f(o, "C: `XBT_RAISE_%s(", e->code);
+	if (e->repeated)
+		out_s(o, "n, v");
+	for (size_t j = 0; !e->repeated && j < e->params.n; j++)
+		out_f(o, "%s%s", j ? ", " : "",
+		      ((error_param *)e->params.v[j])->cname);
+	out_f(o, ")`, `XBT_RERAISE_%s(old", e->code);
+	if (e->repeated)
+		out_s(o, ", n, v");
+	for (size_t j = 0; !e->repeated && j < e->params.n; j++)
+		out_f(o, ", %s", ((error_param *)e->params.v[j])->cname);
+	out_s(o, ")`.\n\n");
 }
 
 void emit_doc(out *o)
@@ -103,7 +176,9 @@ void emit_doc(out *o)
 
 			if (m->kind != M_CUSTOM)
 				continue;
-			out_f(o, "##### %s\n\n`%s %s`%s\n\n%s\n\n",
+			out_s(o, "<a id=\"");
+			md_anchor(o, "message", m->wire);
+			out_f(o, "\"></a>\n\n##### %s\n\n`%s %s`%s\n\n%s\n\n",
 			      m->wire, m->wire, signature(m),
 			      m->async ? " *async*" : "", m->doc);
 			if (!m->session)
@@ -181,7 +256,11 @@ void emit_doc(out *o)
 	}
 
 	out_s(o, "## Errors\n\nAn error is `{Status: \"Failure\", "
-	      "ErrorDescription: [code, params...]}`,\nall strings.\n\n");
+	      "ErrorDescription: [code, params...]}`,\nall strings. A "
+	      "parameter written `name...` is repeated: it stands for zero\n"
+	      "or more values. C code raises an error through its helpers "
+	      "in\n`api/xbt/xenapi.h`, which take exactly the declared "
+	      "parameters.\n\n");
 	for (size_t i = 0; i < api.errors.n; i++) {
 		error_def *e = api.errors.v[i];
 
@@ -191,16 +270,20 @@ void emit_doc(out *o)
 		for (size_t j = 0; j < e->params.n; j++) {
 			error_param *p = e->params.v[j];
 
-			out_f(o, "%s%s", j ? ", " : "", p->name);
+			out_f(o, "%s%s%s", j ? ", " : "", p->name,
+			      p->repeated ? "..." : "");
 		}
 		out_f(o, "]`\n\n%s\n\n", e->doc);
 		for (size_t j = 0; j < e->params.n; j++) {
 			error_param *p = e->params.v[j];
 
-			out_f(o, "- `%s`: %s\n", p->name, p->doc);
+			out_f(o, "- `%s`%s: %s\n", p->name,
+			      p->repeated ? " (zero or more)" : "", p->doc);
 		}
 		if (e->params.n)
 			out_s(o, "\n");
+		md_raised_by(o, e);
+		md_helpers(o, e);
 	}
 }
 
