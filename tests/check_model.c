@@ -460,9 +460,10 @@ START_TEST(test_errors)
 		{ "VM_IS_TEMPLATE", 2, "vm", "operation" },
 		{ "OTHER_OPERATION_IN_PROGRESS", 4, "class", "operation_ref" },
 		{ "VM_REQUIRES_SR", 2, "vm", "sr" },
-		{ "UNIMPLEMENTED_IN_SM_BACKEND", 1, "command", "command" },
+		{ "UNIMPLEMENTED_IN_SM_BACKEND", 1, "message", "message" },
+		{ "SR_UNKNOWN_DRIVER", 1, "driver", "driver" },
 		{ "SR_NOT_EMPTY", 0, NULL, NULL },
-		{ "VDI_IN_USE", 0, NULL, NULL },
+		{ "VDI_IN_USE", 1, "vdi", "vdi" },
 		{ "SR_DEVICE_IN_USE", 0, NULL, NULL },
 		{ "VDI_MISSING", 2, "sr", "vdi" },
 		{ "PERMISSION_DENIED", 1, "message", "message" },
@@ -485,9 +486,193 @@ START_TEST(test_errors)
 		}
 		ck_assert(e->description && *e->description);
 	}
+	/* the repeated form stands alone; VDI_IN_USE has it */
+	for (size_t k = 0; k < xbt_nerrors; k++) {
+		const xbt_error_desc *e = &xbt_errors[k];
+
+		ck_assert_int_eq(e->repeated,
+				 strcmp(e->code, XBT_ERR_VDI_IN_USE) == 0);
+		if (e->repeated)
+			ck_assert_uint_eq(e->nparams, 1);
+	}
 	ck_assert_str_eq(XBT_ERR_HANDLE_INVALID, "HANDLE_INVALID");
 	ck_assert_str_eq(XBT_ERR_MESSAGE_PARAMETER_COUNT_MISMATCH,
 			 "MESSAGE_PARAMETER_COUNT_MISMATCH");
+}
+END_TEST
+
+/* The helper's frame is the caller's: here, at line. */
+static void assert_raised_here(const xbt_error *e, size_t i, int line,
+			       const char *func)
+{
+	ck_assert_uint_gt(e->bt.n, i);
+	ck_assert_str_eq(e->bt.frames[i].filename, "tests/check_model.c");
+	ck_assert_int_eq(e->bt.frames[i].line, line);
+	ck_assert_str_eq(e->bt.frames[i].name, func);
+	ck_assert(e->bt.frames[i].is_raise);
+}
+
+START_TEST(test_raise_helpers)
+{
+	static const char *const two[] = { "OpaqueRef:a", "OpaqueRef:b" };
+	xbt_error *e;
+	int line, first;
+
+	line = __LINE__ + 1;
+	e = XBT_RAISE_VM_BAD_POWER_STATE("OpaqueRef:vm", "halted", "running");
+	ck_assert_uint_eq(e->bt.n, 1);
+	assert_raised_here(e, 0, line, __func__);
+	assert_error(e, "VM_BAD_POWER_STATE", 3, "OpaqueRef:vm", "halted",
+		     "running");
+
+	/* a NULL param keeps its place, as "" */
+	assert_error(XBT_RAISE_VDI_MISSING(NULL, "OpaqueRef:vdi"),
+		     "VDI_MISSING", 2, "", "OpaqueRef:vdi");
+	assert_error(XBT_RAISE_EVENTS_LOST(), "EVENTS_LOST", 0);
+	assert_error(XBT_RAISE_INTERNAL_ERROR("no handler for VM.start"),
+		     "INTERNAL_ERROR", 1, "no handler for VM.start");
+
+	/* the repeated form: zero values, then two */
+	assert_error(XBT_RAISE_VDI_IN_USE(0, NULL), "VDI_IN_USE", 0);
+	line = __LINE__ + 1;
+	e = XBT_RAISE_VDI_IN_USE(2, two);
+	assert_raised_here(e, 0, line, __func__);
+	assert_error(e, "VDI_IN_USE", 2, "OpaqueRef:a", "OpaqueRef:b");
+
+	/* re-raise: the new code and params, the old frame kept innermost */
+	first = __LINE__ + 1;
+	e = XBT_RAISE_INTERNAL_ERROR("exit status 1");
+	line = __LINE__ + 1;
+	e = XBT_RERAISE_SR_BACKEND_FAILURE(e, "exit status 1", "", "boom");
+	ck_assert_uint_eq(e->bt.n, 2);
+	assert_raised_here(e, 0, first, __func__);
+	assert_raised_here(e, 1, line, __func__);
+	assert_error(e, "SR_BACKEND_FAILURE", 3, "exit status 1", "", "boom");
+
+	first = __LINE__ + 1;
+	e = XBT_RAISE_SR_DEVICE_IN_USE();
+	line = __LINE__ + 1;
+	e = XBT_RERAISE_VDI_IN_USE(e, 2, two);
+	ck_assert_uint_eq(e->bt.n, 2);
+	assert_raised_here(e, 0, first, __func__);
+	assert_raised_here(e, 1, line, __func__);
+	assert_error(e, "VDI_IN_USE", 2, "OpaqueRef:a", "OpaqueRef:b");
+	assert_error(XBT_RERAISE_VDI_IN_USE(XBT_RAISE_EVENTS_LOST(), 0, NULL),
+		     "VDI_IN_USE", 0);
+}
+END_TEST
+
+/*
+ * XBT_<ENUM>_<VALUE>_NAME is the wire string of value XBT_<ENUM>_<VALUE>,
+ * for every value of the enums the server keeps in operation sets and
+ * statuses (the table must list each enum whole).
+ */
+#define NAME(e, E, V) { &xbt_enum_##e, XBT_##E##_##V, XBT_##E##_##V##_NAME }
+static const struct {
+	const xbt_enum_desc *e;
+	int index;
+	const char *name;
+} enum_names[] = {
+	NAME(task_allowed_operations, TASK_ALLOWED_OPERATIONS, CANCEL),
+	NAME(task_allowed_operations, TASK_ALLOWED_OPERATIONS, DESTROY),
+	NAME(task_status_type, TASK_STATUS_TYPE, PENDING),
+	NAME(task_status_type, TASK_STATUS_TYPE, SUCCESS),
+	NAME(task_status_type, TASK_STATUS_TYPE, FAILURE),
+	NAME(task_status_type, TASK_STATUS_TYPE, CANCELLING),
+	NAME(task_status_type, TASK_STATUS_TYPE, CANCELLED),
+	NAME(event_operation, EVENT_OPERATION, ADD),
+	NAME(event_operation, EVENT_OPERATION, DEL),
+	NAME(event_operation, EVENT_OPERATION, MOD),
+	NAME(vm_power_state, VM_POWER_STATE, HALTED),
+	NAME(vm_power_state, VM_POWER_STATE, PAUSED),
+	NAME(vm_power_state, VM_POWER_STATE, RUNNING),
+	NAME(vm_power_state, VM_POWER_STATE, SUSPENDED),
+	NAME(vm_operations, VM_OPERATIONS, SNAPSHOT),
+	NAME(vm_operations, VM_OPERATIONS, CLONE),
+	NAME(vm_operations, VM_OPERATIONS, COPY),
+	NAME(vm_operations, VM_OPERATIONS, CREATE_TEMPLATE),
+	NAME(vm_operations, VM_OPERATIONS, REVERT),
+	NAME(vm_operations, VM_OPERATIONS, CHECKPOINT),
+	NAME(vm_operations, VM_OPERATIONS, PROVISION),
+	NAME(vm_operations, VM_OPERATIONS, START),
+	NAME(vm_operations, VM_OPERATIONS, START_ON),
+	NAME(vm_operations, VM_OPERATIONS, PAUSE),
+	NAME(vm_operations, VM_OPERATIONS, UNPAUSE),
+	NAME(vm_operations, VM_OPERATIONS, CLEAN_SHUTDOWN),
+	NAME(vm_operations, VM_OPERATIONS, CLEAN_REBOOT),
+	NAME(vm_operations, VM_OPERATIONS, HARD_SHUTDOWN),
+	NAME(vm_operations, VM_OPERATIONS, POWER_STATE_RESET),
+	NAME(vm_operations, VM_OPERATIONS, HARD_REBOOT),
+	NAME(vm_operations, VM_OPERATIONS, SUSPEND),
+	NAME(vm_operations, VM_OPERATIONS, RESUME),
+	NAME(vm_operations, VM_OPERATIONS, RESUME_ON),
+	NAME(vm_operations, VM_OPERATIONS, POOL_MIGRATE),
+	NAME(vm_operations, VM_OPERATIONS, MIGRATE_SEND),
+	NAME(vm_operations, VM_OPERATIONS, SHUTDOWN),
+	NAME(vm_operations, VM_OPERATIONS, MAKE_INTO_TEMPLATE),
+	NAME(vm_operations, VM_OPERATIONS, IMPORT),
+	NAME(vm_operations, VM_OPERATIONS, EXPORT),
+	NAME(vm_operations, VM_OPERATIONS, DESTROY),
+	NAME(storage_operations, STORAGE_OPERATIONS, SCAN),
+	NAME(storage_operations, STORAGE_OPERATIONS, DESTROY),
+	NAME(storage_operations, STORAGE_OPERATIONS, FORGET),
+	NAME(storage_operations, STORAGE_OPERATIONS, PLUG),
+	NAME(storage_operations, STORAGE_OPERATIONS, UNPLUG),
+	NAME(storage_operations, STORAGE_OPERATIONS, UPDATE),
+	NAME(storage_operations, STORAGE_OPERATIONS, VDI_CREATE),
+	NAME(storage_operations, STORAGE_OPERATIONS, VDI_INTRODUCE),
+	NAME(storage_operations, STORAGE_OPERATIONS, VDI_DESTROY),
+	NAME(storage_operations, STORAGE_OPERATIONS, VDI_RESIZE),
+	NAME(storage_operations, STORAGE_OPERATIONS, VDI_CLONE),
+	NAME(storage_operations, STORAGE_OPERATIONS, VDI_SNAPSHOT),
+	NAME(storage_operations, STORAGE_OPERATIONS, VDI_MIRROR),
+	NAME(storage_operations, STORAGE_OPERATIONS, PBD_CREATE),
+	NAME(storage_operations, STORAGE_OPERATIONS, PBD_DESTROY),
+	NAME(vbd_operations, VBD_OPERATIONS, ATTACH),
+	NAME(vbd_operations, VBD_OPERATIONS, EJECT),
+	NAME(vbd_operations, VBD_OPERATIONS, INSERT),
+	NAME(vbd_operations, VBD_OPERATIONS, PLUG),
+	NAME(vbd_operations, VBD_OPERATIONS, UNPLUG),
+	NAME(vbd_operations, VBD_OPERATIONS, UNPLUG_FORCE),
+	NAME(vbd_operations, VBD_OPERATIONS, PAUSE),
+	NAME(vbd_operations, VBD_OPERATIONS, UNPAUSE),
+	NAME(vdi_operations, VDI_OPERATIONS, CLONE),
+	NAME(vdi_operations, VDI_OPERATIONS, COPY),
+	NAME(vdi_operations, VDI_OPERATIONS, RESIZE),
+	NAME(vdi_operations, VDI_OPERATIONS, RESIZE_ONLINE),
+	NAME(vdi_operations, VDI_OPERATIONS, SNAPSHOT),
+	NAME(vdi_operations, VDI_OPERATIONS, MIRROR),
+	NAME(vdi_operations, VDI_OPERATIONS, DESTROY),
+	NAME(vdi_operations, VDI_OPERATIONS, FORGET),
+	NAME(vdi_operations, VDI_OPERATIONS, UPDATE),
+	NAME(vdi_operations, VDI_OPERATIONS, FORCE_UNLOCK),
+	NAME(vdi_operations, VDI_OPERATIONS, GENERATE_CONFIG),
+	NAME(vdi_operations, VDI_OPERATIONS, BLOCKED),
+	NAME(vbd_mode, VBD_MODE, RO),
+	NAME(vbd_mode, VBD_MODE, RW),
+};
+#undef NAME
+
+START_TEST(test_enum_names)
+{
+	size_t n = sizeof(enum_names) / sizeof(enum_names[0]);
+
+	for (size_t i = 0; i < n; i++) {
+		const xbt_enum_desc *e = enum_names[i].e;
+		size_t count = 0;
+
+		ck_assert_int_lt(enum_names[i].index, (int)e->n);
+		ck_assert_str_eq(e->values[enum_names[i].index],
+				 enum_names[i].name);
+		/* every value of the enum is in the table */
+		for (size_t j = 0; j < n; j++)
+			count += enum_names[j].e == e;
+		ck_assert_msg(count == e->n, "enum %s: %zu of %zu values",
+			      e->name, count, e->n);
+	}
+	/* constant expressions: usable where C wants one */
+	static const char *const ops[] = { XBT_VM_OPERATIONS_START_NAME };
+	ck_assert_str_eq(ops[0], "start");
 }
 END_TEST
 
@@ -1495,6 +1680,8 @@ int main(void)
 	tcase_add_test(tc, test_messages_implicit);
 	tcase_add_test(tc, test_messages_table);
 	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_raise_helpers);
+	tcase_add_test(tc, test_enum_names);
 	tcase_add_test(tc, test_record_defaults);
 	tcase_add_test(tc, test_record_every_class);
 	tcase_add_test(tc, test_record_copy);

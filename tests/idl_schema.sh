@@ -91,5 +91,31 @@ expect_fail duplicate_field \
 	"${l}s/name=\"name_description\"/name=\"name_label\"/" \
 	"$l" 'field pool.name_label declared twice'
 
+# Errors: the repeated notation, declared codes, Async lists.
+l=$(line_of '<param name="vdi" repeated="true">')
+expect_fail repeated_not_bool \
+	's/<param name="vdi" repeated="true">/<param name="vdi" repeated="yes">/' \
+	"$l" "schema: Invalid attribute repeated for element param"
+expect_fail repeated_not_alone \
+	's|<param name="vdi" repeated="true">A VDI in use.</param>|&<param name="operation">The operation.</param>|' \
+	"$l" "error VDI_IN_USE: a repeated parameter must be the error's only parameter"
+l=$(line_of '<param name="vdi">The VDI.</param>')
+expect_fail duplicate_error_param \
+	's|<param name="vdi">The VDI.</param>|<param name="sr">The VDI.</param>|' \
+	"$l" 'error VDI_MISSING: parameter sr declared twice'
+# the generator's own lists: implicit messages raise MAP_DUPLICATE_KEY
+l=$(line_of '<field name="other_config" type="map (string, string)" qualifier="RW">')
+expect_fail implicit_undeclared_error \
+	's/<error code="MAP_DUPLICATE_KEY">/<error code="MAP_DUPLICATE_KEYS">/' \
+	"$l" 'implicit message session.add_to_other_config raises undeclared error MAP_DUPLICATE_KEY'
+l=$(line_of '<message name="cancel" async="true">')
+expect_fail async_without_task_cancelled \
+	'/<message name="cancel" async="true">/,/<\/message>/{/TASK_CANCELLED/d}' \
+	"$l" 'task.cancel is async: it must list TASK_CANCELLED'
+l=$(line_of '<raises code="HOST_IS_SLAVE"/>')
+expect_fail raises_twice \
+	's|<raises code="HOST_IS_SLAVE"/>|&<raises code="HOST_IS_SLAVE"/>|' \
+	"$l" 'session.login_with_password lists error HOST_IS_SLAVE twice'
+
 echo "$runs checks, $fails failed"
 [ "$fails" -eq 0 ]

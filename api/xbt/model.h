@@ -123,6 +123,7 @@ typedef struct xbt_error_desc {
 	size_t nparams;
 	const char *const *params;
 	const char *description;
+	bool repeated;   /* params[0] stands for zero or more values */
 } xbt_error_desc;
 
 /* The generated model (api/xenapi.c). */

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * idl/gen: the checks of what the schema cannot say. Defaults must parse
+ * as their types; every generated C name must be free; every error a
+ * message raises is declared, implicit messages included; an Async
+ * message lists TASK_CANCELLED.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gen.h"
+
+static bool ident_claim(const char *id)
+{
+	for (size_t i = 0; i < api.idents.n; i++)
+		if (strcmp(api.idents.v[i], id) == 0)
+			return false;
+	vec_push(&api.idents, xstrdup(id));
+	return true;
+}
+
+/* ---- default values ----------------------------------------------------------- */
+
+static bool parse_int64(const char *s, int64_t *res)
+{
+	char *end;
+	long long v;
+
+	if (!*s || !(isdigit((unsigned char)*s) || *s == '-'))
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || end == s || (*s == '-' && end == s + 1))
+		return false;
+	*res = v;
+	return true;
+}
+
+static bool parse_datetime(const char *s)
+{
+	unsigned y, mo, d, h, mi, se;
+	int n = 0;
+	size_t len = strlen(s);
+
+	if (len == 17 || (len == 18 && s[17] == 'Z')) {
+		if (sscanf(s, "%4u%2u%2uT%2u:%2u:%2u%n", &y, &mo, &d, &h, &mi,
+			   &se, &n) != 6 || n != 17)
+			return false;
+	} else if (len == 19 || (len == 20 && s[19] == 'Z')) {
+		if (sscanf(s, "%4u-%2u-%2uT%2u:%2u:%2u%n", &y, &mo, &d, &h, &mi,
+			   &se, &n) != 6 || n != 19)
+			return false;
+	} else {
+		return false;
+	}
+	for (size_t i = 0; i < (size_t)n; i++)
+		if (!isdigit((unsigned char)s[i]) && !strchr("-T:", s[i]))
+			return false;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 ||
+	    se > 59)
+		return false;
+	static const unsigned mdays[] = {
+		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+	};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return d <= mdays[mo - 1] + (mo == 2 && leap ? 1 : 0);
+}
+
+void check_default(const type *t, const char *def, const char *what,
+			  int line)
+{
+	int64_t i;
+	char *end;
+	double d;
+
+	switch (t->kind) {
+	case K_STRING:
+	case K_REF:
+		return;
+	case K_INT:
+		if (!parse_int64(def, &i))
+			fail(line, "%s: default \"%s\" is not a decimal int64",
+			     what, def);
+		return;
+	case K_FLOAT:
+		errno = 0;
+		d = strtod(def, &end);
+		if (!*def || *end || errno || !isfinite(d) ||
+		    strspn(def, "0123456789+-.eE") != strlen(def))
+			fail(line, "%s: default \"%s\" is not a decimal number",
+			     what, def);
+		return;
+	case K_BOOL:
+		if (strcmp(def, "true") && strcmp(def, "false"))
+			fail(line, "%s: default \"%s\" is not true or false",
+			     what, def);
+		return;
+	case K_DATETIME:
+		if (!parse_datetime(def))
+			fail(line, "%s: default \"%s\" is not a datetime "
+			     "(YYYYMMDDTHH:MM:SSZ)", what, def);
+		return;
+	case K_ENUM:
+		if (enum_value_index(t->en, def) < 0)
+			fail(line, "%s: default \"%s\" is not a value of enum %s",
+			     what, def, t->en->name);
+		return;
+	default:
+		fail(line, "%s: a %s cannot have a default (it starts empty)",
+		     what, t->text);
+	}
+}
+
+/* ---- whole-model checks ----------------------------------------------------------- */
+
+static void check_idents(void)
+{
+	static const char *const msg_reserved[] = {
+		"XBT_MSG_CUSTOM", "XBT_MSG_GET_FIELD", "XBT_MSG_SET_FIELD",
+		"XBT_MSG_ADD_TO_MAP", "XBT_MSG_REMOVE_FROM_MAP",
+		"XBT_MSG_GET_RECORD", "XBT_MSG_GET_BY_UUID",
+		"XBT_MSG_GET_BY_NAME_LABEL", "XBT_MSG_GET_ALL",
+		"XBT_MSG_GET_ALL_RECORDS", "XBT_MSG__COUNT",
+		"XBT_API_VERSION_MAJOR", "XBT_API_VERSION_MINOR",
+		"xbt_err_param", NULL
+	};
+
+	for (size_t i = 0; msg_reserved[i]; i++)
+		ident_claim(msg_reserved[i]);
+	for (size_t i = 0; i < api.enums.n; i++) {
+		enum_def *e = api.enums.v[i];
+		char *up = str_cident_upper(e->name);
+
+		if (!ident_claim(str_printf("xbt_enum_%s", e->name)))
+			fail(e->line, "enum %s: C name clash", e->name);
+		for (size_t j = 0; j < e->values.n; j++) {
+			enum_value *v = e->values.v[j];
+			char *id = str_printf("XBT_%s_%s", up,
+					      str_cident_upper(v->name));
+
+			if (!ident_claim(id))
+				fail(e->line, "enum %s value %s: C constant %s "
+				     "is already taken", e->name, v->name, id);
+		}
+		/* the names after the indexes: a clash blames the name */
+		for (size_t j = 0; j < e->values.n; j++) {
+			enum_value *v = e->values.v[j];
+			char *id = str_printf("XBT_%s_%s_NAME", up,
+					      str_cident_upper(v->name));
+
+			if (!ident_claim(id))
+				fail(e->line, "enum %s value %s: C constant %s "
+				     "is already taken", e->name, v->name, id);
+		}
+	}
+	for (size_t i = 0; i < api.errors.n; i++) {
+		error_def *e = api.errors.v[i];
+		static const char *const prefixes[] = {
+			"XBT_ERR_", "XBT_RAISE_", "XBT_RERAISE_", NULL
+		};
+
+		for (size_t j = 0; prefixes[j]; j++) {
+			char *id = str_printf("%s%s", prefixes[j], e->code);
+
+			if (!ident_claim(id))
+				fail(e->line, "error %s: C name %s is already "
+				     "taken", e->code, id);
+		}
+	}
+	for (size_t i = 0; i < api.classes.n; i++) {
+		class_def *c = api.classes.v[i];
+
+		if (!ident_claim(str_printf("xbt_class_%s", c->lower)))
+			fail(c->line, "class %s: C name clash", c->name);
+		for (size_t j = 0; j < c->fields.n; j++) {
+			field_def *f = c->fields.v[j];
+			char *id = str_printf("XBT_FIELD_%s_%s", c->upper,
+					      str_cident_upper(f->name));
+
+			if (!ident_claim(id))
+				fail(f->line, "field %s.%s: C constant %s is "
+				     "already taken", c->name, f->name, id);
+		}
+		for (size_t j = 0; j < c->messages.n; j++) {
+			msg_def *m = c->messages.v[j];
+			char *stub = str_printf("xbt_%s_%s", c->lower, m->name);
+
+			m->wire = str_printf("%s.%s", c->name, m->name);
+			m->index = str_printf("XBT_MSG_%s_%s", c->upper,
+					      str_cident_upper(m->name));
+			if (!ident_claim(m->index) || !ident_claim(stub) ||
+			    (m->async && !ident_claim(str_printf(
+				    "xbt_async_%s_%s", c->lower, m->name))) ||
+			    (m->kind == M_CUSTOM && !ident_claim(str_printf(
+				    "%s_%s", c->lower, m->name))))
+				fail(m->line, "message %s: a generated C name "
+				     "is already taken", m->wire);
+			vec_push(&api.messages, m);
+		}
+	}
+}
+
+/* Whether a vec of strings holds s. */
+static bool vec_has(const vec *a, const char *s)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The generator itself lists the errors of implicit messages (read.c):
+ * they must be declared like any other (a custom message's undeclared
+ * error is reported at its <raises> by the reader). Each missing code is
+ * reported once, at the first message that raises it.
+ */
+static void check_implicit_raises(void)
+{
+	vec reported = { 0 };
+
+	for (size_t i = 0; i < api.messages.n; i++) {
+		msg_def *m = api.messages.v[i];
+
+		if (m->kind == M_CUSTOM)
+			continue;
+		for (size_t j = 0; j < m->errors.n; j++) {
+			char *code = m->errors.v[j];
+
+			if (find_error(code) || vec_has(&reported, code))
+				continue;
+			fail(m->line, "implicit message %s raises undeclared "
+			     "error %s", m->wire, code);
+			vec_push(&reported, code);
+		}
+	}
+}
+
+/*
+ * The dispatch checks for cancellation before it runs an Async call, so
+ * any Async message may end in TASK_CANCELLED: its list must say so.
+ */
+static void check_async_raises(void)
+{
+	for (size_t i = 0; i < api.messages.n; i++) {
+		msg_def *m = api.messages.v[i];
+
+		if (m->async && !vec_has(&m->errors, "TASK_CANCELLED"))
+			fail(m->line, "%s is async: it must list TASK_CANCELLED "
+			     "(a task may be cancelled before it runs)",
+			     m->wire);
+	}
+}
+
+void check_model(void)
+{
+	check_idents();
+	check_implicit_raises();
+	check_async_raises();
+}
