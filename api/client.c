@@ -227,8 +227,7 @@ static xbt_error *remote_error(xmlrpc_value *ed, const char **why)
 		*why = "ErrorDescription holds a non-string";
 		goto out;
 	}
-	err = xbt_error_raisev(XBT_HERE, v[0], (size_t)n - 1,
-			       (const char *const *)v + 1);
+	err = XBT_RELAY(v[0], (size_t)n - 1, (const char *const *)v + 1);
 out:
 	for (i = 0; v && i < n; i++)
 		free(v[i]);
@@ -290,6 +289,6 @@ xbt_error *xbt_client_decode_response(xmlrpc_value *response,
 		xbt_client_decode_response_why(response, value, &why));
 
 	if (!err && why)
-		err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, "bad XenAPI response");
+		err = XBT_RAISE_INTERNAL_ERROR("bad XenAPI response");
 	return err;
 }

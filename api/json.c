@@ -372,7 +372,7 @@ xbt_error *xbt_json_parse(const char *s, size_t len, size_t max_depth,
 
 		snprintf(msg, sizeof(msg), "json: %s at byte %zu", j.why,
 			 j.pos);
-		err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, msg);
+		err = XBT_RAISE_INTERNAL_ERROR(msg);
 	}
 	xbt_buf_release(&j.text);
 	return err;

@@ -418,7 +418,7 @@ out:
 		snprintf(msg, sizeof(msg),
 			 "backtrace s-expression: %s at byte %zu", r.why,
 			 r.pos);
-		err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, msg);
+		err = XBT_RAISE_INTERNAL_ERROR(msg);
 		xbt_backtrace_release(&tmp);
 	} else {
 		xbt__backtrace_append(out, &tmp);

@@ -69,7 +69,7 @@ xbt_error *xbt_wire_parse_jsonrpc(const char *json, size_t len, char **method,
 	err = xbt_json_parse(json, len, XBT_MAX_NESTING, &req);
 	if (err) {
 		char *reason = xbt_strdup(err->nparams ? err->params[0] : "");
-		err = XBT_RERAISE(err, XBT_ERR_XMLRPC_UNMARSHAL_FAILURE, JSON_REQUEST, reason);
+		err = XBT_RERAISE_XMLRPC_UNMARSHAL_FAILURE(err, JSON_REQUEST, reason);
 		free(reason);
 		goto out;
 	}

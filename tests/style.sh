@@ -42,8 +42,32 @@ design_citations() {
 		grep -v '^tests/style\.sh:' || true
 }
 
+# Error codes come from the data model (doc/design.md, "Errors"): no raise
+# site names a code as a string literal, and server/ raises a declared
+# error through its generated helper (XBT_RAISE_<CODE>, whose arity the
+# compiler checks) or passes one on with XBT_RELAY.
+literal_codes() {
+	grep -rnE '(XBT_RAISE|XBT_RERAISE|XBT_RELAY)\(\s*"|xbt_error_(re)?raisev?\([^;]*"[A-Z][A-Z0-9]*_[A-Z0-9_]*"' \
+		server cli --include='*.c' --include='*.h' || true
+}
+
+generic_raise_in_server() {
+	grep -rnE '\bXBT_(RE)?RAISE\(' server --include='*.c' --include='*.h' || true
+}
+
+# Files stay small enough to read: none over 1,000 lines.
+long_files() {
+	find api server cli idl -name '*.c' | sort | while read -r f; do
+		n=$(wc -l < "$f")
+		[ "$n" -le 1000 ] || echo "$f: $n lines"
+	done
+}
+
 rule "xmlrpc-c text only through api/value.c" xmlrpc_text
 rule "comments cite doc/design.md" design_citations
+rule "no error code as a string literal at a raise site" literal_codes
+rule "server/ raises declared errors through generated helpers" generic_raise_in_server
+rule "no .c file over 1,000 lines" long_files
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -130,6 +130,17 @@ typedef struct xbt_error {
 	xbt_error_reraise((old), XBT_HERE, (code), ##__VA_ARGS__, \
 			  (const char *)NULL)
 
+/*
+ * XBT_RELAY(code, n, params): the relay path (doc/design.md, "Errors").
+ * Raises an error whose code is not ours to declare, passed on with its
+ * code and params unchanged: a plugin's own XenAPI error,
+ * SR_BACKEND_FAILURE_<N> whose code is built at run time, an error that
+ * came back from another process or host. Everything else raises a
+ * declared error through its generated helper (XBT_RAISE_<CODE>).
+ */
+#define XBT_RELAY(code, nparams, params) \
+	xbt_error_raisev(XBT_HERE, (code), (nparams), (params))
+
 xbt_error *xbt_error_raise(const char *file, int line, const char *func,
 			   const char *code, ...);
 /* Params given as an array; NULL entries become "". */

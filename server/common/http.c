@@ -180,7 +180,7 @@ static void http_too_large(struct http_server *s, TSession *ses,
 	xbt_error *err;
 
 	snprintf(limit, sizeof(limit), "%zu", s->max_body);
-	err = XBT_RAISE("REQUEST_TOO_LARGE", limit);
+	err = XBT_RAISE_REQUEST_TOO_LARGE(limit);
 	/* The request was not parsed: no id, so v1 with a null id. */
 	if (proto == HTTP_JSONRPC)
 		xbt_wire_jsonrpc_failure(&b, false, "null", err);

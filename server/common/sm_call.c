@@ -22,6 +22,7 @@
 #include "sm_priv.h"
 #include "xbt/value.h"
 #include "xbt/wire.h"
+#include "xbt/xenapi.h"
 
 #define SM_RENDER_MAX_STR 256    /* log: longer strings are cut */
 #define SM_RENDER_MAX_DEPTH 8

@@ -22,9 +22,10 @@
 #include "sm_priv.h"
 #include "xbt/value.h"
 #include "xbt/wire.h"
+#include "xbt/xenapi.h"
 
 static const char sm_unexpected[] = "Unexpected response from SM plugin";
-static const char sm_wbt[] = "SR_BACKEND_FAILURE_WITH_BACKTRACE";
+static const char sm_wbt[] = XBT_ERR_SR_BACKEND_FAILURE_WITH_BACKTRACE;
 
 /* ---- the decoder ---------------------------------------------------------- */
 
@@ -75,10 +76,10 @@ static xbt_error *sm_backend_failure(const char *file, int line,
 	p[2] = sm_stream_text(c, c->err);
 	if (cause)
 		e = xbt_error_reraisev(cause, file, line, func,
-				       "SR_BACKEND_FAILURE", 3,
+				       XBT_ERR_SR_BACKEND_FAILURE, 3,
 				       (const char *const *)p);
 	else
-		e = xbt_error_raisev(file, line, func, "SR_BACKEND_FAILURE", 3,
+		e = xbt_error_raisev(file, line, func, XBT_ERR_SR_BACKEND_FAILURE, 3,
 				     (const char *const *)p);
 	for (int i = 0; i < 3; i++)
 		free(p[i]);
@@ -112,28 +113,33 @@ static xbt_error *sm_decode_fault(const struct sm_ctx *c, int code,
 
 	switch (code) {
 	case 38:
-		err = XBT_RAISE("UNIMPLEMENTED_IN_SM_BACKEND", c->command);
+		err = XBT_RAISE_UNIMPLEMENTED_IN_SM_BACKEND(c->command);
 		break;
 	case 39:
-		err = XBT_RAISE("SR_NOT_EMPTY");
+		err = XBT_RAISE_SR_NOT_EMPTY();
 		break;
 	case 24:
-		err = XBT_RAISE("VDI_IN_USE");
+		err = XBT_RAISE_VDI_IN_USE(0, NULL);
 		break;
 	case 16:
-		err = XBT_RAISE("SR_DEVICE_IN_USE");
+		err = XBT_RAISE_SR_DEVICE_IN_USE();
 		break;
 	case 144:
 		sr = sm_call_field(c->call, "sr_ref");
 		vdi = sm_call_field(c->call, "vdi_ref");
-		err = XBT_RAISE("VDI_MISSING", sr, vdi);
+		err = XBT_RAISE_VDI_MISSING(sr, vdi);
 		break;
-	default:
+	default: {
+		const char *p[3] = { "" };
+
+		/* SR_BACKEND_FAILURE_<N>: its code is built here. */
 		snprintf(name, sizeof(name), "SR_BACKEND_FAILURE_%d", code);
-		reason = sm_param_text(c, fault, strlen(fault), strlen(fault));
-		stderr_text = sm_stream_text(c, c->err);
-		err = XBT_RAISE(name, "", reason, stderr_text);
+		p[1] = reason = sm_param_text(c, fault, strlen(fault),
+					      strlen(fault));
+		p[2] = stderr_text = sm_stream_text(c, c->err);
+		err = XBT_RELAY(name, 3, p);
 		break;
+	}
 	}
 	free(sr);
 	free(vdi);
@@ -243,7 +249,8 @@ static xbt_error *sm_decode_wbt(const struct sm_ctx *c, struct sm_strs *d)
 			reason = sm_param_text(c, d->s[3], d->len[3],
 					       d->len[3]);
 		stderr_text = sm_stream_text(c, c->err);
-		err = XBT_RAISE(code, "", reason, stderr_text);
+		err = XBT_RELAY(code, 3, ((const char *const[]){ "", reason,
+								 stderr_text }));
 	}
 	xbt_backtrace_glue_remote(&err->bt, &remote);
 out:
@@ -266,7 +273,7 @@ static xbt_error *sm_decode_failure(const struct sm_ctx *c,
 	xbt_buf msg = XBT_BUF_INIT;
 
 	if (!sm_read_strs(desc, &d)) {
-		err = XBT_RAISE("INTERNAL_ERROR", sm_unexpected);
+		err = XBT_RAISE_INTERNAL_ERROR(sm_unexpected);
 		goto out;
 	}
 	if (d.len[0] == strlen(sm_wbt) && memcmp(d.s[0], sm_wbt, d.len[0]) == 0) {
@@ -284,8 +291,7 @@ static xbt_error *sm_decode_failure(const struct sm_ctx *c,
 	p = xbt_calloc(d.n, sizeof(*p));
 	for (size_t i = 1; i < d.n; i++)
 		p[i - 1] = sm_param_text(c, d.s[i], d.len[i], d.len[i]);
-	err = xbt_error_raisev(XBT_HERE, code, d.n - 1,
-			       (const char *const *)p);
+	err = XBT_RELAY(code, d.n - 1, (const char *const *)p);
 out:
 	if (p)
 		for (size_t i = 0; i + 1 < d.n; i++)
@@ -333,7 +339,7 @@ static xbt_error *sm_decode_value(const struct sm_ctx *c, xmlrpc_value *v,
 		}
 	}
 	if (!value || !sm_result_ok(c, value)) {
-		err = XBT_RAISE("INTERNAL_ERROR", sm_unexpected);
+		err = XBT_RAISE_INTERNAL_ERROR(sm_unexpected);
 		goto out;
 	}
 	*result = value;

@@ -27,6 +27,7 @@
 #include "sm_priv.h"
 #include "xbt/value.h"
 #include "xbt/wire.h"
+#include "xbt/xenapi.h"
 
 #define SM_READ_CHUNK (64 * 1024)
 #define SM_POLL_FALLBACK_MS 20   /* exit polling when no pidfd */
@@ -273,16 +274,16 @@ xbt_error *sm_call(const struct sm_config *cfg, const char *type,
 	if (!sm_name_ok(type, strlen(type), false)) {
 		char *safe = xbt_text_safe_dup(type, strlen(type) > 100 ?
 						100 : strlen(type));
-		err = XBT_RAISE("SR_UNKNOWN_DRIVER", safe);
+		err = XBT_RAISE_SR_UNKNOWN_DRIVER(safe);
 		free(safe);
 		goto out;
 	}
 	if (!sm_name_ok(command, strlen(command), true)) {
-		err = XBT_RAISE("INTERNAL_ERROR", "bad SM command");
+		err = XBT_RAISE_INTERNAL_ERROR("bad SM command");
 		goto out;
 	}
 	if (!call || xmlrpc_value_type(call) != XMLRPC_TYPE_STRUCT) {
-		err = XBT_RAISE("INTERNAL_ERROR", "SM call is not a struct");
+		err = XBT_RAISE_INTERNAL_ERROR("SM call is not a struct");
 		goto out;
 	}
 	sm_request(command, call, &xml);
@@ -301,7 +302,7 @@ xbt_error *sm_call(const struct sm_config *cfg, const char *type,
 		char msg[128];
 		snprintf(msg, sizeof(msg), "cannot run %sSR: %s", type,
 			 strerror(errno));
-		err = XBT_RAISE("SR_BACKEND_FAILURE", msg, "", "");
+		err = XBT_RAISE_SR_BACKEND_FAILURE(msg, "", "");
 		goto out;
 	}
 	{
@@ -315,14 +316,14 @@ xbt_error *sm_call(const struct sm_config *cfg, const char *type,
 	close(err_p[1]);
 	out_p[1] = err_p[1] = -1;
 	if (rc == ENOENT) {
-		err = XBT_RAISE("SR_UNKNOWN_DRIVER", type);
+		err = XBT_RAISE_SR_UNKNOWN_DRIVER(type);
 		goto out;
 	}
 	if (rc != 0) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "cannot run %sSR: %s", type,
 			 strerror(rc));
-		err = XBT_RAISE("SR_BACKEND_FAILURE", msg, "", "");
+		err = XBT_RAISE_SR_BACKEND_FAILURE(msg, "", "");
 		goto out;
 	}
 	so.fd = out_p[0];

@@ -86,8 +86,7 @@ xbt_error *worker_submit(worker_fn fn, void *arg)
 
 	pthread_mutex_lock(&worker_mutex);
 	if (worker_queued >= WORKER_QUEUE_MAX || worker_stopping) {
-		err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR,
-				"too many pending asynchronous calls");
+		err = XBT_RAISE_INTERNAL_ERROR("too many pending asynchronous calls");
 	} else {
 		struct job *j = xbt_malloc(sizeof(*j));
 		j->fn = fn;

@@ -94,8 +94,7 @@ static xbt_error *call_prepare(struct call *call, const char *method,
 		char exp[24], got[24];
 		snprintf(exp, sizeof(exp), "%zu", m->nrequired);
 		snprintf(got, sizeof(got), "%zu", received);
-		err = XBT_RAISE(XBT_ERR_MESSAGE_PARAMETER_COUNT_MISMATCH,
-				method, exp, got);
+		err = XBT_RAISE_MESSAGE_PARAMETER_COUNT_MISMATCH(method, exp, got);
 		goto out;
 	}
 	if (m->session) {
@@ -103,8 +102,7 @@ static xbt_error *call_prepare(struct call *call, const char *method,
 		char *s = xbt_value_text(sv, NULL);
 
 		if (!s) {
-			err = XBT_RAISE(XBT_ERR_XMLRPC_UNMARSHAL_FAILURE,
-					"session ref", "not a string");
+			err = XBT_RAISE_XMLRPC_UNMARSHAL_FAILURE("session ref", "not a string");
 		} else {
 			*session_out = s;
 			err = XBT_PROPAGATE(session_check(s));
@@ -199,7 +197,7 @@ static xbt_error *generic_call(struct call *call, xmlrpc_value **result)
 		if ((err = XBT_PROPAGATE(store_need(c, ref, &rec))))
 			break;
 		if (xbt_map_get(map_field_c(f, rec), call->argv[1].s)) {
-			err = XBT_RAISE(XBT_ERR_MAP_DUPLICATE_KEY, c->name,
+			err = XBT_RAISE_MAP_DUPLICATE_KEY(c->name,
 					f->name, ref, call->argv[1].s);
 			break;
 		}
@@ -223,7 +221,7 @@ static xbt_error *generic_call(struct call *call, xmlrpc_value **result)
 		if (found)
 			*result = xbt_value_string(found);
 		else
-			err = XBT_RAISE(XBT_ERR_UUID_INVALID, c->name,
+			err = XBT_RAISE_UUID_INVALID(c->name,
 					call->argv[0].s);
 		break;
 	}
@@ -262,7 +260,7 @@ static xbt_error *call_run(struct call *call, xmlrpc_value **result)
 		if (h)
 			err = XBT_PROPAGATE(h(call, args, result));
 		else
-			err = XBT_RAISE(XBT_ERR_NOT_IMPLEMENTED, m->wire_name);
+			err = XBT_RAISE_NOT_IMPLEMENTED(m->wire_name);
 		free(args);
 	} else {
 		err = XBT_PROPAGATE(generic_call(call, result));
@@ -357,7 +355,7 @@ xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 	}
 	call.msg = xbt_message_find(name);
 	if (!call.msg || (async && !call.msg->async)) {
-		err = XBT_RAISE(XBT_ERR_MESSAGE_METHOD_UNKNOWN, method);
+		err = XBT_RAISE_MESSAGE_METHOD_UNKNOWN(method);
 		goto out;
 	}
 	if ((err = XBT_PROPAGATE(call_prepare(&call, method, params, &session))))

@@ -104,7 +104,7 @@ static xbt_error *event_token_parse(const char *token, uint64_t *id,
 		goto out;
 	if (!comma || !event_parse_u64(token, (size_t)(comma - token), id) ||
 	    !event_parse_u64(comma + 1, strlen(comma + 1), &msg))
-		err = XBT_RAISE(XBT_ERR_EVENT_FROM_TOKEN_PARSE_FAILURE, token);
+		err = XBT_RAISE_EVENT_FROM_TOKEN_PARSE_FAILURE(token);
 out:
 	return err;
 }
@@ -195,7 +195,7 @@ static xbt_error *subs_parse(xmlrpc_value *set, struct subs *out)
 		char why[64];
 		snprintf(why, sizeof(why), "more than %d subscriptions",
 			 EVENT_MAX_SUBS);
-		err = XBT_RAISE(XBT_ERR_EVENT_SUBSCRIPTION_PARSE_FAILURE, why);
+		err = XBT_RAISE_EVENT_SUBSCRIPTION_PARSE_FAILURE(why);
 		goto out;
 	}
 	out->v = xbt_calloc(n ? n : 1, sizeof(*out->v));
@@ -213,8 +213,7 @@ static xbt_error *subs_parse(xmlrpc_value *set, struct subs *out)
 				 "subscription %zu: longer than %d bytes or has NUL",
 				 i, EVENT_MAX_SUB_LEN);
 			free(s);
-			err = XBT_RAISE(XBT_ERR_EVENT_SUBSCRIPTION_PARSE_FAILURE,
-					why);
+			err = XBT_RAISE_EVENT_SUBSCRIPTION_PARSE_FAILURE(why);
 			goto out;
 		}
 		sub_parse(s, &out->v[out->n++]);
@@ -393,13 +392,13 @@ xbt_error *event_from(struct call *call, xmlrpc_value *const *args,
 		bool done, current;
 
 		if (event_session_ended(call->session, &gen)) {
-			err = XBT_RAISE(XBT_ERR_SESSION_INVALID, call->session);
+			err = XBT_RAISE_SESSION_INVALID(call->session);
 			break;
 		}
 		evlog_read_begin();
 		if (evlog_lost(cursor)) {
 			evlog_read_end();
-			err = XBT_RAISE(XBT_ERR_EVENTS_LOST);
+			err = XBT_RAISE_EVENTS_LOST();
 			break;
 		}
 		if (!got.n)
@@ -448,7 +447,7 @@ xbt_error *event_inject(struct call *call, xmlrpc_value *const *args,
 
 	store_lock();
 	if (!c) {
-		err = XBT_RAISE(XBT_ERR_HANDLE_INVALID, cls, ref);
+		err = XBT_RAISE_HANDLE_INVALID(cls, ref);
 		goto out;
 	}
 	/* A change with nothing changed: its event comes at store_unlock. */
@@ -507,7 +506,7 @@ xbt_error *event_register(struct call *call, xmlrpc_value *const *args,
 		char why[64];
 		snprintf(why, sizeof(why), "more than %d subscriptions",
 			 EVENT_MAX_SUBS);
-		err = XBT_RAISE(XBT_ERR_EVENT_SUBSCRIPTION_PARSE_FAILURE, why);
+		err = XBT_RAISE_EVENT_SUBSCRIPTION_PARSE_FAILURE(why);
 	} else {
 		r->subs.v = xbt_reallocarray(r->subs.v, r->subs.n + add.n + 1,
 					     sizeof(*r->subs.v));
@@ -563,19 +562,18 @@ xbt_error *event_next(struct call *call, xmlrpc_value *const *args,
 		unsigned seen = evlog_seq();
 
 		if (event_session_ended(call->session, &gen)) {
-			err = XBT_RAISE(XBT_ERR_SESSION_INVALID, call->session);
+			err = XBT_RAISE_SESSION_INVALID(call->session);
 			break;
 		}
 		pthread_mutex_lock(&event_regs_mutex);
 		evlog_read_begin();
 		r = event_reg_find(call->session);
 		if (!r) {
-			err = XBT_RAISE(XBT_ERR_SESSION_NOT_REGISTERED,
-					call->session);
+			err = XBT_RAISE_SESSION_NOT_REGISTERED(call->session);
 		} else if (evlog_lost(r->last)) {
 			/* The range is consumed: the next call goes on. */
 			r->last = evlog_last();
-			err = XBT_RAISE(XBT_ERR_EVENTS_LOST);
+			err = XBT_RAISE_EVENTS_LOST();
 		} else {
 			/* Concurrent callers of one session: disjoint ranges. */
 			evlog_collect(subs_match_event, &r->subs, &r->last, &got,

@@ -36,7 +36,7 @@ static xbt_error *pbd_prepare(const char *ref, bool want, struct pbd_job *j,
 	store_lock();
 	err = XBT_PROPAGATE(store_need(&xbt_class_pbd, ref, (const void **)&p));
 	if (!err && !(sr = store_get(&xbt_class_sr, p->SR)))
-		err = XBT_RAISE(XBT_ERR_HANDLE_INVALID, "SR", p->SR);
+		err = XBT_RAISE_HANDLE_INVALID("SR", p->SR);
 	if (!err) {
 		*already = p->currently_attached == want;
 		j->sr = xbt_strdup(p->SR);

@@ -45,7 +45,7 @@ xbt_error *session_load_users(const char *path)
 
 		snprintf(msg, sizeof(msg), "users file %.400s: %s", path,
 			 strerror(errno));
-		err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, msg);
+		err = XBT_RAISE_INTERNAL_ERROR(msg);
 		goto out;
 	}
 	while (fgets(line, sizeof(line), f)) {
@@ -61,7 +61,7 @@ xbt_error *session_load_users(const char *path)
 
 			snprintf(msg, sizeof(msg), "users file %.400s:%u: "
 				 "expected user:crypt-hash", path, lineno);
-			err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, msg);
+			err = XBT_RAISE_INTERNAL_ERROR(msg);
 			goto out;
 		}
 		*colon = '\0';
@@ -159,7 +159,7 @@ xbt_error *session_login_with_password(struct call *call,
 		struct timespec delay = { 0, SESSION_FAIL_DELAY_MS * 1000000L };
 		log_info("login failed for user \"%.64s\"", user);
 		nanosleep(&delay, NULL);
-		err = XBT_RAISE(XBT_ERR_SESSION_AUTHENTICATION_FAILED, user,
+		err = XBT_RAISE_SESSION_AUTHENTICATION_FAILED(user,
 				"Authentication failure");
 		goto out;
 	}
@@ -214,7 +214,7 @@ xbt_error *session_check(const char *ref)
 	if (s)
 		s->last_active = now;
 	else
-		err = XBT_RAISE(XBT_ERR_SESSION_INVALID, ref);
+		err = XBT_RAISE_SESSION_INVALID(ref);
 	store_unlock();
 	return err;
 }

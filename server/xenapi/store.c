@@ -225,7 +225,7 @@ xbt_error *store_need(const xbt_class_desc *c, const char *ref,
 
 	*rec = store_get(c, ref);
 	if (!*rec)
-		err = XBT_RAISE(XBT_ERR_HANDLE_INVALID, c->name, ref);
+		err = XBT_RAISE_HANDLE_INVALID(c->name, ref);
 	return err;
 }
 
@@ -246,7 +246,7 @@ xbt_error *store_need_edit(const xbt_class_desc *c, const char *ref,
 
 	*rec = store_edit(c, ref);
 	if (!*rec)
-		err = XBT_RAISE(XBT_ERR_HANDLE_INVALID, c->name, ref);
+		err = XBT_RAISE_HANDLE_INVALID(c->name, ref);
 	return err;
 }
 

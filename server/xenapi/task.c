@@ -120,7 +120,7 @@ xbt_error *task_check_cancel(const char *ref)
 	xbt_error *err = NULL;
 
 	if (task_cancelling(ref))
-		err = XBT_RAISE(XBT_ERR_TASK_CANCELLED, ref);
+		err = XBT_RAISE_TASK_CANCELLED(ref);
 	return err;
 }
 
@@ -210,8 +210,7 @@ xbt_error *task_cancel(struct call *call, xmlrpc_value *const *args,
 	err = XBT_PROPAGATE(store_need(&xbt_class_task, call->argv[0].s,
 				       (const void **)&t));
 	if (!err && t->status != XBT_TASK_STATUS_TYPE_PENDING)
-		err = XBT_RAISE(XBT_ERR_OPERATION_NOT_ALLOWED,
-				"Task is not pending");
+		err = XBT_RAISE_OPERATION_NOT_ALLOWED("Task is not pending");
 	if (!err) {
 		/* The running operation sees this at its next step. */
 		t = store_edit(&xbt_class_task, call->argv[0].s);

@@ -120,12 +120,12 @@ static xbt_error *vm_collect_disks(struct vm_op *op,
 		v = store_get(&xbt_class_vdi, b->VDI);
 		sr = v ? store_get(&xbt_class_sr, v->SR) : NULL;
 		if (!v || !sr) {
-			err = XBT_RAISE(XBT_ERR_HANDLE_INVALID, "VDI", b->VDI);
+			err = XBT_RAISE_HANDLE_INVALID("VDI", b->VDI);
 			break;
 		}
 		pbd = vm_plugged_pbd(sr);
 		if (!pbd) {
-			err = XBT_RAISE(XBT_ERR_VM_REQUIRES_SR, op->vm, v->SR);
+			err = XBT_RAISE_VM_REQUIRES_SR(op->vm, v->SR);
 			break;
 		}
 		struct vm_disk *d = &op->disks[op->ndisks++];
@@ -247,24 +247,24 @@ static xbt_error *vm_claim(struct vm_op *op, struct call *call, const char *name
 	if (err)
 		goto out;
 	if (vm->is_a_template) {
-		err = XBT_RAISE(XBT_ERR_VM_IS_TEMPLATE, op->vm, name);
+		err = XBT_RAISE_VM_IS_TEMPLATE(op->vm, name);
 		goto out;
 	}
 	if (vm->current_operations.n) {
-		err = XBT_RAISE(XBT_ERR_OTHER_OPERATION_IN_PROGRESS, "VM", op->vm,
+		err = XBT_RAISE_OTHER_OPERATION_IN_PROGRESS("VM", op->vm,
 				vm->current_operations.vals[0],
 				vm->current_operations.keys[0]);
 		goto out;
 	}
 	if (expected_state >= 0 && vm->power_state != expected_state) {
-		err = XBT_RAISE(XBT_ERR_VM_BAD_POWER_STATE, op->vm,
+		err = XBT_RAISE_VM_BAD_POWER_STATE(op->vm,
 				vm_power_lower(expected_state),
 				vm_power_lower(vm->power_state));
 		goto out;
 	}
 	if (expected_state < 0 && vm->power_state != XBT_VM_POWER_STATE_RUNNING &&
 	    vm->power_state != XBT_VM_POWER_STATE_PAUSED) {
-		err = XBT_RAISE(XBT_ERR_VM_BAD_POWER_STATE, op->vm, "running",
+		err = XBT_RAISE_VM_BAD_POWER_STATE(op->vm, "running",
 				vm_power_lower(vm->power_state));
 		goto out;
 	}

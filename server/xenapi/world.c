@@ -515,7 +515,7 @@ static xbt_error *world_load_file(const char *path)
 
 	if (!f) {
 		xbt_buf_addf(&b, "world file %s: %s", path, strerror(errno));
-		err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, b.buf);
+		err = XBT_RAISE_INTERNAL_ERROR(b.buf);
 		goto out;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 &&
@@ -524,7 +524,7 @@ static xbt_error *world_load_file(const char *path)
 	if (b.len >= WORLD_MAX_FILE) {
 		xbt_buf_reset(&b);
 		xbt_buf_addf(&b, "world file %s: larger than 16 MiB", path);
-		err = XBT_RAISE(XBT_ERR_INTERNAL_ERROR, b.buf);
+		err = XBT_RAISE_INTERNAL_ERROR(b.buf);
 	} else
 		err = XBT_PROPAGATE(world_load(path, b.buf, b.len));
 	fclose(f);
