@@ -696,6 +696,32 @@ START_TEST(xenapi_error_direct)
 }
 END_TEST
 
+/* The relay path: a plugin's own error reaches the wire byte for byte. */
+START_TEST(xenapi_error_relayed_bytes)
+{
+	xbt_buf xml = XBT_BUF_INIT, json = XBT_BUF_INIT;
+	xbt_error *e;
+
+	e = decode_owned("sr_scan", failure_xml(5, "SOME_PLUGIN_CODE",
+						"<&>", "\xf0\x9f\x98\x80 x", "",
+						"tab\there"), "");
+	xbt_wire_xml_failure(&xml, e);
+	ck_assert_ptr_nonnull(strstr(xml.buf,
+		"<name>ErrorDescription</name><value><array><data>"
+		"<value>SOME_PLUGIN_CODE</value><value>&lt;&amp;&gt;</value>"
+		"<value>\xf0\x9f\x98\x80 x</value><value></value>"
+		"<value>tab\there</value></data></array></value>"));
+	xbt_wire_jsonrpc_failure(&json, true, "1", e);
+	ck_assert_str_eq(json.buf,
+		"{\"jsonrpc\":\"2.0\",\"error\":{\"code\":1,\"message\":"
+		"\"SOME_PLUGIN_CODE\",\"data\":[\"<&>\",\"\xf0\x9f\x98\x80 x\","
+		"\"\",\"tab\\there\"]},\"id\":1}");
+	xbt_buf_release(&xml);
+	xbt_buf_release(&json);
+	xbt_error_free(e);
+}
+END_TEST
+
 START_TEST(xenapi_error_bad_code)
 {
 	char *out = failure_xml(2, "bad code!", "x");
@@ -1608,6 +1634,7 @@ static Suite *sm_suite(void)
 	tcase_add_test(d, vdi_attach_result_shape);
 	tcase_add_test(d, other_shapes_are_internal_error);
 	tcase_add_test(d, xenapi_error_direct);
+	tcase_add_test(d, xenapi_error_relayed_bytes);
 	tcase_add_test(d, xenapi_error_bad_code);
 	tcase_add_test(d, wbt_glues_plugin_frames);
 	tcase_add_test(d, wbt_empty_reason_uses_json_error);
