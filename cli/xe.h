@@ -235,6 +235,9 @@ xbt_error *xe_objs_fetch(struct xe_conn *conn, const struct xe_class *cls,
 			 struct xe_objs *out);
 void xe_objs_release(struct xe_objs *o);
 
+/* Appends one scalar of type t (a ref resolved through refs, if any). */
+void xe_add_scalar(xbt_buf *out, const xbt_type *t, const char *s,
+		   struct xe_refs *refs);
 /*
  * The text xe prints for column c of rec. refs may be NULL (refs then
  * print as they are). Caller frees.

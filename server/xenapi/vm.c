@@ -295,7 +295,7 @@ static void vm_release(struct vm_op *op, bool done, int new_state)
 		bool up = new_state != XBT_VM_POWER_STATE_HALTED;
 		vm->power_state = new_state;
 		free(vm->resident_on);
-		vm->resident_on = xbt_strdup(up ? host_self() : REF_NULL);
+		vm->resident_on = xbt_strdup(up ? host_self() : XBT_REF_NULL);
 		vm->domid = up ? vm_next_domid++ : -1;
 		for (size_t i = 0; i < op->ndisks; i++) {
 			struct xbt_vbd_record *b =

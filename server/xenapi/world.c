@@ -395,7 +395,7 @@ static bool world_vbd(struct world_load *w, xmlNode *n, const char *vm_ref,
 	if (ok) {
 		const char *ref;
 		b->empty = vdi_ref == NULL;
-		world_str(&b->VDI, vdi_ref ? vdi_ref : REF_NULL);
+		world_str(&b->VDI, vdi_ref ? vdi_ref : XBT_REF_NULL);
 		ref = store_add(&xbt_class_vbd, b);
 		b = NULL;
 		world_link(&xbt_class_vm, vm_ref,
