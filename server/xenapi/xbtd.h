@@ -133,7 +133,6 @@ void store_foreach(const xbt_class_desc *c,
 void store_new_uuid(char *buf);
 /* Whether s is a lowercase 8-4-4-4-12 hex uuid. */
 bool store_uuid_valid(const char *s);
-#define REF_NULL XBT_REF_NULL
 
 /* ---- this host and its pool (host.c) ------------------------------------ */
 
