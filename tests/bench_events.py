@@ -25,7 +25,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from events_lib import RawClient, XmlRpc, Xbtd, decode, request  # noqa: E402
+import xbtd_fixture as fx  # noqa: E402
+from xbtd_fixture import RawClient, decode  # noqa: E402
 
 
 def pct(values, q):
@@ -46,10 +47,10 @@ def cpu_ns(pid):
 
 
 def run(proto, nclients, rounds, quiet):
-    srv = Xbtd()
+    srv = fx.Xbtd().start()
+    status = 0
     try:
-        c = XmlRpc(srv.url)
-        c.login()
+        c = srv.api
         pool = c("pool.get_all")[0]
         clients = [RawClient(srv.port) for _ in range(nclients)]
         sel = selectors.DefaultSelector()
@@ -62,8 +63,8 @@ def run(proto, nclients, rounds, quiet):
             token = c("event.inject", "pool", pool)
             for cl in clients:
                 cl.reset()
-                cl.sock.sendall(request(proto, c.session, ["task"], token,
-                                        30.0))
+                cl.sock.sendall(fx.http_request(
+                    proto, "event.from", [c.session, ["task"], token, 30.0]))
             time.sleep(0.05 + nclients * 0.0005)  # all of them waiting
             cpu0 = cpu_ns(srv.proc.pid)
             c("task.set_status", task, "success")
@@ -90,7 +91,10 @@ def run(proto, nclients, rounds, quiet):
         for cl in clients:
             cl.sock.close()
     finally:
-        status, _, err = srv.stop()
+        try:
+            _, err = srv.stop()
+        except fx.ServerError as e:  # exit status or sanitizer report
+            status, err = 1, str(e)
     cost = re.search(r"events: (\d+) recorded; event_record took ([0-9.]+) us "
                      r"on average, ([0-9.]+) us at most", err)
     return kernel, user, cpu / 1e3 / (rounds * nclients), status, cost

@@ -21,7 +21,6 @@ import http.client
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -74,29 +73,14 @@ end
 """
 
 
-class Baseline:
+class Baseline(fx.Server):
+    name = "minimal_abyss"
+
     def __init__(self):
-        self.proc = None
-        self.port = None
-
-    def start(self):
-        if not os.access(BASELINE, os.X_OK):
-            sys.exit("bench_server: no %s (run 'make bench-server')"
-                     % BASELINE)
-        self.port = fx.free_port()
-        self.proc = subprocess.Popen(
-            [BASELINE, str(self.port), str(MAX_CONN), str(KEEPALIVE_S),
+        super().__init__(
+            [BASELINE, str(fx.free_port()), str(MAX_CONN), str(KEEPALIVE_S),
              str(KEEPALIVE_MAX)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        line = self.proc.stdout.readline().decode()
-        if "listening" not in line:
-            sys.exit("bench_server: baseline did not start: %s %s"
-                     % (line, self.proc.stderr.read().decode()))
-        return self
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=10)
+            r"minimal_abyss listening on 127\.0\.0\.1:(?P<port>\d+)")
 
 
 def percentile(sorted_values, p):

@@ -284,7 +284,7 @@ class UnicodeCase(unittest.TestCase):
     def stop_xbtd(self):
         try:
             self.xbtd.stop()
-        except fx.XbtdError as e:
+        except fx.ServerError as e:
             # Report a dead server once: a test that already failed (most
             # often because of it) says enough.
             result = self._outcome.result
@@ -524,21 +524,49 @@ class RoundTrip(UnicodeCase):
 
 # ---- text that is not valid UTF-8 -------------------------------------------
 
+def xml_refused(body, at, why):
+    """XMLRPC_UNMARSHAL_FAILURE as xmlrpc-c 1.33 words expat's complaint
+    about the byte at of body: the 40 bytes from it, escaped, then why."""
+    window = "".join(chr(b) if 32 <= b < 127 else "\\x%02x" % b
+                     for b in body[at:at + 40])
+    return ["XMLRPC_UNMARSHAL_FAILURE", "methodCall",
+            "Call is not valid XML.  Invalid XML \"content\".  Problem with "
+            "token at '%s...': %s" % (window, why)]
+
+
+def utf8_refused(value, why):
+    """XMLRPC_UNMARSHAL_FAILURE as xmlrpc-c 1.33 words bad UTF-8 that expat
+    let through, in the string value."""
+    return ["XMLRPC_UNMARSHAL_FAILURE", "methodCall",
+            "%d-byte supposed UTF-8 string is not valid UTF-8.  %s"
+            % (len(value), why)]
+
+
 class NotUtf8(UnicodeCase):
 
     def test_xmlrpc_invalid_utf8_is_refused(self):
-        for raw in (b"\xff", b"a\xc3(", b"\xed\xa0\xbd", b"\xed\xa0\xbd\xed"
-                    b"\xb8\x80", b"\xf0\x9f\x98", b"\xf0\x9f\x98\x80"[1:],
-                    b"\xc0\xaf", b"\xf4\x90\x80\x80", b"\xf8\x88\x80\x80\x80"):
+        token = "Invalid token, starting 0 bytes in"
+        for raw, why in (
+                (b"\xff", token),
+                (b"a\xc3(", "UTF-8 multibyte sequence contains character "
+                 "0x28, which does not indicate continuation."),
+                (b"\xed\xa0\xbd", token),
+                (b"\xed\xa0\xbd\xed\xb8\x80", token),
+                # A cut 4-byte sequence passes the pre-scan as it is.
+                (b"\xf0\x9f\x98", "UTF-8 string contains a character not in "
+                 "the Basic Multilingual Plane (first byte 0xfffffff0)"),
+                (b"\xf0\x9f\x98\x80"[1:], token),
+                (b"\xc0\xaf", "Overlong UTF-8 sequence not allowed"),
+                (b"\xf4\x90\x80\x80", token),
+                (b"\xf8\x88\x80\x80\x80", token)):
             body = (b"<methodCall><methodName>task.create</methodName>"
                     b"<params><param><value>" + self.session.encode() +
                     b"</value></param><param><value>x" + raw +
                     b"y</value></param><param><value></value></param>"
                     b"</params></methodCall>")
-            ed = self.fails(self.w.xml_raw, body)
-            self.assertEqual(ed[:2], ["XMLRPC_UNMARSHAL_FAILURE",
-                                      "methodCall"], raw)
-            self.assertEqual(len(ed), 3, ed)
+            want = xml_refused(body, body.index(raw), why) if why == token \
+                else utf8_refused(b"x" + raw + b"y", why)
+            self.assertEqual(self.fails(self.w.xml_raw, body), want, raw)
         self.assertEqual(self.w.xml("task.get_all"), [])
         self.w.alive()
 
@@ -549,9 +577,10 @@ class NotUtf8(UnicodeCase):
                     "<params><param><value>%s</value></param><param><value>"
                     "x%sy</value></param><param><value></value></param>"
                     "</params></methodCall>" % (self.session, ref)).encode()
-            ed = self.fails(self.w.xml_raw, body)
-            self.assertEqual(ed[:2], ["XMLRPC_UNMARSHAL_FAILURE",
-                                      "methodCall"], ref)
+            self.assertEqual(self.fails(self.w.xml_raw, body),
+                             xml_refused(body, body.index(ref.encode()),
+                                         "reference to invalid character "
+                                         "number"), ref)
         self.w.alive()
 
     def create_json(self, lit):
@@ -616,11 +645,16 @@ class Issue9Crash(UnicodeCase):
 
 class JsonNumbers(UnicodeCase):
 
+    def head(self, method, ref):
+        """A JSON-RPC call of method(session, ref, number) up to the
+        number."""
+        return '{"jsonrpc":"2.0","method":"%s","params":["%s","%s",' % (
+            method, self.session, ref)
+
     def raw_call(self, method, ref, number):
         """method(session, ref, <number as written>) over JSON-RPC."""
         return self.w.json_raw(
-            ('{"jsonrpc":"2.0","method":"%s","params":["%s","%s",%s],'
-             '"id":5}' % (method, self.session, ref, number)).encode())
+            (self.head(method, ref) + '%s],"id":5}' % number).encode())
 
     def set_progress_forms(self, forms):
         """task.set_progress with each number as written; what went wrong."""
@@ -687,9 +721,18 @@ class JsonNumbers(UnicodeCase):
         self.not_integral((("75e-1", "double 7.5"),
                            ("7.25E0", "double 7.25")))
 
-    MALFORMED = ("-0.", "01", ".5", "1.", "+1", "1e", "0x10", "-", "1e+",
-                 "1.e5", "-01", "00", "0.e1", "--1", "1e1.5", "NaN",
-                 "Infinity", "-Infinity")
+    # The text, api/json.c's complaint, and where in the text it stops
+    # (from 0; len(text) is the "]" after it): the reply says that offset
+    # of the whole body.
+    BAD, SEP, CHAR = ("bad number", "expected ',' or ']'",
+                      "unexpected character")
+    MALFORMED = (("-0.", BAD, 3), ("01", SEP, 1), (".5", CHAR, 0),
+                 ("1.", BAD, 2), ("+1", CHAR, 0), ("1e", BAD, 2),
+                 ("0x10", SEP, 1), ("-", BAD, 1), ("1e+", BAD, 3),
+                 ("1.e5", BAD, 2), ("-01", SEP, 2), ("00", SEP, 1),
+                 ("0.e1", BAD, 2), ("--1", BAD, 1), ("1e1.5", SEP, 3),
+                 ("NaN", CHAR, 0), ("Infinity", CHAR, 0),
+                 ("-Infinity", BAD, 1))
 
     def test_malformed_numbers_are_refused(self):
         t = self.w.xml("task.create", "numbers", "")
@@ -697,7 +740,7 @@ class JsonNumbers(UnicodeCase):
         self.w.xml("task.set_progress", t, 0.75)
         self.w.xml("VM.set_user_version", vm, "3")
         bad = []
-        for text in self.MALFORMED:
+        for text, why, at in self.MALFORMED:
             for method, ref in (("task.set_progress", t),
                                 ("VM.set_user_version", vm)):
                 try:
@@ -706,9 +749,11 @@ class JsonNumbers(UnicodeCase):
                     continue
                 except Failure as e:
                     ed = e.desc
-                if ed[:2] != ["XMLRPC_UNMARSHAL_FAILURE",
-                              "JSON-RPC request"] or len(ed) != 3:
-                    bad.append((method, text, ed))
+                want = ["XMLRPC_UNMARSHAL_FAILURE", "JSON-RPC request",
+                        "json: %s at byte %d" % (
+                            why, len(self.head(method, ref)) + at)]
+                if ed != want:
+                    bad.append((method, text, ed, want))
         self.assertEqual(bad, [])
         self.assertEqual(self.w.json("task.get_progress", t), 0.75)
         self.assertEqual(self.w.xml("VM.get_user_version", vm), "3")

@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 import unittest
-import xmlrpc.client
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import xbtd_fixture as fx  # noqa: E402
@@ -243,12 +242,16 @@ class Input(WireTestCase):
             getter = method.replace(".set_", ".get_")
             got = self.xml_ok(getter, self.session, ref)[0]
             self.assertEqual(got, want, form)
-        for bad in ("seven", "", "12abc", "99999999999999999999",
-                    "<double>1.5</double>", "<boolean>1</boolean>"):
+        for bad, received in (("seven", 'string "seven"'),
+                              ("", 'string ""'),
+                              ("12abc", 'string "12abc"'),
+                              ("99999999999999999999",
+                               'string "99999999999999999999"'),
+                              ("<double>1.5</double>", "double 1.5"),
+                              ("<boolean>1</boolean>", "bool true")):
             v, _ = self.raw(self.body(method, self.session, ref, bad))
-            self.assertEqual(v["Status"], "Failure", (bad, v))
-            self.assertEqual(v["ErrorDescription"][0],
-                             "XMLRPC_UNMARSHAL_FAILURE", (bad, v))
+            self.assertEqual(v, {"Status": "Failure", "ErrorDescription": [
+                "XMLRPC_UNMARSHAL_FAILURE", "int", received]}, bad)
 
     def int_setter(self):
         # VM.user_version is the model's one RW int field.
@@ -257,49 +260,83 @@ class Input(WireTestCase):
         return "VM.set_user_version", refs[0]
 
 
-class Malformed(WireTestCase):
-    """Bad requests as raw bytes: each gets HTTP 200 and a XenAPI failure,
-    and the server answers the next request."""
+def unmarshal(why):
+    """The error of a request that does not parse (doc/design.md, "Wire");
+    why is our pre-scan's word or xmlrpc-c 1.33's."""
+    return ["XMLRPC_UNMARSHAL_FAILURE", "methodCall", why]
 
-    def bad(self, body):
+
+def invalid_token(at):
+    """xmlrpc-c's words for expat's "invalid token"; at: the 40 bytes from
+    the bad one on, as xmlrpc-c escapes them."""
+    return unmarshal("Call is not valid XML.  Invalid XML \"content\".  "
+                     "Problem with token at '%s...': Invalid token, starting "
+                     "0 bytes in" % at)
+
+
+class Malformed(WireTestCase):
+    """Bad requests as raw bytes: each gets HTTP 200 and exactly the XenAPI
+    failure it has today, and the server answers the next request."""
+
+    def bad(self, body, want):
         ed, _ = self.xml_failure(body)
+        self.assertEqual(ed, want)
         self.still_answers()
-        return ed
 
     def test_not_xml(self):
-        self.bad(b"this is not XML at all")
+        self.bad(b"this is not XML at all",
+                 unmarshal("Call is not valid XML.  syntax error"))
 
     def test_empty_body(self):
-        self.bad(b"")
+        self.bad(b"", unmarshal("empty request"))
 
     def test_truncated(self):
         full = call_xml("pool.get_all", self.session)
-        for cut in (10, len(full) // 2, len(full) - 5):
-            self.bad(full[:cut])
+        # Cut in the declaration, in the session's <string> tag, in the
+        # last end tag.
+        for cut, why in ((10, "Call is not valid XML.  unclosed token"),
+                         (len(full) // 2, "Call is not valid XML.  Invalid "
+                          "XML \"content\".  Problem with token at "
+                          "'<str...': unclosed token"),
+                         (len(full) - 5, "Call is not valid XML.  Invalid "
+                          "XML \"content\".  Problem with token at "
+                          "'</methodC...': unclosed token")):
+            self.bad(full[:cut], unmarshal(why))
 
     def test_wrong_root(self):
         self.bad(b"<?xml version='1.0'?><methodResponse><params><param>"
-                 b"<value>x</value></param></params></methodResponse>")
-        self.bad(b"<foo><methodName>pool.get_all</methodName></foo>")
+                 b"<value>x</value></param></params></methodResponse>",
+                 unmarshal("XML-RPC call should be a <methodCall> element.  "
+                           "Instead, we have a <methodResponse> element."))
+        self.bad(b"<foo><methodName>pool.get_all</methodName></foo>",
+                 unmarshal("XML-RPC call should be a <methodCall> element.  "
+                           "Instead, we have a <foo> element."))
 
     def test_no_method_name(self):
-        self.bad(b"<methodCall><params></params></methodCall>")
+        self.bad(b"<methodCall><params></params></methodCall>",
+                 unmarshal("Expected <methodCall> to have child "
+                           "<methodName>"))
 
     def test_bad_value_tags(self):
         self.bad(b"<methodCall><methodName>pool.get_all</methodName><params>"
                  b"<param><value><bogus>1</bogus></value></param></params>"
-                 b"</methodCall>")
+                 b"</methodCall>",
+                 unmarshal("Unknown value type -- XML element is named "
+                           "<bogus>"))
         self.bad(b"<methodCall><methodName>pool.get_all</methodName><params>"
                  b"<param><value><struct><member><value>x</value></member>"
-                 b"</struct></value></param></params></methodCall>")
+                 b"</struct></value></param></params></methodCall>",
+                 unmarshal("<member> element has 1 children.  Only one "
+                           "<name> and one <value> make sense."))
 
     def test_deep_nesting(self):
+        # Refused by the pre-scan's depth guard, before xmlrpc-c recurses.
         n = 10000
         body = (b"<methodCall><methodName>pool.get_all</methodName><params>"
                 b"<param><value>" + b"<array><data><value>" * n + b"x" +
                 b"</value></data></array>" * n +
                 b"</value></param></params></methodCall>")
-        self.bad(body)
+        self.bad(body, unmarshal("XML nested too deeply"))
 
     def test_deep_struct_nesting(self):
         n = 10000
@@ -308,7 +345,7 @@ class Malformed(WireTestCase):
                 b"<struct><member><name>a</name><value>" * n + b"x" +
                 b"</value></member></struct>" * n +
                 b"</value></param></params></methodCall>")
-        self.bad(body)
+        self.bad(body, unmarshal("XML nested too deeply"))
 
     def test_body_over_limit(self):
         # 10 MB against the default --max-body of 4 MiB: a well-formed
@@ -360,7 +397,8 @@ class Malformed(WireTestCase):
         self.assertRegex(resp[:hdr_end], rb"(?i)\r\ncontent-type: text/xml"
                                          rb"\r\n")
         v = parse_response(resp[hdr_end + 4:])
-        self.assertEqual(v["Status"], "Failure", v)
+        self.assertEqual(v, {"Status": "Failure", "ErrorDescription": [
+            "REQUEST_TOO_LARGE", str(4 * 1024 * 1024)]})
         self.still_answers()
         # The task was not created.
         recs = self.xml_ok("task.get_all_records", self.session)[0]
@@ -368,42 +406,79 @@ class Malformed(WireTestCase):
                           if len(r["name_label"]) > 1000])
 
     def test_invalid_utf8(self):
-        for raw in (b"ro\xff\xfeot", b"\xc3\x28", b"\xed\xa0\x80",
-                    b"\xf8\x88\x80\x80\x80"):
+        tail = "</value></param><param><value>xbt"
+        for raw, want in (
+                (b"ro\xff\xfeot", invalid_token("\\xff\\xfeot" + tail +
+                                                "</v")),
+                (b"\xc3\x28", unmarshal(
+                    "2-byte supposed UTF-8 string is not valid UTF-8.  "
+                    "UTF-8 multibyte sequence contains character 0x28, "
+                    "which does not indicate continuation.")),
+                (b"\xed\xa0\x80", invalid_token("\\xed\\xa0\\x80" +
+                                                 tail + "</va")),
+                (b"\xf8\x88\x80\x80\x80", invalid_token(
+                    "\\xf8\\x88\\x80\\x80\\x80" + tail + "</"))):
             body = (b"<methodCall><methodName>session.login_with_password"
                     b"</methodName><params><param><value>" + raw +
                     b"</value></param><param><value>xbt</value></param>"
                     b"</params></methodCall>")
-            self.bad(body)
+            self.bad(body, want)
         self.bad(b"<methodCall><methodName>pool.get_all\xff</methodName>"
-                 b"<params/></methodCall>")
+                 b"<params/></methodCall>",
+                 invalid_token("\\xff</methodName><params/></methodCall>"))
 
     def test_control_bytes(self):
         self.bad(b"<methodCall><methodName>pool.get_all</methodName><params>"
-                 b"<param><value>a\x00b</value></param></params></methodCall>")
+                 b"<param><value>a\x00b</value></param></params></methodCall>",
+                 invalid_token("\\x00b</value></param></params>"
+                               "</methodCall>"))
         self.bad(b"<methodCall><methodName>pool.get_all</methodName><params>"
                  b"<param><value>a&#1;b</value></param></params>"
-                 b"</methodCall>")
+                 b"</methodCall>",
+                 unmarshal("Call is not valid XML.  Invalid XML \"content\"."
+                           "  Problem with token at '&#1;b</value></param>"
+                           "</params></methodCa...': reference to invalid "
+                           "character number"))
 
     def test_int_out_of_range(self):
-        for v in (b"<int>99999999999999999999</int>",
-                  b"<i4>2147483648</i4>",
-                  b"<i8>99999999999999999999</i8>",
-                  b"<int>12x</int>", b"<double>1e99999</double>",
-                  b"<dateTime.iso8601>garbage</dateTime.iso8601>",
-                  b"<boolean>7</boolean>", b"<base64>!!!</base64>"):
+        for v, want in (
+                (b"<int>99999999999999999999</int>", unmarshal(
+                    "<int> XML element value '99999999999999999999' "
+                    "represents a number beyond the range that XML-RPC "
+                    "allows (-2147483648 - 2147483647)")),
+                (b"<i4>2147483648</i4>", unmarshal(
+                    "<int> value 2147483648 is above the range allowed by "
+                    "XML-RPC (maximum is 2147483647)")),
+                (b"<i8>99999999999999999999</i8>", unmarshal(
+                    "<i8> value is not a 64-bit integer")),
+                (b"<int>12x</int>", unmarshal(
+                    "<int> value '12x' contains non-numerical junk: 'x'")),
+                (b"<double>1e99999</double>", unmarshal(
+                    "<double> element value '1e99999' is not a valid "
+                    "floating point number.  Garbage (not sign, digit, or "
+                    "period) starting at 'e99999'")),
+                (b"<dateTime.iso8601>garbage</dateTime.iso8601>", unmarshal(
+                    "value 'garbage' is not of any form we recognize for a "
+                    "<dateTime.iso8601> element")),
+                (b"<boolean>7</boolean>", unmarshal(
+                    "<boolean> XML element content must be either '0' or "
+                    "'1' according to XML-RPC.  This one has '7'")),
+                # xmlrpc-c decodes what it can of bad base64: the value
+                # parses, and the session check refuses it.
+                (b"<base64>!!!</base64>", ["XMLRPC_UNMARSHAL_FAILURE",
+                                           "session ref", "not a string"])):
             self.bad(b"<methodCall><methodName>pool.get_all</methodName>"
                      b"<params><param><value>" + v + b"</value></param>"
-                     b"</params></methodCall>")
+                     b"</params></methodCall>", want)
 
     def test_method_unknown_exact(self):
-        ed = self.bad(call_xml("no.such.method", self.session))
-        self.assertEqual(ed, ["MESSAGE_METHOD_UNKNOWN", "no.such.method"])
+        self.bad(call_xml("no.such.method", self.session),
+                 ["MESSAGE_METHOD_UNKNOWN", "no.such.method"])
         # An empty method name is a name no message has.
         for body in (b"<methodCall><methodName></methodName><params>"
                      b"</params></methodCall>",
                      b"<methodCall><methodName/><params/></methodCall>"):
-            self.assertEqual(self.bad(body), ["MESSAGE_METHOD_UNKNOWN", ""])
+            self.bad(body, ["MESSAGE_METHOD_UNKNOWN", ""])
 
     def test_external_entity_not_expanded(self):
         body = (b'<?xml version="1.0"?><!DOCTYPE m [<!ENTITY e SYSTEM '
@@ -411,8 +486,8 @@ class Malformed(WireTestCase):
                 b'session.login_with_password</methodName><params><param>'
                 b'<value>&e;</value></param><param><value>x</value>'
                 b'</param></params></methodCall>')
-        ed = self.bad(body)
-        self.assertNotIn("root:x:0:0", " ".join(ed))
+        self.bad(body, unmarshal("DOCTYPE and other declarations are not "
+                                 "accepted"))
 
 
 class Load(WireTestCase):
@@ -481,11 +556,9 @@ class Shutdown(unittest.TestCase):
                 self.assertEqual(status, 200)
                 self.assertEqual(parse_response(data)["Status"], "Success")
                 conns.append(c)
-            status, took = x.terminate()
+            took, _err = x.stop()  # exit status 0, no sanitizer report
             print("\n  shutdown with %d idle keep-alive connections: %.3f s"
                   % (self.IDLE, took))
-            x.stop(self)  # exit status 0, no sanitizer report
-            self.assertEqual(status, 0)
             self.assertLess(took, 2.0)
         finally:
             for c in conns:

@@ -2,13 +2,12 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """xe against real xbtd servers from the build tree.
 
-Two servers run on free ports: one with the demo world, one with a small
-world of fixed uuids whose SR plugin (written below) can block, fail or
-succeed per disk. Every check compares whole outputs and exit statuses;
-expectations come either as literal text or from the XenAPI itself (read
-with Python's own XML-RPC client and laid out by an independent oracle).
-
-Prints "N passed, N failed"; exits 1 when anything failed.
+Two servers (tests/xbtd_fixture.py) run for the whole file: one with the
+demo world, one with a small world of fixed uuids whose SR plugin (written
+below) can block, fail or succeed per disk. Every check compares whole
+outputs and exit statuses; expectations come either as literal text or from
+the XenAPI itself (read with Python's own XML-RPC client and laid out by an
+independent oracle).
 """
 
 import os
@@ -20,101 +19,19 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
-import xmlrpc.client
+import unittest
 
-BUILD = os.environ.get("XBT_BUILDDIR") or os.path.dirname(
-    os.path.dirname(os.path.abspath(__file__)))
-XBTD = os.path.join(BUILD, "server", "xbtd")
-XE = os.path.join(BUILD, "cli", "xe")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import xbtd_fixture as fx  # noqa: E402
+from xbtd_fixture import free_port  # noqa: E402
+
+XE = os.path.join(fx.BUILDDIR, "cli", "xe")
 HOSTNAME = "h1"
 PROC = "xbtd @ " + HOSTNAME
 
 USAGE_TAIL = "For usage run: 'xe help'\n"
 CONNECT_MSG = ("Unable to contact server. Please check server and port "
                "settings.\n")
-
-# ---- a local xbtd fixture -----------------------------------------------
-
-
-class Xbtd:
-    """An xbtd on a free loopback port; stopped by stop()."""
-
-    def __init__(self, *args):
-        self.proc = subprocess.Popen(
-            [XBTD, "--listen", "127.0.0.1:0", "--hostname", HOSTNAME,
-             "--log-level", "error"] + list(args),
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        line = self._readline(30)
-        m = re.fullmatch(r"xbtd listening on 127\.0\.0\.1:(\d+)\n", line)
-        if not m:
-            self.stop()
-            raise RuntimeError("xbtd did not start: %r" % line)
-        self.port = int(m.group(1))
-        self.url = "http://127.0.0.1:%d/" % self.port
-        self.proxy = xmlrpc.client.ServerProxy(self.url, allow_none=True)
-        self.session = self.call("session.login_with_password", "root",
-                                 "xbt", "1.0", "test_xe", session=False)
-
-    def _readline(self, timeout):
-        result = []
-        t = threading.Thread(
-            target=lambda: result.append(self.proc.stdout.readline()))
-        t.daemon = True
-        t.start()
-        t.join(timeout)
-        return result[0] if result else ""
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def raw(self, method, *args, session=True):
-        """The whole XenAPI response struct."""
-        fn = self.proxy
-        for part in method.split("."):
-            fn = getattr(fn, part)
-        return fn(*((self.session,) if session else ()), *args)
-
-    def call(self, method, *args, session=True):
-        r = self.raw(method, *args, session=session)
-        if r["Status"] != "Success":
-            raise RuntimeError("%s failed: %r" % (method, r))
-        return r["Value"]
-
-    def error(self, method, *args, session=True):
-        """The ErrorDescription of a call expected to fail."""
-        r = self.raw(method, *args, session=session)
-        if r["Status"] != "Failure":
-            raise RuntimeError("%s did not fail: %r" % (method, r))
-        return r["ErrorDescription"]
-
-    def vm(self, name):
-        refs = self.call("VM.get_by_name_label", name)
-        assert len(refs) == 1, refs
-        return refs[0]
-
-    def wait_task(self, task):
-        for _ in range(2000):
-            status = self.call("task.get_status", task)
-            if status not in ("pending", "cancelling"):
-                return status
-            time.sleep(0.01)
-        raise RuntimeError("task %s never finished" % task)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 # ---- running xe ------------------------------------------------------------
 
@@ -301,560 +218,14 @@ WORLD = '''<?xml version="1.0"?>
   <vm name="lit-template" template="true" uuid="%s"/>
 </world>
 ''' % (SR_UUID, U % 1, U % 2, U % 3, U % 4, U % 5)
-
-# ---- the tests ---------------------------------------------------------------
-
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
-
+# ---- the servers -----------------------------------------------------------
 
 D = None   # the demo world's server
 L = None   # the literal world's server
 SM_DIR = None
 
 
-# -- command line, without a server
-
-
-@test
-def no_command_is_usage():
-    status, out, err = xe()
-    check((status, out), (2, ""))
-    assert err.startswith("Usage: xe <command>"), err
-
-
-@test
-def help_lists_every_command():
-    status, out, err = xe("help", port=free_port())
-    check((status, err), (0, ""))
-    for cmd in ("help", "host-list", "sr-list", "task-cancel",
-                "task-destroy", "task-list", "task-param-get", "vbd-list",
-                "vdi-list", "vm-list", "vm-param-get", "vm-shutdown",
-                "vm-start"):
-        assert re.search(r"^  %s +\S" % re.escape(cmd), out, re.M), cmd
-
-
-@test
-def help_one_command():
-    status, out, err = xe("help", "task-param-get")
-    check((status, err), (0, ""))
-    check(out.splitlines()[:3], [
-        "command name            : task-param-get",
-        "        reqd params     : uuid, param-name",
-        "        optional params : param-key"])
-
-
-@test
-def dash_dash_help():
-    status, out, err = xe("vm-list", "--help")
-    check((status, err), (0, ""))
-    assert out.startswith("Usage: xe <command>"), out
-
-
-@test
-def unknown_command():
-    check(xe("vm-frobnicate", port=free_port()),
-          (2, "", "Unknown command: vm-frobnicate\n" + USAGE_TAIL))
-    check(xe("help", "nope"), (2, "", "Unknown command: nope\n" + USAGE_TAIL))
-
-
-@test
-def missing_parameter_found_before_connecting():
-    # A closed port: a connection attempt would exit 3.
-    check(xe("vm-param-get", "param-name=uuid", port=free_port()),
-          (2, "", "Required parameter not found: uuid\n" + USAGE_TAIL))
-    check(xe("task-cancel", port=free_port()),
-          (2, "", "Required parameter not found: uuid\n" + USAGE_TAIL))
-
-
-@test
-def bad_option_values():
-    check(xe("vm-list", "-p", "http"),
-          (2, "", "Port number must be an integer (0-65535)\n" + USAGE_TAIL))
-    check(xe("vm-list", "-z"), (2, "", "Unknown option '-z'\n" + USAGE_TAIL))
-    check(xe("vm-list", "--minimal=maybe", port=free_port())[0], 2)
-    # Checked before connecting (the port is closed).
-    check(xe("vm-list", "minimal=maybe", port=free_port()),
-          (2, "", "Failed to parse parameter 'minimal': expecting 'true' "
-           "or 'false'\n" + USAGE_TAIL))
-    check(xe("vm-start", "multiple=2", port=free_port()),
-          (2, "", "Failed to parse parameter 'multiple': expecting 'true' "
-           "or 'false'\n" + USAGE_TAIL))
-    check(xe("vm-start", "--trace=x", port=free_port())[0], 2)
-
-
-@test
-def connection_refused():
-    port = free_port()
-    status, out, err = xe("vm-list", port=port)
-    check((status, out), (3, ""))
-    assert err.startswith(CONNECT_MSG + "(http://127.0.0.1:%d/: " % port), err
-
-
-@test
-def not_a_xenapi_server():
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(4)
-
-    def answer():
-        for _ in range(4):
-            try:
-                c, _ = srv.accept()
-            except OSError:
-                return
-            c.recv(65536)
-            c.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/xml\r\n"
-                      b"Content-Length: 7\r\n\r\nnot xml")
-            c.close()
-    t = threading.Thread(target=answer, daemon=True)
-    t.start()
-    port = srv.getsockname()[1]
-    status, out, err = xe("vm-list", port=port)
-    srv.close()
-    check((status, out), (3, ""))
-    prefix = "Error: http://127.0.0.1:%d/ does not answer as a XenAPI " \
-             "server: " % port
-    assert err.startswith(prefix) and err.endswith("\n"), err
-
-
-# -- credentials and settings
-
-
-@test
-def wrong_password():
-    info = D.error("session.login_with_password", "root", "wrong", "1.0",
-                   "xe", session=False)
-    check(info[0], "SESSION_AUTHENTICATION_FAILED")
-    check(xe("vm-list", "-pw", "wrong", port=D.port),
-          (4, "", "Authentication failed\n"))
-    check(xe("vm-list", "-u", "nobody", port=D.port),
-          (4, "", "Authentication failed\n"))
-
-
-@test
-def wrong_password_in_extra_args_and_rc():
-    status, _, _ = xe("vm-list", port=D.port,
-                      env={"XE_EXTRA_ARGS": "-pw,wrong"})
-    check(status, 4)
-    home = tempfile.mkdtemp(prefix="test_xe.home.")
-    with open(os.path.join(home, ".xe"), "w") as f:
-        f.write("password=wrong\n")
-    check(xe("vm-list", port=D.port, home=home)[0], 4)
-    # The command line wins over ~/.xe.
-    check(xe("vm-list", "-pw", "xbt", port=D.port, home=home)[0], 0)
-    shutil.rmtree(home)
-
-
-@test
-def rc_file_settings():
-    home = tempfile.mkdtemp(prefix="test_xe.home.")
-    with open(os.path.join(home, ".xe"), "w") as f:
-        f.write("server=127.0.0.1\nport=%d\n\nusername=root\n"
-                "password=xbt\n" % D.port)
-    status, out, err = xe("vm-list", "--minimal", home=home)
-    check((status, err), (0, ""))
-    check(out, xe("vm-list", "--minimal", port=D.port)[1])
-    with open(os.path.join(home, ".xe"), "w") as f:
-        f.write("port=%d\nno equals sign here\n" % D.port)
-    status, out, err = xe("vm-list", port=free_port(), home=home)
-    check(status, 3)
-    assert err.startswith("Error parsing rc file. No defaults loaded\n"), err
-    shutil.rmtree(home)
-
-
-@test
-def password_file():
-    home = tempfile.mkdtemp(prefix="test_xe.home.")
-    pwf = os.path.join(home, "pw")
-    with open(pwf, "w") as f:
-        f.write("root\nxbt\n")
-    check(xe("vm-list", "-pw", "wrong", "-pwf", pwf, port=D.port)[0], 0)
-    with open(pwf, "w") as f:
-        f.write("root\nwrong\n")
-    check(xe("vm-list", "-pwf", pwf, port=D.port)[0], 4)
-    shutil.rmtree(home)
-
-
-@test
-def extra_args_escaping():
-    # The escaped comma keeps params=uuid,power-state one argument.
-    want = xe("vm-list", "params=uuid,power-state", port=D.port)
-    check(want[0], 0)
-    assert "power-state ( RO)" in want[1] and "name-label" not in want[1]
-    got = xe("vm-list", env={
-        "XE_EXTRA_ARGS": "-p,%d,params=uuid\\,power-state" % D.port})
-    check(got, want)
-
-
-# -- lists on the literal world
-
-
-def lit_vm(n, name, desc=""):
-    return layout([("uuid ( RO)", U % n), ("name-label ( RW)", name),
-                   ("power-state ( RO)", "halted")])
-
-
-@test
-def vm_list_layout():
-    # Templates are left out, as xe does.
-    check(xe("vm-list", port=L.port),
-          (0, lit_vm(1, "lit,vm") + lit_vm(2, "flaky") + lit_vm(3, "slow")
-           + lit_vm(4, "bad"), ""))
-
-
-@test
-def vm_list_minimal():
-    check(xe("vm-list", "--minimal", port=L.port),
-          (0, ",".join(U % n for n in (1, 2, 3, 4)) + "\n", ""))
-    check(xe("vm-list", "--minimal", "params=name-label", port=L.port),
-          (0, "lit\\,vm,flaky,slow,bad\n", ""))
-    check(xe("vm-list", "--minimal", "name-label=none", port=L.port),
-          (0, "\n", ""))
-
-
-@test
-def vm_list_filters_and_params():
-    check(xe("vm-list", "name-description=multi", "params=uuid,name-label",
-             port=L.port),
-          (0, layout([("uuid ( RO)", U % 1), ("name-label ( RW)", "lit,vm")])
-           + layout([("uuid ( RO)", U % 4), ("name-label ( RW)", "bad")]),
-           ""))
-    check(xe("vm-list", "uuid=" + U % 2, "power-state=halted",
-             "params=power-state", port=L.port),
-          (0, layout([("power-state ( RO)", "halted")]), ""))
-    check(xe("vm-list", "power-state=Halted", port=L.port), (0, "", ""))
-    check(xe("vm-list", "bogus=1", port=L.port),
-          (2, "", "Unknown field 'bogus'\n" + USAGE_TAIL))
-
-
-@test
-def map_and_set_filters():
-    sr = L.call("SR.get_by_uuid", SR_UUID)
-    vdi = [v for v in L.call("SR.get_VDIs", sr)
-           if L.call("VDI.get_name_label", v) == "plain-disk"][0]
-    vbd_uuid = L.call("VBD.get_uuid", L.call("VDI.get_VBDs", vdi)[0])
-    # A set of refs filters on the uuids it prints.
-    check(xe("vdi-list", "VBDs:contains=" + vbd_uuid, "--minimal",
-             port=L.port), (0, "22222222-0000-0000-0000-000000000001\n", ""))
-    check(xe("vdi-list", "VBDs:has=" + vbd_uuid, port=L.port),
-          (2, "", "Invalid syntax for set filtering (should be "
-           "set-param:contains=key)\n" + USAGE_TAIL))
-    check(xe("vdi-list", "name-label:x=1", port=L.port),
-          (2, "", "Field 'name-label' is not a set or map\n" + USAGE_TAIL))
-    L.call("VDI.add_to_other_config", vdi, "tier", "gold")
-    try:
-        check(xe("vdi-list", "other-config:tier=gold", "--minimal",
-                 port=L.port),
-              (0, "22222222-0000-0000-0000-000000000001\n", ""))
-        check(xe("vdi-list", "other-config:tier=lead", "--minimal",
-                 port=L.port), (0, "\n", ""))
-    finally:
-        L.call("VDI.remove_from_other_config", vdi, "tier")
-
-
-@test
-def derived_ref_fields():
-    # A VDI's SR shows as sr-uuid and sr-name-label, as xe's records do.
-    status, out, err = xe("vdi-list", "uuid=22222222-0000-0000-0000-"
-                          "000000000002", "params=sr-uuid,sr-name-label",
-                          port=L.port)
-    check((status, err), (0, ""))
-    check(out, layout([("sr-uuid ( RO)", SR_UUID),
-                       ("sr-name-label ( RO)", "xe-sr")]))
-    # vbd-list's defaults: vm-uuid, vm-name-label, vdi-uuid come from refs.
-    status, out, err = xe("vbd-list", "vm-name-label=flaky", port=L.port)
-    check((status, err), (0, ""))
-    assert "vm-uuid ( RO): %s\n" % (U % 2) in out, out
-    assert "vdi-uuid ( RO): 22222222-0000-0000-0000-000000000002\n" in out
-    # A null ref prints as <not in database>.
-    status, out, _ = xe("vm-param-get", "uuid=" + U % 1,
-                        "param-name=resident-on", port=L.port)
-    check((status, out), (0, "<not in database>\n"))
-
-
-# -- lists on the demo world, checked against the API
-
-
-def records(cls):
-    return list(D.call(cls + ".get_all_records").values())
-
-
-@test
-def host_list():
-    want = "".join(layout([("uuid ( RO)", h["uuid"]),
-                           ("name-label ( RW)", h["name_label"]),
-                           ("name-description ( RW)", h["name_description"])])
-                   for h in records("host"))
-    check(xe("host-list", port=D.port), (0, want, ""))
-    check(xe("host-list", "--minimal", port=D.port),
-          (0, ",".join(h["uuid"] for h in records("host")) + "\n", ""))
-
-
-@test
-def sr_list():
-    want = "".join(layout([("uuid ( RO)", s["uuid"]),
-                           ("name-label ( RW)", s["name_label"]),
-                           ("name-description ( RW)", s["name_description"]),
-                           ("type ( RO)", s["type"]),
-                           ("content-type ( RO)", s["content_type"])])
-                   for s in records("SR"))
-    check(xe("sr-list", port=D.port), (0, want, ""))
-
-
-@test
-def vdi_list():
-    srs = D.call("SR.get_all_records")
-    want = "".join(layout([("uuid ( RO)", v["uuid"]),
-                           ("name-label ( RW)", v["name_label"]),
-                           ("name-description ( RW)", v["name_description"]),
-                           ("sr-uuid ( RO)", srs[v["SR"]]["uuid"]),
-                           ("virtual-size ( RO)", str(v["virtual_size"])),
-                           ("sharable ( RO)", str(v["sharable"]).lower()),
-                           ("read-only ( RO)", str(v["read_only"]).lower())])
-                   for v in records("VDI"))
-    check(xe("vdi-list", port=D.port), (0, want, ""))
-
-
-@test
-def vbd_list():
-    vms = D.call("VM.get_all_records")
-    vdis = D.call("VDI.get_all_records")
-    want = "".join(layout([("uuid ( RO)", b["uuid"]),
-                           ("vm-uuid ( RO)", vms[b["VM"]]["uuid"]),
-                           ("vm-name-label ( RO)", vms[b["VM"]]["name_label"]),
-                           ("vdi-uuid ( RO)", vdis[b["VDI"]]["uuid"]),
-                           ("device ( RO)", b["device"]),
-                           ("empty ( RO)", str(b["empty"]).lower())])
-                   for b in records("VBD"))
-    check(xe("vbd-list", port=D.port), (0, want, ""))
-
-
-@test
-def vm_param_get():
-    ok = D.vm("demo-ok")
-    uuid = D.call("VM.get_uuid", ok)
-    check(xe("vm-param-get", "uuid=" + uuid, "param-name=name-description",
-             port=D.port), (0, "Starts fine\n", ""))
-    check(xe("vm-param-get", "uuid=" + uuid, "param-name=power-state",
-             port=D.port), (0, "halted\n", ""))
-    vbds = D.call("VM.get_VBDs", ok)
-    check(xe("vm-param-get", "uuid=" + uuid, "param-name=VBDs", port=D.port),
-          (0, "; ".join(D.call("VBD.get_uuid", b) for b in vbds) + "\n",
-           ""))
-    check(xe("vm-param-get", "uuid=" + uuid, "param-name=is-a-template",
-             port=D.port), (0, "false\n", ""))
-
-
-@test
-def vm_param_get_errors():
-    ok = D.vm("demo-ok")
-    uuid = D.call("VM.get_uuid", ok)
-    info = D.error("VM.get_by_uuid", "no-such-uuid")
-    check(xe("vm-param-get", "uuid=no-such-uuid", "param-name=uuid",
-             port=D.port), (1, "", error_text(info)))
-    check(xe("vm-param-get", "uuid=" + uuid, "param-name=nope", port=D.port),
-          (2, "", "Unknown field 'nope'\n" + USAGE_TAIL))
-    check(xe("vm-param-get", "uuid=" + uuid, "param-name=other-config",
-             "param-key=nokey", port=D.port),
-          (1, "", "Error: Key nokey not found in map\n"))
-    D.call("VM.add_to_other_config", ok, "k", "v,w")
-    try:
-        check(xe("vm-param-get", "uuid=" + uuid, "param-name=other-config",
-                 "param-key=k", port=D.port), (0, "v,w\n", ""))
-        check(xe("vm-param-get", "uuid=" + uuid, "param-name=other-config",
-                 "param-key=k", "--minimal", port=D.port), (0, "v\\,w\n", ""))
-        check(xe("vm-param-get", "uuid=" + uuid, "param-name=other-config",
-                 port=D.port), (0, "k: v,w\n", ""))
-    finally:
-        D.call("VM.remove_from_other_config", ok, "k")
-
-
-# -- VM operations
-
-
-@test
-def vm_start_and_shutdown():
-    ok = D.vm("demo-ok")
-    uuid = D.call("VM.get_uuid", ok)
-    check(xe("vm-start", "vm=demo-ok", port=D.port), (0, "", ""))
-    check(D.call("VM.get_power_state", ok), "Running")
-    check(xe("vm-start", "vm=" + uuid, port=D.port),
-          (1, "", error_text(["VM_BAD_POWER_STATE", ok, "halted",
-                              "running"])))
-    check(xe("vm-shutdown", "vm=demo-ok", port=D.port), (0, "", ""))
-    check(D.call("VM.get_power_state", ok), "Halted")
-    check(xe("vm-shutdown", "uuid=" + uuid, port=D.port),
-          (1, "", error_text(["VM_BAD_POWER_STATE", ok, "running",
-                              "halted"])))
-    # The task was destroyed once read, as upstream's xe does.
-    check([t for t in records("task")
-           if t["name_label"].endswith("VM.start")], [])
-
-
-@test
-def vm_shutdown_force_is_hard():
-    flaky = L.vm("flaky")
-    check(xe("vm-start", "vm=flaky", port=L.port), (0, "", ""))
-    status, out, err = xe("vm-shutdown", "vm=flaky", port=L.port)
-    check((status, out), (1, ""))
-    assert err.startswith("Error code: SR_BACKEND_FAILURE_97\n"), err
-    check(L.call("VM.get_power_state", flaky), "Running")
-    check(xe("vm-shutdown", "vm=flaky", "force=true", port=L.port),
-          (0, "", ""))
-    check(L.call("VM.get_power_state", flaky), "Halted")
-
-
-@test
-def vm_selection_errors():
-    check(xe("vm-start", "vm=no-such-vm", port=D.port),
-          (1, "", "Error: No matching VMs found\n"))
-    # Templates are never selected, as upstream's xe.
-    check(xe("vm-start", "vm=demo-template", port=D.port),
-          (1, "", "Error: No matching VMs found\n"))
-    check(xe("vm-start", "power-state=halted", port=D.port),
-          (1, "", "Error: Multiple matches VMs found. --multiple required "
-           "to complete the operation\n"))
-    check(xe("vm-start", "vm=demo-ok", "bogus=1", port=D.port),
-          (2, "", "Unknown field 'bogus'\n" + USAGE_TAIL))
-
-
-@test
-def vm_start_multiple():
-    bad = L.call("VM.get_by_uuid", U % 4)
-    status, out, err = xe("vm-start", "name-description=multi", "--multiple",
-                          port=L.port)
-    check((status, err), (1, ""))
-    m = re.fullmatch(r"operation failed on %s: SR_BACKEND_FAILURE_98: "
-                     r"\[ ; attach refused; .* \]\n" % re.escape(U % 4),
-                     out, re.S)
-    assert m, out
-    check(L.call("VM.get_power_state", L.call("VM.get_by_uuid", U % 1)),
-          "Running")
-    check(L.call("VM.get_power_state", bad), "Halted")
-    check(xe("vm-shutdown", "vm=lit,vm", port=L.port), (0, "", ""))
-
-
-@test
-def vm_requires_sr():
-    off = D.vm("demo-offline")
-    sr = D.call("SR.get_by_name_label", "offline-sr")[0]
-    check(xe("vm-start", "vm=demo-offline", port=D.port),
-          (1, "", error_text(["VM_REQUIRES_SR", off, sr])))
-
-
-def failing_task(srv, vm):
-    """Runs Async.VM.start on vm through the API; its finished task."""
-    task = srv.call("Async.VM.start", vm, False, False)
-    check(srv.wait_task(task), "failure")
-    return task
-
-
-@test
-def vm_start_demo_fail_trace():
-    task = failing_task(D, D.vm("demo-fail"))
-    info = D.call("task.get_error_info", task)
-    trace = D.call("task.get_backtrace", task)
-    D.call("task.destroy", task)
-    assert re.fullmatch(r"SR_BACKEND_FAILURE_\d+", info[0]), info
-    frames = frames_of(trace)
-    # The plugin's Python frames first, then xbtd's, and nothing else.
-    split = next(i for i, f in enumerate(frames) if f["process"] == PROC)
-    assert split > 0, frames
-    assert all(f["process"] != PROC for f in frames[:split]), frames
-    assert all(f["process"] == PROC for f in frames[split:]), frames
-
-    check(xe("vm-start", "vm=demo-fail", port=D.port),
-          (1, "", error_text(info)))
-    want = (1, "", error_text(info, trace))
-    check(xe("vm-start", "vm=demo-fail", "--trace", port=D.port), want)
-    check(xe("vm-start", "vm=demo-fail", port=D.port,
-             env={"XE_EXTRA_ARGS": "--trace"}), want)
-    # One frame line per frame of the task, in order.
-    err = xe("vm-start", "vm=demo-fail", "--trace", port=D.port)[2]
-    lines = err.split("Backtrace:\n", 1)[1].splitlines()
-    check(len(lines), len(frames))
-
-
-@test
-def task_cancelled_while_waiting():
-    release = os.path.join(SM_DIR, "release")
-    if os.path.exists(release):
-        os.unlink(release)
-    p = subprocess.Popen([XE, "vm-start", "vm=slow", "-p", str(L.port)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, env=dict(os.environ, HOME=HOME))
-    task = None
-    for _ in range(3000):
-        pending = [r for r, t in L.call("task.get_all_records").items()
-                   if t["status"] == "pending"]
-        if pending:
-            task = pending[0]
-            break
-        time.sleep(0.01)
-    assert task, "no pending task"
-    status, out, err = xe("task-cancel", "uuid=" + L.call("task.get_uuid",
-                                                          task),
-                          port=L.port)
-    check((status, out, err), (0, "", ""))
-    open(release, "w").close()
-    out, err = p.communicate(timeout=60)
-    check((p.returncode, out, err),
-          (1, "", error_text(["TASK_CANCELLED", task])))
-    check(L.call("VM.get_power_state", L.vm("slow")), "Halted")
-
-
-# -- tasks
-
-
-@test
-def task_list_and_param_get():
-    task = failing_task(D, D.vm("demo-fail"))
-    try:
-        t = D.call("task.get_record", task)
-        status, out, err = xe("task-list", "uuid=" + t["uuid"], port=D.port)
-        check((status, err), (0, ""))
-        check(out, layout([("uuid ( RO)", t["uuid"]),
-                           ("name-label ( RO)", t["name_label"]),
-                           ("name-description ( RO)", t["name_description"]),
-                           ("status ( RO)", "failure"),
-                           ("progress ( RO)", "1.")]))
-        check(xe("task-param-get", "uuid=" + t["uuid"],
-                 "param-name=backtrace", port=D.port),
-              (0, t["backtrace"] + "\n", ""))
-        check(xe("task-param-get", "uuid=" + t["uuid"],
-                 "param-name=error-info", port=D.port),
-              (0, "; ".join(t["error_info"]) + "\n", ""))
-        check(xe("task-param-get", "uuid=" + t["uuid"], "param-name=status",
-                 port=D.port), (0, "failure\n", ""))
-    finally:
-        D.call("task.destroy", task)
-
-
-@test
-def task_cancel_and_destroy():
-    task = D.call("task.create", "xe-test", "pending")
-    uuid = D.call("task.get_uuid", task)
-    check(xe("task-cancel", "uuid=" + uuid, port=D.port), (0, "", ""))
-    check(D.call("task.get_status", task), "cancelling")
-    info = D.error("task.cancel", task)
-    check(xe("task-cancel", "uuid=" + uuid, port=D.port),
-          (1, "", error_text(info)))
-    check(xe("task-destroy", "uuid=" + uuid, port=D.port), (0, "", ""))
-    info = D.error("task.get_by_uuid", uuid)
-    check(xe("task-destroy", "uuid=" + uuid, port=D.port),
-          (1, "", error_text(info)))
-    check(xe("task-list", "uuid=" + uuid, port=D.port), (0, "", ""))
-
-
-# ---- main ------------------------------------------------------------------------
-
-
-def main():
+def setUpModule():
     global D, L, SM_DIR
     SM_DIR = tempfile.mkdtemp(prefix="test_xe.sm.")
     plugin = os.path.join(SM_DIR, "XESR")
@@ -864,27 +235,531 @@ def main():
     world = os.path.join(SM_DIR, "world.xml")
     with open(world, "w") as f:
         f.write(WORLD)
-    passed = failed = 0
+    args = ["--hostname", HOSTNAME, "--log-level", "error"]
+    D = fx.Xbtd(args).start()
+    L = fx.Xbtd(args + ["--world", world, "--sm-dir", SM_DIR]).start()
+
+
+def tearDownModule():
     try:
-        D = Xbtd()
-        L = Xbtd("--world", world, "--sm-dir", SM_DIR)
-        for t in TESTS:
-            try:
-                t()
-                passed += 1
-            except Exception:
-                failed += 1
-                print("FAIL: %s" % t.__name__)
-                traceback.print_exc(file=sys.stdout)
+        fx.stop_all([D, L])  # exit status 0, no sanitizer report
     finally:
-        for s in (D, L):
-            if s:
-                s.stop()
         shutil.rmtree(SM_DIR, ignore_errors=True)
         shutil.rmtree(HOME, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed or not passed else 0
+
+
+def vm(srv, name):
+    refs = srv.api("VM.get_by_name_label", name)
+    assert len(refs) == 1, refs
+    return refs[0]
+
+
+def wait_task(srv, task):
+    for _ in range(2000):
+        status = srv.api("task.get_status", task)
+        if status not in ("pending", "cancelling"):
+            return status
+        time.sleep(0.01)
+    raise AssertionError("task %s never finished" % task)
+
+
+# ---- the tests --------------------------------------------------------------
+
+
+class CommandLine(unittest.TestCase):
+    """xe's command line, without a server."""
+
+    def test_no_command_is_usage(self):
+        status, out, err = xe()
+        check((status, out), (2, ""))
+        assert err.startswith("Usage: xe <command>"), err
+
+    def test_help_lists_every_command(self):
+        status, out, err = xe("help", port=free_port())
+        check((status, err), (0, ""))
+        for cmd in ("help", "host-list", "sr-list", "task-cancel",
+                    "task-destroy", "task-list", "task-param-get", "vbd-list",
+                    "vdi-list", "vm-list", "vm-param-get", "vm-shutdown",
+                    "vm-start"):
+            assert re.search(r"^  %s +\S" % re.escape(cmd), out, re.M), cmd
+
+    def test_help_one_command(self):
+        status, out, err = xe("help", "task-param-get")
+        check((status, err), (0, ""))
+        check(out.splitlines()[:3], [
+            "command name            : task-param-get",
+            "        reqd params     : uuid, param-name",
+            "        optional params : param-key"])
+
+    def test_dash_dash_help(self):
+        status, out, err = xe("vm-list", "--help")
+        check((status, err), (0, ""))
+        assert out.startswith("Usage: xe <command>"), out
+
+    def test_unknown_command(self):
+        check(xe("vm-frobnicate", port=free_port()),
+              (2, "", "Unknown command: vm-frobnicate\n" + USAGE_TAIL))
+        check(xe("help", "nope"),
+              (2, "", "Unknown command: nope\n" + USAGE_TAIL))
+
+    def test_missing_parameter_found_before_connecting(self):
+        # A closed port: a connection attempt would exit 3.
+        check(xe("vm-param-get", "param-name=uuid", port=free_port()),
+              (2, "", "Required parameter not found: uuid\n" + USAGE_TAIL))
+        check(xe("task-cancel", port=free_port()),
+              (2, "", "Required parameter not found: uuid\n" + USAGE_TAIL))
+
+    def test_bad_option_values(self):
+        check(xe("vm-list", "-p", "http"),
+              (2, "", "Port number must be an integer (0-65535)\n" +
+               USAGE_TAIL))
+        check(xe("vm-list", "-z"),
+              (2, "", "Unknown option '-z'\n" + USAGE_TAIL))
+        check(xe("vm-list", "--minimal=maybe", port=free_port()),
+              (2, "", "Unknown option '--minimal=maybe'\n" + USAGE_TAIL))
+        # Checked before connecting (the port is closed).
+        check(xe("vm-list", "minimal=maybe", port=free_port()),
+              (2, "", "Failed to parse parameter 'minimal': expecting 'true' "
+               "or 'false'\n" + USAGE_TAIL))
+        check(xe("vm-start", "multiple=2", port=free_port()),
+              (2, "", "Failed to parse parameter 'multiple': expecting 'true' "
+               "or 'false'\n" + USAGE_TAIL))
+        check(xe("vm-start", "--trace=x", port=free_port()),
+              (2, "", "Unknown option '--trace=x'\n" + USAGE_TAIL))
+
+    def test_connection_refused(self):
+        port = free_port()
+        status, out, err = xe("vm-list", port=port)
+        check((status, out), (3, ""))
+        # What follows is libcurl's text, with a time in it.
+        assert err.startswith(CONNECT_MSG + "(http://127.0.0.1:%d/: " %
+                              port), err
+
+    def test_not_a_xenapi_server(self):
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(4)
+
+        def answer():
+            for _ in range(4):
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                c.recv(65536)
+                c.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/xml\r\n"
+                          b"Content-Length: 7\r\n\r\nnot xml")
+                c.close()
+        t = threading.Thread(target=answer, daemon=True)
+        t.start()
+        port = srv.getsockname()[1]
+        status, out, err = xe("vm-list", port=port)
+        srv.close()
+        check((status, out), (3, ""))
+        check(err, "Error: http://127.0.0.1:%d/ does not answer as a XenAPI "
+              "server: Not valid XML.  syntax error\n" % port)
+
+
+class Settings(unittest.TestCase):
+    """Credentials and settings: -pw, -pwf, ~/.xe, XE_EXTRA_ARGS."""
+
+    def test_wrong_password(self):
+        info = fx.fails(D.api.raw, "session.login_with_password", "root",
+                        "wrong", "1.0", "xe")
+        check(info, ["SESSION_AUTHENTICATION_FAILED", "root",
+                     "Authentication failure"])
+        check(xe("vm-list", "-pw", "wrong", port=D.port),
+              (4, "", "Authentication failed\n"))
+        check(xe("vm-list", "-u", "nobody", port=D.port),
+              (4, "", "Authentication failed\n"))
+
+    def test_wrong_password_in_extra_args_and_rc(self):
+        status, _, _ = xe("vm-list", port=D.port,
+                          env={"XE_EXTRA_ARGS": "-pw,wrong"})
+        check(status, 4)
+        home = tempfile.mkdtemp(prefix="test_xe.home.")
+        with open(os.path.join(home, ".xe"), "w") as f:
+            f.write("password=wrong\n")
+        check(xe("vm-list", port=D.port, home=home)[0], 4)
+        # The command line wins over ~/.xe.
+        check(xe("vm-list", "-pw", "xbt", port=D.port, home=home)[0], 0)
+        shutil.rmtree(home)
+
+    def test_rc_file_settings(self):
+        home = tempfile.mkdtemp(prefix="test_xe.home.")
+        with open(os.path.join(home, ".xe"), "w") as f:
+            f.write("server=127.0.0.1\nport=%d\n\nusername=root\n"
+                    "password=xbt\n" % D.port)
+        status, out, err = xe("vm-list", "--minimal", home=home)
+        check((status, err), (0, ""))
+        check(out, xe("vm-list", "--minimal", port=D.port)[1])
+        with open(os.path.join(home, ".xe"), "w") as f:
+            f.write("port=%d\nno equals sign here\n" % D.port)
+        status, out, err = xe("vm-list", port=free_port(), home=home)
+        check(status, 3)
+        assert err.startswith("Error parsing rc file. No defaults "
+                              "loaded\n"), err
+        shutil.rmtree(home)
+
+    def test_password_file(self):
+        home = tempfile.mkdtemp(prefix="test_xe.home.")
+        pwf = os.path.join(home, "pw")
+        with open(pwf, "w") as f:
+            f.write("root\nxbt\n")
+        check(xe("vm-list", "-pw", "wrong", "-pwf", pwf, port=D.port)[0], 0)
+        with open(pwf, "w") as f:
+            f.write("root\nwrong\n")
+        check(xe("vm-list", "-pwf", pwf, port=D.port)[0], 4)
+        shutil.rmtree(home)
+
+    def test_extra_args_escaping(self):
+        # The escaped comma keeps params=uuid,power-state one argument.
+        want = xe("vm-list", "params=uuid,power-state", port=D.port)
+        check(want[0], 0)
+        assert "power-state ( RO)" in want[1] and "name-label" not in want[1]
+        got = xe("vm-list", env={
+            "XE_EXTRA_ARGS": "-p,%d,params=uuid\\,power-state" % D.port})
+        check(got, want)
+
+
+def lit_vm(n, name, desc=""):
+    return layout([("uuid ( RO)", U % n), ("name-label ( RW)", name),
+                   ("power-state ( RO)", "halted")])
+
+
+class LiteralWorldLists(unittest.TestCase):
+    """Lists on the literal world: layout, filters, derived fields."""
+
+    def test_vm_list_layout(self):
+        # Templates are left out, as xe does.
+        check(xe("vm-list", port=L.port),
+              (0, lit_vm(1, "lit,vm") + lit_vm(2, "flaky") + lit_vm(3, "slow")
+               + lit_vm(4, "bad"), ""))
+
+    def test_vm_list_minimal(self):
+        check(xe("vm-list", "--minimal", port=L.port),
+              (0, ",".join(U % n for n in (1, 2, 3, 4)) + "\n", ""))
+        check(xe("vm-list", "--minimal", "params=name-label", port=L.port),
+              (0, "lit\\,vm,flaky,slow,bad\n", ""))
+        check(xe("vm-list", "--minimal", "name-label=none", port=L.port),
+              (0, "\n", ""))
+
+    def test_vm_list_filters_and_params(self):
+        check(xe("vm-list", "name-description=multi", "params=uuid,name-label",
+                 port=L.port),
+              (0, layout([("uuid ( RO)", U % 1),
+                          ("name-label ( RW)", "lit,vm")]) +
+               layout([("uuid ( RO)", U % 4), ("name-label ( RW)", "bad")]),
+               ""))
+        check(xe("vm-list", "uuid=" + U % 2, "power-state=halted",
+                 "params=power-state", port=L.port),
+              (0, layout([("power-state ( RO)", "halted")]), ""))
+        check(xe("vm-list", "power-state=Halted", port=L.port), (0, "", ""))
+        check(xe("vm-list", "bogus=1", port=L.port),
+              (2, "", "Unknown field 'bogus'\n" + USAGE_TAIL))
+
+    def test_map_and_set_filters(self):
+        sr = L.api("SR.get_by_uuid", SR_UUID)
+        vdi = [v for v in L.api("SR.get_VDIs", sr)
+               if L.api("VDI.get_name_label", v) == "plain-disk"][0]
+        vbd_uuid = L.api("VBD.get_uuid", L.api("VDI.get_VBDs", vdi)[0])
+        # A set of refs filters on the uuids it prints.
+        check(xe("vdi-list", "VBDs:contains=" + vbd_uuid, "--minimal",
+                 port=L.port),
+              (0, "22222222-0000-0000-0000-000000000001\n", ""))
+        check(xe("vdi-list", "VBDs:has=" + vbd_uuid, port=L.port),
+              (2, "", "Invalid syntax for set filtering (should be "
+               "set-param:contains=key)\n" + USAGE_TAIL))
+        check(xe("vdi-list", "name-label:x=1", port=L.port),
+              (2, "", "Field 'name-label' is not a set or map\n" + USAGE_TAIL))
+        L.api("VDI.add_to_other_config", vdi, "tier", "gold")
+        try:
+            check(xe("vdi-list", "other-config:tier=gold", "--minimal",
+                     port=L.port),
+                  (0, "22222222-0000-0000-0000-000000000001\n", ""))
+            check(xe("vdi-list", "other-config:tier=lead", "--minimal",
+                     port=L.port), (0, "\n", ""))
+        finally:
+            L.api("VDI.remove_from_other_config", vdi, "tier")
+
+    def test_derived_ref_fields(self):
+        # A VDI's SR shows as sr-uuid and sr-name-label, as xe's records do.
+        status, out, err = xe("vdi-list", "uuid=22222222-0000-0000-0000-"
+                              "000000000002", "params=sr-uuid,sr-name-label",
+                              port=L.port)
+        check((status, err), (0, ""))
+        check(out, layout([("sr-uuid ( RO)", SR_UUID),
+                           ("sr-name-label ( RO)", "xe-sr")]))
+        # vbd-list's defaults: vm-uuid, vm-name-label, vdi-uuid come from refs.
+        status, out, err = xe("vbd-list", "vm-name-label=flaky", port=L.port)
+        check((status, err), (0, ""))
+        assert "vm-uuid ( RO): %s\n" % (U % 2) in out, out
+        assert "vdi-uuid ( RO): 22222222-0000-0000-0000-000000000002\n" in out
+        # A null ref prints as <not in database>.
+        status, out, _ = xe("vm-param-get", "uuid=" + U % 1,
+                            "param-name=resident-on", port=L.port)
+        check((status, out), (0, "<not in database>\n"))
+
+
+def records(cls):
+    return list(D.api(cls + ".get_all_records").values())
+
+
+class DemoWorldLists(unittest.TestCase):
+    """Lists on the demo world, checked against the API."""
+
+    def test_host_list(self):
+        want = "".join(layout([("uuid ( RO)", h["uuid"]),
+                               ("name-label ( RW)", h["name_label"]),
+                               ("name-description ( RW)",
+                                h["name_description"])])
+                       for h in records("host"))
+        check(xe("host-list", port=D.port), (0, want, ""))
+        check(xe("host-list", "--minimal", port=D.port),
+              (0, ",".join(h["uuid"] for h in records("host")) + "\n", ""))
+
+    def test_sr_list(self):
+        want = "".join(layout([("uuid ( RO)", s["uuid"]),
+                               ("name-label ( RW)", s["name_label"]),
+                               ("name-description ( RW)",
+                                s["name_description"]),
+                               ("type ( RO)", s["type"]),
+                               ("content-type ( RO)", s["content_type"])])
+                       for s in records("SR"))
+        check(xe("sr-list", port=D.port), (0, want, ""))
+
+    def test_vdi_list(self):
+        srs = D.api("SR.get_all_records")
+        want = "".join(layout([("uuid ( RO)", v["uuid"]),
+                               ("name-label ( RW)", v["name_label"]),
+                               ("name-description ( RW)",
+                                v["name_description"]),
+                               ("sr-uuid ( RO)", srs[v["SR"]]["uuid"]),
+                               ("virtual-size ( RO)", str(v["virtual_size"])),
+                               ("sharable ( RO)", str(v["sharable"]).lower()),
+                               ("read-only ( RO)",
+                                str(v["read_only"]).lower())])
+                       for v in records("VDI"))
+        check(xe("vdi-list", port=D.port), (0, want, ""))
+
+    def test_vbd_list(self):
+        vms = D.api("VM.get_all_records")
+        vdis = D.api("VDI.get_all_records")
+        want = "".join(layout([("uuid ( RO)", b["uuid"]),
+                               ("vm-uuid ( RO)", vms[b["VM"]]["uuid"]),
+                               ("vm-name-label ( RO)",
+                                vms[b["VM"]]["name_label"]),
+                               ("vdi-uuid ( RO)", vdis[b["VDI"]]["uuid"]),
+                               ("device ( RO)", b["device"]),
+                               ("empty ( RO)", str(b["empty"]).lower())])
+                       for b in records("VBD"))
+        check(xe("vbd-list", port=D.port), (0, want, ""))
+
+    def test_vm_param_get(self):
+        ok = vm(D, "demo-ok")
+        uuid = D.api("VM.get_uuid", ok)
+        check(xe("vm-param-get", "uuid=" + uuid, "param-name=name-description",
+                 port=D.port), (0, "Starts fine\n", ""))
+        check(xe("vm-param-get", "uuid=" + uuid, "param-name=power-state",
+                 port=D.port), (0, "halted\n", ""))
+        vbds = D.api("VM.get_VBDs", ok)
+        check(xe("vm-param-get", "uuid=" + uuid, "param-name=VBDs",
+                 port=D.port),
+              (0, "; ".join(D.api("VBD.get_uuid", b) for b in vbds) + "\n",
+               ""))
+        check(xe("vm-param-get", "uuid=" + uuid, "param-name=is-a-template",
+                 port=D.port), (0, "false\n", ""))
+
+    def test_vm_param_get_errors(self):
+        ok = vm(D, "demo-ok")
+        uuid = D.api("VM.get_uuid", ok)
+        info = fx.fails(D.api, "VM.get_by_uuid", "no-such-uuid")
+        check(xe("vm-param-get", "uuid=no-such-uuid", "param-name=uuid",
+                 port=D.port), (1, "", error_text(info)))
+        check(xe("vm-param-get", "uuid=" + uuid, "param-name=nope",
+                 port=D.port),
+              (2, "", "Unknown field 'nope'\n" + USAGE_TAIL))
+        check(xe("vm-param-get", "uuid=" + uuid, "param-name=other-config",
+                 "param-key=nokey", port=D.port),
+              (1, "", "Error: Key nokey not found in map\n"))
+        D.api("VM.add_to_other_config", ok, "k", "v,w")
+        try:
+            check(xe("vm-param-get", "uuid=" + uuid, "param-name=other-config",
+                     "param-key=k", port=D.port), (0, "v,w\n", ""))
+            check(xe("vm-param-get", "uuid=" + uuid, "param-name=other-config",
+                     "param-key=k", "--minimal", port=D.port),
+                  (0, "v\\,w\n", ""))
+            check(xe("vm-param-get", "uuid=" + uuid, "param-name=other-config",
+                     port=D.port), (0, "k: v,w\n", ""))
+        finally:
+            D.api("VM.remove_from_other_config", ok, "k")
+
+
+def failing_task(srv, vm):
+    """Runs Async.VM.start on vm through the API; its finished task."""
+    task = srv.api("Async.VM.start", vm, False, False)
+    check(wait_task(srv, task), "failure")
+    return task
+
+
+class VmOperations(unittest.TestCase):
+    """vm-start and vm-shutdown."""
+
+    def test_vm_start_and_shutdown(self):
+        ok = vm(D, "demo-ok")
+        uuid = D.api("VM.get_uuid", ok)
+        check(xe("vm-start", "vm=demo-ok", port=D.port), (0, "", ""))
+        check(D.api("VM.get_power_state", ok), "Running")
+        check(xe("vm-start", "vm=" + uuid, port=D.port),
+              (1, "", error_text(["VM_BAD_POWER_STATE", ok, "halted",
+                                  "running"])))
+        check(xe("vm-shutdown", "vm=demo-ok", port=D.port), (0, "", ""))
+        check(D.api("VM.get_power_state", ok), "Halted")
+        check(xe("vm-shutdown", "uuid=" + uuid, port=D.port),
+              (1, "", error_text(["VM_BAD_POWER_STATE", ok, "running",
+                                  "halted"])))
+        # The task was destroyed once read, as upstream's xe does.
+        check([t for t in records("task")
+               if t["name_label"].endswith("VM.start")], [])
+
+    def test_vm_shutdown_force_is_hard(self):
+        flaky = vm(L, "flaky")
+        check(xe("vm-start", "vm=flaky", port=L.port), (0, "", ""))
+        check(xe("vm-shutdown", "vm=flaky", port=L.port),
+              (1, "", error_text(["SR_BACKEND_FAILURE_97", "",
+                                  "deactivate refused", ""])))
+        check(L.api("VM.get_power_state", flaky), "Running")
+        check(xe("vm-shutdown", "vm=flaky", "force=true", port=L.port),
+              (0, "", ""))
+        check(L.api("VM.get_power_state", flaky), "Halted")
+
+    def test_vm_selection_errors(self):
+        check(xe("vm-start", "vm=no-such-vm", port=D.port),
+              (1, "", "Error: No matching VMs found\n"))
+        # Templates are never selected, as upstream's xe.
+        check(xe("vm-start", "vm=demo-template", port=D.port),
+              (1, "", "Error: No matching VMs found\n"))
+        check(xe("vm-start", "power-state=halted", port=D.port),
+              (1, "", "Error: Multiple matches VMs found. --multiple required "
+               "to complete the operation\n"))
+        check(xe("vm-start", "vm=demo-ok", "bogus=1", port=D.port),
+              (2, "", "Unknown field 'bogus'\n" + USAGE_TAIL))
+
+    def test_vm_start_multiple(self):
+        bad = L.api("VM.get_by_uuid", U % 4)
+        check(xe("vm-start", "name-description=multi", "--multiple",
+                 port=L.port),
+              (1, "operation failed on %s: SR_BACKEND_FAILURE_98: "
+               "[ ; attach refused;  ]\n" % (U % 4), ""))
+        check(L.api("VM.get_power_state", L.api("VM.get_by_uuid", U % 1)),
+              "Running")
+        check(L.api("VM.get_power_state", bad), "Halted")
+        check(xe("vm-shutdown", "vm=lit,vm", port=L.port), (0, "", ""))
+
+    def test_vm_requires_sr(self):
+        off = vm(D, "demo-offline")
+        sr = D.api("SR.get_by_name_label", "offline-sr")[0]
+        check(xe("vm-start", "vm=demo-offline", port=D.port),
+              (1, "", error_text(["VM_REQUIRES_SR", off, sr])))
+
+    def test_vm_start_demo_fail_trace(self):
+        task = failing_task(D, vm(D, "demo-fail"))
+        info = D.api("task.get_error_info", task)
+        trace = D.api("task.get_backtrace", task)
+        D.api("task.destroy", task)
+        # FAILSR's error for the data disk (server/plugins/FAILSR).
+        data = D.api("VBD.get_VDI", D.api("VM.get_VBDs",
+                                          vm(D, "demo-fail"))[1])
+        check(info, ["SR_BACKEND_FAILURE_46", "",
+                     "The VDI is not available [opterr=/dev/xbt-fail/%s is "
+                     "locked by another host]" % D.api("VDI.get_uuid", data),
+                     ""])
+        frames = frames_of(trace)
+        # The plugin's Python frames first, then xbtd's, and nothing else.
+        split = next(i for i, f in enumerate(frames) if f["process"] == PROC)
+        assert split > 0, frames
+        assert all(f["process"] != PROC for f in frames[:split]), frames
+        assert all(f["process"] == PROC for f in frames[split:]), frames
+
+        check(xe("vm-start", "vm=demo-fail", port=D.port),
+              (1, "", error_text(info)))
+        want = (1, "", error_text(info, trace))
+        check(xe("vm-start", "vm=demo-fail", "--trace", port=D.port), want)
+        check(xe("vm-start", "vm=demo-fail", port=D.port,
+                 env={"XE_EXTRA_ARGS": "--trace"}), want)
+        # One frame line per frame of the task, in order.
+        err = xe("vm-start", "vm=demo-fail", "--trace", port=D.port)[2]
+        lines = err.split("Backtrace:\n", 1)[1].splitlines()
+        check(len(lines), len(frames))
+
+    def test_task_cancelled_while_waiting(self):
+        release = os.path.join(SM_DIR, "release")
+        if os.path.exists(release):
+            os.unlink(release)
+        p = subprocess.Popen([XE, "vm-start", "vm=slow", "-p", str(L.port)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=dict(os.environ, HOME=HOME))
+        task = None
+        for _ in range(3000):
+            pending = [r for r, t in L.api("task.get_all_records").items()
+                       if t["status"] == "pending"]
+            if pending:
+                task = pending[0]
+                break
+            time.sleep(0.01)
+        assert task, "no pending task"
+        status, out, err = xe("task-cancel", "uuid=" + L.api("task.get_uuid",
+                                                              task),
+                              port=L.port)
+        check((status, out, err), (0, "", ""))
+        open(release, "w").close()
+        out, err = p.communicate(timeout=60)
+        check((p.returncode, out, err),
+              (1, "", error_text(["TASK_CANCELLED", task])))
+        check(L.api("VM.get_power_state", vm(L, "slow")), "Halted")
+
+
+class Tasks(unittest.TestCase):
+    """task-list, task-param-get, task-cancel, task-destroy."""
+
+    def test_task_list_and_param_get(self):
+        task = failing_task(D, vm(D, "demo-fail"))
+        try:
+            t = D.api("task.get_record", task)
+            status, out, err = xe("task-list", "uuid=" + t["uuid"],
+                                  port=D.port)
+            check((status, err), (0, ""))
+            check(out, layout([("uuid ( RO)", t["uuid"]),
+                               ("name-label ( RO)", t["name_label"]),
+                               ("name-description ( RO)",
+                                t["name_description"]),
+                               ("status ( RO)", "failure"),
+                               ("progress ( RO)", "1.")]))
+            check(xe("task-param-get", "uuid=" + t["uuid"],
+                     "param-name=backtrace", port=D.port),
+                  (0, t["backtrace"] + "\n", ""))
+            check(xe("task-param-get", "uuid=" + t["uuid"],
+                     "param-name=error-info", port=D.port),
+                  (0, "; ".join(t["error_info"]) + "\n", ""))
+            check(xe("task-param-get", "uuid=" + t["uuid"],
+                     "param-name=status", port=D.port), (0, "failure\n", ""))
+        finally:
+            D.api("task.destroy", task)
+
+    def test_task_cancel_and_destroy(self):
+        task = D.api("task.create", "xe-test", "pending")
+        uuid = D.api("task.get_uuid", task)
+        check(xe("task-cancel", "uuid=" + uuid, port=D.port), (0, "", ""))
+        check(D.api("task.get_status", task), "cancelling")
+        info = fx.fails(D.api, "task.cancel", task)
+        check(xe("task-cancel", "uuid=" + uuid, port=D.port),
+              (1, "", error_text(info)))
+        check(xe("task-destroy", "uuid=" + uuid, port=D.port), (0, "", ""))
+        info = fx.fails(D.api, "task.get_by_uuid", uuid)
+        check(xe("task-destroy", "uuid=" + uuid, port=D.port),
+              (1, "", error_text(info)))
+        check(xe("task-list", "uuid=" + uuid, port=D.port), (0, "", ""))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    fx.run()

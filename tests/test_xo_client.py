@@ -3,7 +3,8 @@
 """Installs Xen Orchestra's `xen-api` client from npm into a temporary
 directory, starts an xbtd and runs test_xo_client.js against it on both
 transports. When npm cannot install the package, says why and exits 77
-(automake's SKIP); nothing else is skipped."""
+(automake's SKIP); nothing else is skipped. The summary line is
+xbtd_fixture's report(): the node script's checks and xbtd's clean exit."""
 
 import os
 import re
@@ -12,18 +13,17 @@ import subprocess
 import sys
 import tempfile
 
-from events_lib import HERE, Xbtd
-
-SKIP = 77
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import xbtd_fixture as fx  # noqa: E402
 
 
 def main():
+    """(passed, failed, skipped)"""
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
         print("SKIP: node or npm is not installed (node=%s, npm=%s)" %
               (node, npm))
-        print("0 passed, 0 failed")
-        return SKIP
+        return 0, 0, 1
     tmp = tempfile.mkdtemp(prefix="xbt-xo-")
     srv = None
     try:
@@ -43,18 +43,18 @@ def main():
             why = "xen-api/index.mjs is missing after the install"
         if why:
             print("SKIP: npm install xen-api failed (%s)" % why)
-            print("0 passed, 0 failed")
-            return SKIP
+            return 0, 0, 1
         version = subprocess.run(
             [node, "-p", "require('%s/node_modules/xen-api/package.json')"
              ".version" % tmp], capture_output=True, text=True).stdout.strip()
         print("xen-api %s from npm, node %s" % (
             version, subprocess.run([node, "--version"], capture_output=True,
                                     text=True).stdout.strip()))
-        srv = Xbtd()
-        env = dict(os.environ, XO_DIR=tmp, XBT_URL=srv.url)
+        srv = fx.Xbtd().start(login=False)
+        env = dict(os.environ, XO_DIR=tmp, XBT_URL=srv.url.rstrip("/"))
         try:
-            p = subprocess.run([node, os.path.join(HERE, "test_xo_client.js")],
+            p = subprocess.run([node, os.path.join(fx.HERE,
+                                                   "test_xo_client.js")],
                                capture_output=True, text=True, env=env,
                                timeout=300)
             out = p.stdout + p.stderr
@@ -69,16 +69,15 @@ def main():
         out = re.sub(r"^(\d+) passed, (\d+) failed$",
                      r"xen-api checks: \1 passed, \2 failed", out, flags=re.M)
         sys.stdout.write(out)
+        x, srv = srv, None
         try:
-            srv.stop_clean()
+            x.stop()
             passed += 1
             print("PASS xbtd exits cleanly")
-        except AssertionError as e:
+        except fx.ServerError as e:
             failed += 1
             print("FAIL xbtd exits cleanly: %s" % e)
-        srv = None
-        print("%d passed, %d failed" % (passed, failed))
-        return 1 if failed else 0
+        return passed, failed, 0
     finally:
         if srv:
             srv.stop()
@@ -86,4 +85,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    fx.report(*main())
