@@ -545,11 +545,16 @@ class CommandLine(unittest.TestCase):
                               r"'--no-such-option'\nusage: xbtd \[options\]\n")
 
     def test_bad_values(self):
-        for args in (["--listen", "nonsense"], ["--listen", "127.0.0.1:99999"],
-                     ["--workers", "0"], ["--workers", "-3"],
-                     ["--max-body", "12abc"]):
-            self.assertEqual(fx.run_xbtd(args), (2, "", "xbtd: bad value for "
-                                                 "%s: %s\n" % tuple(args)))
+        # Numbers name their bounds (the option table's).
+        for args, bounds in ((["--listen", "nonsense"], ""),
+                             (["--listen", "127.0.0.1:99999"], ""),
+                             (["--workers", "0"], " (1 to 1024)"),
+                             (["--workers", "-3"], " (1 to 1024)"),
+                             (["--max-body", "12abc"],
+                              " (4096 to 1073741824)")):
+            self.assertEqual(fx.run_xbtd(args),
+                             (2, "", "xbtd: bad value for %s: %s%s\n"
+                              % (args[0], args[1], bounds)))
         self.assertEqual(fx.run_xbtd(["unexpected-argument"]),
                          (2, "", "xbtd: unexpected argument: "
                           "unexpected-argument\n"))
@@ -608,8 +613,8 @@ class CommandLine(unittest.TestCase):
              "--users", "/nonexistent/xbt-users"], env=fx.clean_env())
         self.assertEqual(status, 1)
         self.assertEqual(err.split("\n")[0],
-                         "xbtd: INTERNAL_ERROR [cannot open users file; "
-                         "/nonexistent/xbt-users; No such file or directory]")
+                         "xbtd: INTERNAL_ERROR [users file "
+                         "/nonexistent/xbt-users: No such file or directory]")
 
 
 

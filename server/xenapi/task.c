@@ -36,9 +36,11 @@ static void task_update_allowed(struct xbt_task_record *t)
 {
 	xbt_strv_clear(&t->allowed_operations);
 	if (t->status == XBT_TASK_STATUS_TYPE_PENDING)
-		xbt_strv_add(&t->allowed_operations, "cancel");
+		xbt_strv_add(&t->allowed_operations,
+			     XBT_TASK_ALLOWED_OPERATIONS_CANCEL_NAME);
 	else if (task_is_finished(t))
-		xbt_strv_add(&t->allowed_operations, "destroy");
+		xbt_strv_add(&t->allowed_operations,
+			     XBT_TASK_ALLOWED_OPERATIONS_DESTROY_NAME);
 }
 
 /* Under the store lock. */

@@ -52,14 +52,18 @@ void vm_update_allowed(struct xbt_vm_record *vm)
 	switch (vm->power_state) {
 	case XBT_VM_POWER_STATE_HALTED:
 		if (!vm->is_a_template)
-			xbt_strv_add(&vm->allowed_operations, "start");
+			xbt_strv_add(&vm->allowed_operations,
+				     XBT_VM_OPERATIONS_START_NAME);
 		break;
 	case XBT_VM_POWER_STATE_RUNNING:
-		xbt_strv_add(&vm->allowed_operations, "clean_shutdown");
-		xbt_strv_add(&vm->allowed_operations, "hard_shutdown");
+		xbt_strv_add(&vm->allowed_operations,
+			     XBT_VM_OPERATIONS_CLEAN_SHUTDOWN_NAME);
+		xbt_strv_add(&vm->allowed_operations,
+			     XBT_VM_OPERATIONS_HARD_SHUTDOWN_NAME);
 		break;
 	case XBT_VM_POWER_STATE_PAUSED:
-		xbt_strv_add(&vm->allowed_operations, "hard_shutdown");
+		xbt_strv_add(&vm->allowed_operations,
+			     XBT_VM_OPERATIONS_HARD_SHUTDOWN_NAME);
 		break;
 	default:
 		break;
@@ -336,7 +340,7 @@ xbt_error *vm_start(struct call *call, xmlrpc_value *const *args,
 	static const char *const ro[] = { "false" };
 	xbt_error *err;
 
-	err = XBT_PROPAGATE(vm_claim(&op, call, "start",
+	err = XBT_PROPAGATE(vm_claim(&op, call, XBT_VM_OPERATIONS_START_NAME,
 				     XBT_VM_POWER_STATE_HALTED, false));
 	if (err)
 		goto out;
@@ -368,7 +372,7 @@ out:
 static xbt_error *vm_shutdown(struct call *call, const char *name)
 {
 	struct vm_op op = { .vm = call->argv[0].s };
-	bool hard = strcmp(name, "hard_shutdown") == 0;
+	bool hard = strcmp(name, XBT_VM_OPERATIONS_HARD_SHUTDOWN_NAME) == 0;
 	xbt_error *err;
 
 	/* As xapi: a paused VM can only be hard shut down. */
@@ -394,11 +398,13 @@ out:
 xbt_error *vm_clean_shutdown(struct call *call, xmlrpc_value *const *args,
 			     xmlrpc_value **result)
 {
-	return XBT_PROPAGATE(vm_shutdown(call, "clean_shutdown"));
+	return XBT_PROPAGATE(vm_shutdown(call,
+					 XBT_VM_OPERATIONS_CLEAN_SHUTDOWN_NAME));
 }
 
 xbt_error *vm_hard_shutdown(struct call *call, xmlrpc_value *const *args,
 			    xmlrpc_value **result)
 {
-	return XBT_PROPAGATE(vm_shutdown(call, "hard_shutdown"));
+	return XBT_PROPAGATE(vm_shutdown(call,
+					 XBT_VM_OPERATIONS_HARD_SHUTDOWN_NAME));
 }
