@@ -172,3 +172,26 @@ char *xbt_buf_detach(xbt_buf *b, size_t *len_out)
 	xbt_buf_init(b);
 	return s;
 }
+
+bool xbt_buf_read_file(xbt_buf *b, const char *path, size_t max)
+{
+	FILE *f = fopen(path, "rb");
+	char chunk[8192];
+	size_t got, start = b->len;
+	bool ok = false;
+	int saved;
+
+	if (!f)
+		return false;
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0 &&
+	       b->len - start <= max)
+		xbt_buf_add(b, chunk, got);
+	if (b->len - start > max)
+		errno = EFBIG;
+	else if (!ferror(f))
+		ok = true;
+	saved = errno;
+	fclose(f);
+	errno = saved;
+	return ok;
+}

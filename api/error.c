@@ -77,19 +77,27 @@ xbt_error *xbt_error_raisev(const char *file, int line, const char *func,
 	return e;
 }
 
+/* The vararg forms: params up to a NULL, then as reraisev (old NULL: raise). */
+static xbt_error *error_va(xbt_error *old, const char *file, int line,
+			   const char *func, const char *code, va_list ap)
+{
+	size_t n;
+	const char **v = error_collect(ap, &n);
+	xbt_error *e = xbt_error_reraisev(old, file, line, func, code, n, v);
+
+	free(v);
+	return e;
+}
+
 xbt_error *xbt_error_raise(const char *file, int line, const char *func,
 			   const char *code, ...)
 {
 	va_list ap;
-	size_t n;
-	const char **v;
 	xbt_error *e;
 
 	va_start(ap, code);
-	v = error_collect(ap, &n);
+	e = error_va(NULL, file, line, func, code, ap);
 	va_end(ap);
-	e = xbt_error_raisev(file, line, func, code, n, v);
-	free(v);
 	return e;
 }
 
@@ -116,15 +124,11 @@ xbt_error *xbt_error_reraise(xbt_error *old, const char *file, int line,
 			     const char *func, const char *code, ...)
 {
 	va_list ap;
-	size_t n;
-	const char **v;
 	xbt_error *e;
 
 	va_start(ap, code);
-	v = error_collect(ap, &n);
+	e = error_va(old, file, line, func, code, ap);
 	va_end(ap);
-	e = xbt_error_reraisev(old, file, line, func, code, n, v);
-	free(v);
 	return e;
 }
 

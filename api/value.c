@@ -23,6 +23,24 @@ static void value_env_check(xmlrpc_env *env, const char *what)
 	xmlrpc_env_clean(env);
 }
 
+/*
+ * xmlrpc-c's constructors take an env and return the value: one env per
+ * thread, set up by value_env() for the call and checked by value_done().
+ */
+static __thread xmlrpc_env value_tenv;
+
+static xmlrpc_env *value_env(void)
+{
+	xmlrpc_env_init(&value_tenv);
+	return &value_tenv;
+}
+
+static xmlrpc_value *value_done(xmlrpc_value *v, const char *what)
+{
+	value_env_check(&value_tenv, what);
+	return v;
+}
+
 xmlrpc_value *xbt_value_string_len(const char *s, size_t len)
 {
 	xbt_buf safe = XBT_BUF_INIT, enc = XBT_BUF_INIT;
@@ -68,90 +86,44 @@ xmlrpc_value *xbt_value_int(int64_t i)
 
 xmlrpc_value *xbt_value_i8(int64_t i)
 {
-	xmlrpc_env env;
-	xmlrpc_value *v;
-
-	xmlrpc_env_init(&env);
-	v = xmlrpc_i8_new(&env, i);
-	value_env_check(&env, "i8");
-	return v;
+	return value_done(xmlrpc_i8_new(value_env(), i), "i8");
 }
 
 xmlrpc_value *xbt_value_i4(int32_t i)
 {
-	xmlrpc_env env;
-	xmlrpc_value *v;
-
-	xmlrpc_env_init(&env);
-	v = xmlrpc_int_new(&env, i);
-	value_env_check(&env, "int");
-	return v;
+	return value_done(xmlrpc_int_new(value_env(), i), "int");
 }
 
 xmlrpc_value *xbt_value_float(double d)
 {
-	xmlrpc_env env;
-	xmlrpc_value *v;
-
-	xmlrpc_env_init(&env);
-	v = xmlrpc_double_new(&env, d);
-	value_env_check(&env, "double");
-	return v;
+	return value_done(xmlrpc_double_new(value_env(), d), "double");
 }
 
 xmlrpc_value *xbt_value_bool(bool b)
 {
-	xmlrpc_env env;
-	xmlrpc_value *v;
-
-	xmlrpc_env_init(&env);
-	v = xmlrpc_bool_new(&env, b);
-	value_env_check(&env, "bool");
-	return v;
+	return value_done(xmlrpc_bool_new(value_env(), b), "bool");
 }
 
 xmlrpc_value *xbt_value_datetime(int64_t secs)
 {
-	xmlrpc_env env;
-	xmlrpc_value *v;
+	time_t t = (time_t)(secs < 0 ? 0 : secs);
 
-	xmlrpc_env_init(&env);
-	v = xmlrpc_datetime_new_sec(&env, (time_t)(secs < 0 ? 0 : secs));
-	value_env_check(&env, "datetime");
-	return v;
+	return value_done(xmlrpc_datetime_new_sec(value_env(), t), "datetime");
 }
 
 xmlrpc_value *xbt_value_nil(void)
 {
-	xmlrpc_env env;
-	xmlrpc_value *v;
-
-	xmlrpc_env_init(&env);
-	v = xmlrpc_nil_new(&env);
-	value_env_check(&env, "nil");
-	return v;
+	return value_done(xmlrpc_nil_new(value_env()), "nil");
 }
 
 xmlrpc_value *xbt_value_array(void)
 {
-	xmlrpc_env env;
-	xmlrpc_value *v;
-
-	xmlrpc_env_init(&env);
-	v = xmlrpc_array_new(&env);
-	value_env_check(&env, "array");
-	return v;
+	return value_done(xmlrpc_array_new(value_env()), "array");
 }
 
 xmlrpc_value *xbt_value_struct(void)
 {
-	xmlrpc_env env;
-	xmlrpc_value *v;
-
-	xmlrpc_env_init(&env);
-	v = xmlrpc_struct_new(&env);
-	value_env_check(&env, "struct");
-	return v;
+	return value_done(xmlrpc_struct_new(value_env()), "struct");
 }
 
 void xbt_value_push(xmlrpc_value *array, xmlrpc_value *item)

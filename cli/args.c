@@ -106,25 +106,11 @@ bool xe_rc_parse(const char *text, struct xe_param **out, size_t *n)
 /* Reads a whole small file; NULL when it cannot be read. */
 static char *read_small_file(const char *path)
 {
-	FILE *f = fopen(path, "r");
 	xbt_buf b = XBT_BUF_INIT;
-	char chunk[4096];
-	size_t got;
 	char *result = NULL;
 
-	if (!f)
-		goto out;
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		xbt_buf_add(&b, chunk, got);
-		if (b.len > XE_MAX_FILE)
-			goto out;
-	}
-	if (ferror(f))
-		goto out;
-	result = xbt_buf_detach(&b, NULL);
-out:
-	if (f)
-		fclose(f);
+	if (xbt_buf_read_file(&b, path, XE_MAX_FILE))
+		result = xbt_buf_detach(&b, NULL);
 	xbt_buf_release(&b);
 	return result;
 }

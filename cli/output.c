@@ -103,14 +103,19 @@ void xe_format_float(double d, xbt_buf *out)
 
 void xe_format_datetime(int64_t t, xbt_buf *out)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-	char tmp[64];
+	char tmp[XBT_DATETIME_LEN + 1];
 
-	if (!gmtime_r(&tt, &tm) ||
-	    !strftime(tmp, sizeof(tmp), "%Y%m%dT%H:%M:%SZ", &tm))
-		snprintf(tmp, sizeof(tmp), "%lld", (long long)t);
+	xbt_datetime_format(t, tmp);
 	xbt_buf_addstr(out, tmp);
+}
+
+static void add_params(xbt_buf *out, const xbt_error *e, const char *sep)
+{
+	for (size_t i = 0; i < e->nparams; i++) {
+		if (i)
+			xbt_buf_addstr(out, sep);
+		add_text(out, e->params[i]);
+	}
 }
 
 void xe_format_error(const xbt_error *e, bool trace, xbt_buf *out)
@@ -118,11 +123,7 @@ void xe_format_error(const xbt_error *e, bool trace, xbt_buf *out)
 	xbt_buf_addstr(out, "Error code: ");
 	add_text(out, e->code);
 	xbt_buf_addstr(out, "\nError parameters: ");
-	for (size_t i = 0; i < e->nparams; i++) {
-		if (i)
-			xbt_buf_addstr(out, ", ");
-		add_text(out, e->params[i]);
-	}
+	add_params(out, e, ", ");
 	xbt_buf_addch(out, '\n');
 	if (!trace)
 		return;
@@ -130,11 +131,7 @@ void xe_format_error(const xbt_error *e, bool trace, xbt_buf *out)
 	xbt_buf_addstr(out, "Raised Server_error(");
 	add_text(out, e->code);
 	xbt_buf_addstr(out, ", [ ");
-	for (size_t i = 0; i < e->nparams; i++) {
-		if (i)
-			xbt_buf_addstr(out, "; ");
-		add_text(out, e->params[i]);
-	}
+	add_params(out, e, "; ");
 	xbt_buf_addstr(out, " ])\nBacktrace:\n");
 	xbt_backtrace_to_human(&e->bt, out);
 }

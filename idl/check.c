@@ -140,24 +140,19 @@ static void check_idents(void)
 
 		if (!ident_claim(str_printf("xbt_enum_%s", e->name)))
 			fail(e->line, "enum %s: C name clash", e->name);
-		for (size_t j = 0; j < e->values.n; j++) {
-			enum_value *v = e->values.v[j];
-			char *id = str_printf("XBT_%s_%s", up,
-					      str_cident_upper(v->name));
-
-			if (!ident_claim(id))
-				fail(e->line, "enum %s value %s: C constant %s "
-				     "is already taken", e->name, v->name, id);
-		}
 		/* the names after the indexes: a clash blames the name */
-		for (size_t j = 0; j < e->values.n; j++) {
-			enum_value *v = e->values.v[j];
-			char *id = str_printf("XBT_%s_%s_NAME", up,
-					      str_cident_upper(v->name));
+		for (size_t k = 0; k < 2; k++) {
+			for (size_t j = 0; j < e->values.n; j++) {
+				enum_value *v = e->values.v[j];
+				char *id = str_printf("XBT_%s_%s%s", up,
+						      str_cident_upper(v->name),
+						      k ? "_NAME" : "");
 
-			if (!ident_claim(id))
-				fail(e->line, "enum %s value %s: C constant %s "
-				     "is already taken", e->name, v->name, id);
+				if (!ident_claim(id))
+					fail(e->line, "enum %s value %s: C "
+					     "constant %s is already taken",
+					     e->name, v->name, id);
+			}
 		}
 	}
 	for (size_t i = 0; i < api.errors.n; i++) {

@@ -37,6 +37,12 @@ void xbt_buf_addf(xbt_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void xbt_buf_vaddf(xbt_buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
+/*
+ * Appends the whole file at path to b. false with errno set when it cannot
+ * be read, or EFBIG when it holds more than max bytes (b then holds what
+ * was read).
+ */
+bool xbt_buf_read_file(xbt_buf *b, const char *path, size_t max);
 /* Returns the string (caller frees with free()) and re-inits b. */
 char *xbt_buf_detach(xbt_buf *b, size_t *len_out);
 

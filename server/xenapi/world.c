@@ -507,28 +507,22 @@ out:
 
 static xbt_error *world_load_file(const char *path)
 {
-	FILE *f = fopen(path, "rb");
 	xbt_buf b = XBT_BUF_INIT;
-	char chunk[8192];
-	size_t n;
 	xbt_error *err = NULL;
 
-	if (!f) {
-		xbt_buf_addf(&b, "world file %s: %s", path, strerror(errno));
-		err = XBT_RAISE_INTERNAL_ERROR(b.buf);
-		goto out;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 &&
-	       b.len < WORLD_MAX_FILE)
-		xbt_buf_add(&b, chunk, n);
-	if (b.len >= WORLD_MAX_FILE) {
-		xbt_buf_reset(&b);
-		xbt_buf_addf(&b, "world file %s: larger than 16 MiB", path);
-		err = XBT_RAISE_INTERNAL_ERROR(b.buf);
-	} else
+	if (xbt_buf_read_file(&b, path, WORLD_MAX_FILE)) {
 		err = XBT_PROPAGATE(world_load(path, b.buf, b.len));
-	fclose(f);
-out:
+	} else {
+		int e = errno;
+
+		xbt_buf_reset(&b);
+		if (e == EFBIG)
+			xbt_buf_addf(&b, "world file %s: larger than 16 MiB",
+				     path);
+		else
+			xbt_buf_addf(&b, "world file %s: %s", path, strerror(e));
+		err = XBT_RAISE_INTERNAL_ERROR(b.buf);
+	}
 	xbt_buf_release(&b);
 	return err;
 }
