@@ -15,9 +15,9 @@ api/human.c api/jsonscan.c api/pyjson.c"
 
 # xbtd's core without main.c (the daemon's start-up) and http.c (Abyss's
 # HTTP front: the fuzz target calls dispatch_http itself).
-SERVER="api/wire.c api/model.c @build@/api/xenapi.c server/config.c
-server/log.c server/dispatch.c @build@/server/dispatch_table.c
-server/store.c server/session.c server/task.c server/worker.c
+SERVER="api/wire.c api/model.c @build@/api/xenapi.c server/config.c \
+server/log.c server/dispatch.c @build@/server/dispatch_table.c \
+server/store.c server/session.c server/task.c server/worker.c \
 server/world.c server/event.c server/vm.c server/pbd.c server/sm.c"
 
 # Extra sources (relative to SRCDIR; @build@/ is BUILDDIR) a target needs
@@ -28,7 +28,7 @@ fuzz_sexp:
 fuzz_pyjson:
 fuzz_wire_xml: api/wire.c
 fuzz_wire_json: api/wire.c
-fuzz_dispatch: $(echo $SERVER)
+fuzz_dispatch: $SERVER
 "
 
 # Extra libraries, same form.

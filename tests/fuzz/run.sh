@@ -27,7 +27,7 @@ fail() {
 }
 
 # A libFuzzer log's stat:: value, or "?".
-stat() {
+stat_of() {
 	v=$(sed -n "s/^stat::$1:[[:space:]]*//p" "$2" | tail -n 1)
 	echo "${v:-?}"
 }
@@ -71,7 +71,7 @@ for bin in "$OUTDIR"/fuzz_*; do
 		fail "$name: small-stack replay of the new corpus failed, see $OUTDIR/$name.replay-work.log"
 
 	findings=$(find "$OUTDIR" -maxdepth 1 -name "crash-$name-*" -newer "$since" | wc -l)
-	summary="$summary$name: $(stat number_of_executed_units "$OUTDIR/$name.fuzz.log") executions, $(stat new_units_added "$OUTDIR/$name.fuzz.log") new inputs, $findings findings
+	summary="$summary$name: $(stat_of number_of_executed_units "$OUTDIR/$name.fuzz.log") executions, $(stat_of new_units_added "$OUTDIR/$name.fuzz.log") new inputs, $findings findings
 "
 done
 [ "$found" -gt 0 ] || fail "no fuzz targets in $OUTDIR (run build.sh first)"
