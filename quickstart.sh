@@ -62,7 +62,12 @@ test)
 	make -j"$(nproc)" check >/dev/null 2>&1 || status=$?
 	show_logs
 	if [ "$status" -ne 0 ]; then
-		cat test-suite.log
+		if [ -f test-suite.log ]; then
+			cat test-suite.log
+		else
+			# The tests did not build: show why.
+			make check 2>&1 | grep -E 'error|Error' | head -40
+		fi
 		echo "quickstart: tests FAILED"
 		exit "$status"
 	fi

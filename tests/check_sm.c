@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "sm.h"
+#include "xbt/wire.h"
 
 #define HOST "testhost"
 #define WBT "SR_BACKEND_FAILURE_WITH_BACKTRACE"
