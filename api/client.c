@@ -1,63 +1,127 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A XenAPI client: our own methodCall text (xbt_wire_xml_call, the xapi
- * dialect) sent through xmlrpc-c's curl transport, and the reply parsed
- * with xbt_wire_parse_response so that transport failures, malformed
- * replies and XenAPI errors stay three different things. Each handle owns
- * a private xmlrpc_client, so handles are independent across threads.
+ * dialect) POSTed with libcurl's easy API, and the reply parsed with
+ * xbt_wire_parse_response so that transport failures, malformed replies
+ * and XenAPI errors stay three different things. libcurl rather than
+ * xmlrpc-c's transport because only libcurl reaches a Unix-domain socket
+ * (xbt-opsd). Each handle owns one CURL easy handle: its connection is
+ * kept between calls, and handles are independent across threads.
  */
 #include "config.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
-#include <xmlrpc-c/client.h>
+#include <curl/curl.h>
 
 #include "xbt/client.h"
 #include "xbt/value.h"
 #include "xbt/wire.h"
 #include "xbt/xenapi.h"
 
+#define UNIX_PREFIX "unix:"
+#define SUN_PATH_SIZE sizeof(((struct sockaddr_un *)0)->sun_path)
+/* What a request over a Unix socket names; the socket is the address. */
+#define UNIX_REQUEST_URL "http://localhost/"
+
 struct xbt_client {
-	xmlrpc_client *client;
-	xmlrpc_server_info *server;
-	char *url;
+	CURL *curl;
+	struct curl_slist *headers;
+	char *url; /* as given: errors name it */
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* One reply being received, bounded by XBT_CLIENT_MAX_RESPONSE. */
+struct sink {
+	xbt_buf body;
+	bool too_big;
 };
 
 static pthread_once_t client_once = PTHREAD_ONCE_INIT;
-static char *client_setup_error; /* set once, by client_setup */
+static const char *client_setup_error; /* set once, by client_setup */
 
 /*
- * Once per process: xmlrpc-c's global constants (curl's), and the
- * process-wide XML size limit, which also bounds the responses the client
- * parses. It is only ever raised, to XBT_CLIENT_MAX_RESPONSE.
+ * Once per process, before the first easy handle: curl_global_init (not
+ * thread-safe in every libcurl, and never undone: other handles may live
+ * until exit), and the process-wide XML size limit, which also bounds the
+ * responses the client parses. The limit is only ever raised.
  */
 static void client_setup(void)
 {
-	xmlrpc_env env;
+	CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 
-	xmlrpc_env_init(&env);
-	xmlrpc_client_setup_global_const(&env);
-	if (env.fault_occurred)
-		client_setup_error = xbt_strdup(env.fault_string);
+	if (rc != CURLE_OK)
+		client_setup_error = curl_easy_strerror(rc);
 	if (xmlrpc_limit_get(XMLRPC_XML_SIZE_LIMIT_ID) < XBT_CLIENT_MAX_RESPONSE)
 		xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID,
 				 XBT_CLIENT_MAX_RESPONSE);
-	xmlrpc_env_clean(&env);
+}
+
+static size_t sink_write(char *data, size_t size, size_t n, void *arg)
+{
+	struct sink *s = arg;
+	size_t len = size * n; /* size is 1 */
+
+	/* Anything but len aborts the transfer (CURLE_WRITE_ERROR). */
+	if (len > XBT_CLIENT_MAX_RESPONSE - s->body.len) {
+		s->too_big = true;
+		return 0;
+	}
+	xbt_buf_add(&s->body, data, len);
+	return len;
+}
+
+/* Options are set once: every call reuses them, and the connection. */
+static CURLcode client_setopts(xbt_client *c, const char *unix_path,
+			       unsigned timeout_ms)
+{
+	CURL *h = c->curl;
+	CURLcode rc = CURLE_OK;
+
+/* The first failure sticks (out of memory, an option libcurl lacks). */
+#define SET(opt, val)                                    \
+	do {                                             \
+		if (rc == CURLE_OK)                      \
+			rc = curl_easy_setopt(h, opt, val); \
+	} while (0)
+	SET(CURLOPT_ERRORBUFFER, c->errbuf);
+	if (unix_path) {
+		SET(CURLOPT_UNIX_SOCKET_PATH, unix_path);
+		SET(CURLOPT_URL, UNIX_REQUEST_URL);
+		/* "" is no proxy at all, whatever the environment says. */
+		SET(CURLOPT_PROXY, "");
+	} else {
+		SET(CURLOPT_URL, c->url);
+	}
+	/* Threads: no SIGALRM around name lookups. */
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_POST, 1L);
+	SET(CURLOPT_HTTPHEADER, c->headers);
+	SET(CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+	/* A declared length past the cap fails before the body is read. */
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)XBT_CLIENT_MAX_RESPONSE);
+	SET(CURLOPT_WRITEFUNCTION, sink_write);
+#undef SET
+	return rc;
 }
 
 xbt_error *xbt_client_open(const char *url, unsigned timeout_ms,
 			   xbt_client **out)
 {
 	xbt_error *err = NULL;
-	xmlrpc_env env;
-	struct xmlrpc_curl_xportparms curl;
-	struct xmlrpc_clientparms parms;
 	xbt_client *c = NULL;
+	const char *unix_path = NULL;
+	struct curl_slist *l;
+	CURLcode rc;
 
 	*out = NULL;
-	xmlrpc_env_init(&env);
 	pthread_once(&client_once, client_setup);
 	if (!url)
 		url = "";
@@ -66,41 +130,44 @@ xbt_error *xbt_client_open(const char *url, unsigned timeout_ms,
 				client_setup_error);
 		goto out;
 	}
-	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
+	if (!strncmp(url, UNIX_PREFIX, strlen(UNIX_PREFIX))) {
+		unix_path = url + strlen(UNIX_PREFIX);
+		if (unix_path[0] != '/') {
+			err = XBT_RAISE(XBT_CLIENT_CONNECT_FAILED, url,
+					"a unix: URL needs an absolute path");
+			goto out;
+		}
+		if (strlen(unix_path) >= SUN_PATH_SIZE) {
+			err = XBT_RAISE(XBT_CLIENT_CONNECT_FAILED, url,
+					"the socket path is too long");
+			goto out;
+		}
+	} else if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
 		err = XBT_RAISE(XBT_CLIENT_CONNECT_FAILED, url,
 				"the URL must start with http:// or https://");
 		goto out;
 	}
 	c = xbt_calloc(1, sizeof(*c));
 	c->url = xbt_strdup(url);
-
-	memset(&curl, 0, sizeof(curl));
-	curl.timeout = timeout_ms; /* milliseconds; 0: none */
-	memset(&parms, 0, sizeof(parms));
-	parms.transport = "curl";
-	parms.transportparmsP = &curl;
-	parms.transportparm_size = XMLRPC_CXPSIZE(timeout);
-	xmlrpc_client_create(&env, XMLRPC_CLIENT_NO_FLAGS, PACKAGE_NAME,
-			     PACKAGE_VERSION, &parms,
-			     XMLRPC_CPSIZE(transportparm_size), &c->client);
-	if (env.fault_occurred) {
-		c->client = NULL;
+	/* No "Expect: 100-continue": a large body would wait a round trip. */
+	c->headers = curl_slist_append(NULL, "Content-Type: text/xml");
+	l = c->headers ? curl_slist_append(c->headers, "Expect:") : NULL;
+	c->curl = l ? curl_easy_init() : NULL;
+	if (!c->curl) {
 		err = XBT_RAISE(XBT_CLIENT_CONNECT_FAILED, url,
-				env.fault_string);
+				"cannot set up a curl handle");
 		goto out;
 	}
-	c->server = xmlrpc_server_info_new(&env, url);
-	if (env.fault_occurred) {
-		c->server = NULL;
+	rc = client_setopts(c, unix_path, timeout_ms);
+	if (rc != CURLE_OK) {
 		err = XBT_RAISE(XBT_CLIENT_CONNECT_FAILED, url,
-				env.fault_string);
+				curl_easy_strerror(rc));
 		goto out;
 	}
 	*out = c;
 	c = NULL;
 out:
 	xbt_client_close(c);
-	xmlrpc_env_clean(&env);
 	return err;
 }
 
@@ -108,56 +175,79 @@ void xbt_client_close(xbt_client *c)
 {
 	if (!c)
 		return;
-	if (c->server)
-		xmlrpc_server_info_free(c->server);
-	if (c->client)
-		xmlrpc_client_destroy(c->client);
+	if (c->curl)
+		curl_easy_cleanup(c->curl);
+	curl_slist_free_all(c->headers);
 	free(c->url);
 	free(c);
 }
 
-/* A transport failure: an HTTP status is the peer's doing, the rest ours. */
-static xbt_error *transport_error(const char *file, int line, const char *func,
-				  const char *url, const char *why)
+/* The transfer: on success (NULL) s->body holds a 200 reply's body. */
+static xbt_error *post(xbt_client *c, const xbt_buf *call, struct sink *s)
 {
-	const char *code = strstr(why, "HTTP response code is") ?
-				   XBT_CLIENT_PROTOCOL_ERROR :
-				   XBT_CLIENT_CONNECT_FAILED;
+	xbt_error *err = NULL;
+	xbt_buf why = XBT_BUF_INIT;
+	CURLcode rc;
+	long status = 0, os_errno = 0;
 
-	return xbt_error_raise(file, line, func, code, url, why,
-			       (const char *)NULL);
+	c->errbuf[0] = '\0';
+	rc = curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, s);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+				      (curl_off_t)call->len);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, call->buf);
+	if (rc == CURLE_OK)
+		rc = curl_easy_perform(c->curl);
+	if (s->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+		xbt_buf_addf(&why, "response larger than %zu bytes",
+			     XBT_CLIENT_MAX_RESPONSE);
+		err = XBT_RAISE(XBT_CLIENT_PROTOCOL_ERROR, c->url, why.buf);
+		goto out;
+	}
+	if (rc != CURLE_OK) {
+		xbt_buf_addstr(&why, c->errbuf[0] ? c->errbuf :
+						    curl_easy_strerror(rc));
+		/* Over a Unix socket curl speaks of "localhost port 80": the
+		 * system's reason says which of absent, refused, forbidden. */
+		if (rc == CURLE_COULDNT_CONNECT &&
+		    curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno) ==
+			    CURLE_OK &&
+		    os_errno)
+			xbt_buf_addf(&why, " (%s)", strerror((int)os_errno));
+		err = XBT_RAISE(XBT_CLIENT_CONNECT_FAILED, c->url, why.buf);
+		goto out;
+	}
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status != 200) {
+		/* xmlrpc-c's words, which callers and tests know. */
+		xbt_buf_addf(&why, "HTTP response code is %ld, not 200",
+			     status);
+		err = XBT_RAISE(XBT_CLIENT_PROTOCOL_ERROR, c->url, why.buf);
+	}
+out:
+	xbt_buf_release(&why);
+	return err;
 }
 
 xbt_error *xbt_client_call(xbt_client *c, const char *method,
 			   xmlrpc_value *params, xmlrpc_value **result)
 {
 	xbt_error *err = NULL;
-	xmlrpc_env env;
 	xbt_buf call = XBT_BUF_INIT, why_buf = XBT_BUF_INIT;
-	xmlrpc_mem_block *req = NULL, *resp = NULL;
+	struct sink s = { XBT_BUF_INIT, false };
 	xmlrpc_value *r = NULL;
 	char *fault = NULL;
 	const char *why = NULL;
 	int fault_code = 0;
 
 	*result = NULL;
-	xmlrpc_env_init(&env);
 	xbt_wire_xml_call(&call, method, params);
-	req = XMLRPC_MEMBLOCK_NEW(char, &env, 0);
-	if (!env.fault_occurred)
-		XMLRPC_MEMBLOCK_APPEND(char, &env, req, call.buf, call.len);
-	if (env.fault_occurred)
-		xbt_fatalx("xmlrpc-c: %s", env.fault_string);
-
-	xmlrpc_client_transport_call2(&env, c->client, c->server, req, &resp);
-	if (env.fault_occurred) {
-		resp = NULL;
-		err = transport_error(XBT_HERE, c->url, env.fault_string);
+	err = XBT_PROPAGATE(post(c, &call, &s));
+	if (err)
 		goto out;
-	}
-	err = xbt_wire_parse_response(XMLRPC_MEMBLOCK_CONTENTS(char, resp),
-				      XMLRPC_MEMBLOCK_SIZE(char, resp), &r,
-				      &fault_code, &fault);
+	err = xbt_wire_parse_response(s.body.buf, s.body.len, &r, &fault_code,
+				      &fault);
 	if (err) {
 		xbt_buf_addf(&why_buf, "%s",
 			     err->nparams > 1 ? err->params[1] : err->code);
@@ -179,14 +269,10 @@ xbt_error *xbt_client_call(xbt_client *c, const char *method,
 out:
 	if (r)
 		xmlrpc_DECREF(r);
-	if (req)
-		XMLRPC_MEMBLOCK_FREE(char, req);
-	if (resp)
-		XMLRPC_MEMBLOCK_FREE(char, resp);
 	free(fault);
+	xbt_buf_release(&s.body);
 	xbt_buf_release(&call);
 	xbt_buf_release(&why_buf);
-	xmlrpc_env_clean(&env);
 	return err;
 }
 

@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <xmlrpc-c/base.h>
@@ -1093,42 +1096,164 @@ END_TEST
 
 /* ---- the client against a canned HTTP server ------------------------------------------- */
 
-enum srv_mode { SRV_ANSWER, SRV_HANG, SRV_CLOSE };
+enum srv_mode {
+	SRV_ANSWER, /* the canned response */
+	SRV_HANG,   /* nothing, until the client closes */
+	SRV_CLOSE,  /* close at once */
+	SRV_ECHO,   /* Success, Value the request's first string */
+	SRV_FILL,   /* 200 and o->fill bytes of 'x', then close */
+};
+
+struct srv_opts {
+	bool unix_socket; /* a socket file in a temporary directory */
+	int threads;      /* accepting threads; 0 is 1 */
+	bool keep_alive;  /* every request on a connection, not just one */
+	size_t fill;      /* SRV_FILL's body length */
+	bool fill_length; /* SRV_FILL declares it (Content-Length) */
+};
+
+#define SRV_THREADS 8
 
 struct srv {
 	int fd;
 	int port;
-	pthread_t thread;
+	char dir[64]; /* the socket's directory, when unix_socket */
+	char *path;   /* the socket, when unix_socket */
+	pthread_t threads[SRV_THREADS];
+	int nthreads;
 	enum srv_mode mode;
+	struct srv_opts o;
 	char *response;  /* whole HTTP response */
 	size_t response_len;
+	pthread_mutex_t lock; /* the rest */
 	xbt_buf request; /* last request, headers and body */
-	pthread_mutex_t lock;
+	unsigned accepts, requests;
 };
 
-/* Reads one HTTP request (headers, then Content-Length bytes). */
-static void srv_read_request(struct srv *s, int c)
+/* Reads one HTTP request (headers, then Content-Length bytes); false at
+ * EOF or an error before it is whole. */
+static bool srv_read_request(int c, xbt_buf *req)
 {
 	char buf[4096];
 	size_t need = (size_t)-1, head = 0;
 
-	xbt_buf_reset(&s->request);
-	while (s->request.len < need) {
+	xbt_buf_reset(req);
+	while (req->len < need) {
 		ssize_t n = read(c, buf, sizeof(buf));
 		if (n <= 0)
-			return;
-		xbt_buf_add(&s->request, buf, (size_t)n);
+			return false;
+		xbt_buf_add(req, buf, (size_t)n);
 		if (!head) {
-			char *e = strstr(s->request.buf, "\r\n\r\n");
+			char *e = strstr(req->buf, "\r\n\r\n");
 			char *cl;
 			if (!e)
 				continue;
-			head = (size_t)(e - s->request.buf) + 4;
-			cl = strcasestr(s->request.buf, "Content-Length:");
+			head = (size_t)(e - req->buf) + 4;
+			cl = strcasestr(req->buf, "Content-Length:");
 			need = head + (cl && cl < e ? strtoul(cl + 15, NULL, 10)
 						    : 0);
 		}
 	}
+	return true;
+}
+
+/* MSG_NOSIGNAL: a client that gave up must not kill the test with EPIPE. */
+static bool srv_send(int c, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = send(c, p, len, MSG_NOSIGNAL);
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static void srv_head(const struct srv *s, xbt_buf *r, const char *status,
+		     size_t body_len)
+{
+	xbt_buf_addf(r, "HTTP/1.1 %s\r\nContent-Type: text/xml\r\n"
+		     "Content-Length: %zu\r\n%s\r\n", status, body_len,
+		     s->o.keep_alive ? "" : "Connection: close\r\n");
+}
+
+/* Success with the request's first <value> text (a plain string). */
+static void srv_echo(const struct srv *s, int c, const xbt_buf *req)
+{
+	xbt_buf body = XBT_BUF_INIT, r = XBT_BUF_INIT;
+	const char *v = strstr(req->buf, "<value>");
+	const char *end = v ? strstr(v, "</value>") : NULL;
+
+	xbt_buf_addstr(&body, RESP_HEAD "<value>Success</value></member>"
+		       "<member><name>Value</name><value>");
+	if (end)
+		xbt_buf_add(&body, v + 7, (size_t)(end - v - 7));
+	xbt_buf_addstr(&body, "</value></member>" RESP_TAIL);
+	srv_head(s, &r, "200 OK", body.len);
+	xbt_buf_add(&r, body.buf, body.len);
+	srv_send(c, r.buf, r.len);
+	xbt_buf_release(&body);
+	xbt_buf_release(&r);
+}
+
+static void srv_fill(const struct srv *s, int c)
+{
+	char chunk[65536];
+	xbt_buf r = XBT_BUF_INIT;
+	size_t left = s->o.fill;
+
+	xbt_buf_addstr(&r, "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n");
+	if (s->o.fill_length)
+		xbt_buf_addf(&r, "Content-Length: %zu\r\n", s->o.fill);
+	xbt_buf_addstr(&r, "Connection: close\r\n\r\n");
+	memset(chunk, 'x', sizeof(chunk));
+	if (srv_send(c, r.buf, r.len))
+		while (left) {
+			size_t n = left < sizeof(chunk) ? left : sizeof(chunk);
+			if (!srv_send(c, chunk, n))
+				break;
+			left -= n;
+		}
+	xbt_buf_release(&r);
+}
+
+static void srv_serve(struct srv *s, int c)
+{
+	xbt_buf req = XBT_BUF_INIT;
+	bool more = true;
+	char b;
+
+	while (more && srv_read_request(c, &req)) {
+		pthread_mutex_lock(&s->lock);
+		s->requests++;
+		xbt_buf_reset(&s->request);
+		xbt_buf_add(&s->request, req.buf, req.len);
+		pthread_mutex_unlock(&s->lock);
+		more = s->o.keep_alive;
+		switch (s->mode) {
+		case SRV_ANSWER:
+			more &= srv_send(c, s->response, s->response_len);
+			break;
+		case SRV_ECHO:
+			srv_echo(s, c, &req);
+			break;
+		case SRV_FILL:
+			srv_fill(s, c);
+			more = false;
+			break;
+		case SRV_HANG:
+			/* Until the client gives up and closes. */
+			while (read(c, &b, 1) > 0)
+				;
+			more = false;
+			break;
+		case SRV_CLOSE:
+			more = false;
+			break;
+		}
+	}
+	xbt_buf_release(&req);
 }
 
 static void *srv_main(void *arg)
@@ -1138,46 +1263,19 @@ static void *srv_main(void *arg)
 
 	while ((c = accept(s->fd, NULL, NULL)) >= 0) {
 		pthread_mutex_lock(&s->lock);
-		srv_read_request(s, c);
-		if (s->mode == SRV_ANSWER) {
-			size_t off = 0;
-			while (off < s->response_len) {
-				ssize_t n = write(c, s->response + off,
-						  s->response_len - off);
-				if (n <= 0)
-					break;
-				off += (size_t)n;
-			}
-		} else if (s->mode == SRV_HANG) {
-			char b;
-			/* Until the client gives up and closes. */
-			while (read(c, &b, 1) > 0)
-				;
-		}
+		s->accepts++;
 		pthread_mutex_unlock(&s->lock);
+		srv_serve(s, c);
 		close(c);
 	}
 	return NULL;
 }
 
-static struct srv *srv_start(enum srv_mode mode, const char *status,
-			     const char *body, size_t body_len)
+static void srv_listen_tcp(struct srv *s)
 {
-	struct srv *s = xbt_calloc(1, sizeof(*s));
 	struct sockaddr_in a;
 	socklen_t alen = sizeof(a);
-	xbt_buf r = XBT_BUF_INIT;
 	int one = 1;
-
-	xbt_buf_init(&s->request);
-	pthread_mutex_init(&s->lock, NULL);
-	s->mode = mode;
-	xbt_buf_addf(&r, "HTTP/1.1 %s\r\nContent-Type: text/xml\r\n"
-		     "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-		     status, body_len);
-	xbt_buf_add(&r, body, body_len);
-	s->response_len = r.len;
-	s->response = xbt_buf_detach(&r, NULL);
 
 	s->fd = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_ge(s->fd, 0);
@@ -1186,23 +1284,86 @@ static struct srv *srv_start(enum srv_mode mode, const char *status,
 	a.sin_family = AF_INET;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	ck_assert_int_eq(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(s->fd, 8), 0);
 	ck_assert_int_eq(getsockname(s->fd, (struct sockaddr *)&a, &alen), 0);
 	s->port = ntohs(a.sin_port);
-	ck_assert_int_eq(pthread_create(&s->thread, NULL, srv_main, s), 0);
+}
+
+/* As xbt-opsd's: a socket file, mode 0600, in a directory of its own. */
+static void srv_listen_unix(struct srv *s)
+{
+	struct sockaddr_un a;
+	xbt_buf p = XBT_BUF_INIT;
+
+	strcpy(s->dir, "/tmp/check_wire.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(s->dir));
+	xbt_buf_addf(&p, "%s/opsd.sock", s->dir);
+	s->path = xbt_buf_detach(&p, NULL);
+	s->fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(s->fd, 0);
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(s->path), sizeof(a.sun_path));
+	strcpy(a.sun_path, s->path);
+	ck_assert_int_eq(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(chmod(s->path, 0600), 0);
+}
+
+static struct srv *srv_start_opts(enum srv_mode mode, const char *status,
+				  const char *body, size_t body_len,
+				  const struct srv_opts *o)
+{
+	struct srv *s = xbt_calloc(1, sizeof(*s));
+	xbt_buf r = XBT_BUF_INIT;
+
+	xbt_buf_init(&s->request);
+	pthread_mutex_init(&s->lock, NULL);
+	s->mode = mode;
+	s->o = *o;
+	srv_head(s, &r, status, body_len);
+	xbt_buf_add(&r, body, body_len);
+	s->response_len = r.len;
+	s->response = xbt_buf_detach(&r, NULL);
+
+	if (o->unix_socket)
+		srv_listen_unix(s);
+	else
+		srv_listen_tcp(s);
+	ck_assert_int_eq(listen(s->fd, SRV_THREADS), 0);
+	s->nthreads = o->threads > 0 ? o->threads : 1;
+	ck_assert_int_le(s->nthreads, SRV_THREADS);
+	for (int i = 0; i < s->nthreads; i++)
+		ck_assert_int_eq(pthread_create(&s->threads[i], NULL, srv_main,
+						s), 0);
 	return s;
 }
 
-/* Stops the server; its last request stays readable until srv_free. */
+static struct srv *srv_start(enum srv_mode mode, const char *status,
+			     const char *body, size_t body_len)
+{
+	static const struct srv_opts o;
+
+	return srv_start_opts(mode, status, body, body_len, &o);
+}
+
+/*
+ * Stops the server once its clients are closed (a kept-alive connection
+ * holds its thread); its last request stays readable until srv_free.
+ */
 static void srv_join(struct srv *s)
 {
 	shutdown(s->fd, SHUT_RDWR); /* wakes accept() */
-	pthread_join(s->thread, NULL);
+	for (int i = 0; i < s->nthreads; i++)
+		pthread_join(s->threads[i], NULL);
 }
 
 static void srv_free(struct srv *s)
 {
 	close(s->fd);
+	if (s->path) {
+		unlink(s->path);
+		rmdir(s->dir);
+		free(s->path);
+	}
 	xbt_buf_release(&s->request);
 	pthread_mutex_destroy(&s->lock);
 	free(s->response);
@@ -1213,6 +1374,17 @@ static char *srv_url(int port)
 {
 	xbt_buf b = XBT_BUF_INIT;
 	xbt_buf_addf(&b, "http://127.0.0.1:%d/", port);
+	return xbt_buf_detach(&b, NULL);
+}
+
+/* The server's URL, either kind. */
+static char *srv_any_url(const struct srv *s)
+{
+	xbt_buf b = XBT_BUF_INIT;
+
+	if (!s->path)
+		return srv_url(s->port);
+	xbt_buf_addf(&b, "unix:%s", s->path);
 	return xbt_buf_detach(&b, NULL);
 }
 
@@ -1470,6 +1642,275 @@ START_TEST(test_client_bad_url)
 	e = xbt_client_open(NULL, 0, &c);
 	check_error(e, XBT_CLIENT_CONNECT_FAILED, 2, "", NULL);
 	xbt_error_free(e);
+}
+END_TEST
+
+/* ---- the client: a Unix socket, kept connections, the cap, threads ---- */
+
+static const char success_2[] = RESP_HEAD "<value>Success</value></member>"
+	"<member><name>Value</name><value>2</value></member>" RESP_TAIL;
+
+/* HTTP on the socket, to http://localhost/, exactly as over TCP. */
+START_TEST(test_client_unix)
+{
+	const struct srv_opts o = { .unix_socket = true };
+	struct srv *s = srv_start_opts(SRV_ANSWER, "200 OK", success_2,
+				       strlen(success_2), &o);
+	char *url = srv_any_url(s), *got;
+	xbt_client *c = NULL;
+	xmlrpc_value *params = build("(s)", "OpaqueRef:s"), *r = NULL;
+	const char *bodyp;
+
+	ck_assert_ptr_null(xbt_client_open(url, 10000, &c));
+	ck_assert_ptr_null(xbt_client_call(c, "host.get_API_version_major",
+					   params, &r));
+	got = xml_of(r);
+	ck_assert_str_eq(got, "<value>2</value>");
+	free(got);
+	xmlrpc_DECREF(r);
+	xbt_client_close(c);
+	srv_join(s);
+	ck_assert_ptr_nonnull(strstr(s->request.buf, "POST / HTTP/1.1\r\n"));
+	ck_assert_ptr_nonnull(strstr(s->request.buf,
+				     "\r\nHost: localhost\r\n"));
+	ck_assert_ptr_nonnull(strcasestr(s->request.buf,
+					 "Content-Type: text/xml\r\n"));
+	bodyp = strstr(s->request.buf, "\r\n\r\n");
+	ck_assert_ptr_nonnull(bodyp);
+	ck_assert_str_eq(bodyp + 4, "<?xml version=\"1.0\"?><methodCall>"
+			 "<methodName>host.get_API_version_major</methodName>"
+			 "<params><param><value>OpaqueRef:s</value></param>"
+			 "</params></methodCall>");
+	srv_free(s);
+	xmlrpc_DECREF(params);
+	free(url);
+}
+END_TEST
+
+START_TEST(test_client_unix_missing)
+{
+	char dir[64] = "/tmp/check_wire.XXXXXX";
+	xbt_buf u = XBT_BUF_INIT;
+	xbt_client *c = NULL;
+	xmlrpc_value *r = (xmlrpc_value *)&env;
+	xbt_error *e;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	xbt_buf_addf(&u, "unix:%s/none.sock", dir);
+	/* Opening does not connect; the call finds nothing there. */
+	ck_assert_ptr_null(xbt_client_open(u.buf, 10000, &c));
+	e = xbt_client_call(c, "pool.get_all", NULL, &r);
+	check_error(e, XBT_CLIENT_CONNECT_FAILED, 2, u.buf, NULL);
+	ck_assert_msg(strstr(e->params[1], strerror(ENOENT)), "[%s]",
+		      e->params[1]);
+	ck_assert_ptr_null(r);
+	xbt_error_free(e);
+	xbt_client_close(c);
+	rmdir(dir);
+	xbt_buf_release(&u);
+}
+END_TEST
+
+START_TEST(test_client_bad_unix_url)
+{
+	xbt_buf u = XBT_BUF_INIT;
+	xbt_client *c = (xbt_client *)&env;
+	xbt_error *e = xbt_client_open("unix:opsd.sock", 0, &c);
+
+	check_error(e, XBT_CLIENT_CONNECT_FAILED, 2, "unix:opsd.sock",
+		    "a unix: URL needs an absolute path");
+	ck_assert_ptr_null(c);
+	xbt_error_free(e);
+	/* sun_path holds 107 bytes and a NUL. */
+	xbt_buf_addstr(&u, "unix:/");
+	for (int i = 0; i < 107; i++)
+		xbt_buf_addch(&u, 's');
+	e = xbt_client_open(u.buf, 0, &c);
+	check_error(e, XBT_CLIENT_CONNECT_FAILED, 2, u.buf,
+		    "the socket path is too long");
+	xbt_error_free(e);
+	xbt_buf_release(&u);
+}
+END_TEST
+
+/* Two calls on one handle, one connection; _i: 0 TCP, 1 a Unix socket. */
+START_TEST(test_client_reuse)
+{
+	const struct srv_opts o = { .unix_socket = _i, .keep_alive = true };
+	struct srv *s = srv_start_opts(SRV_ANSWER, "200 OK", success_2,
+				       strlen(success_2), &o);
+	char *url = srv_any_url(s);
+	xbt_client *c = NULL;
+	xmlrpc_value *r = NULL;
+
+	ck_assert_ptr_null(xbt_client_open(url, 10000, &c));
+	for (int i = 0; i < 2; i++) {
+		ck_assert_ptr_null(xbt_client_call(c, "pool.get_all", NULL,
+						   &r));
+		xmlrpc_DECREF(r);
+		r = NULL;
+	}
+	xbt_client_close(c);
+	srv_join(s);
+	ck_assert_uint_eq(s->requests, 2);
+	ck_assert_uint_eq(s->accepts, 1);
+	srv_free(s);
+	free(url);
+}
+END_TEST
+
+#define OVER_CAP "response larger than 67108864 bytes"
+
+static const struct {
+	size_t len;
+	bool declared;
+	const char *why; /* exact, or '~' substring */
+} cap_cases[] = {
+	/* Refused on the declared length, before the body. */
+	{ XBT_CLIENT_MAX_RESPONSE + 1, true, OVER_CAP },
+	/* No length (the body ends at close): refused while receiving. */
+	{ XBT_CLIENT_MAX_RESPONSE + 1, false, OVER_CAP },
+	/* Exactly the cap is received, and then is not XML. */
+	{ XBT_CLIENT_MAX_RESPONSE, false, "~XML" },
+};
+
+START_TEST(test_client_cap)
+{
+	const struct srv_opts o = { .fill = cap_cases[_i].len,
+				    .fill_length = cap_cases[_i].declared };
+	const char *want = cap_cases[_i].why;
+	struct srv *s = srv_start_opts(SRV_FILL, "200 OK", "", 0, &o);
+	char *url = srv_any_url(s);
+	xbt_client *c = NULL;
+	xmlrpc_value *r = (xmlrpc_value *)&env;
+	xbt_error *e;
+
+	ck_assert_ptr_null(xbt_client_open(url, 10000, &c));
+	e = xbt_client_call(c, "pool.get_all", NULL, &r);
+	check_error(e, XBT_CLIENT_PROTOCOL_ERROR, 2, url, NULL);
+	if (want[0] == '~')
+		ck_assert_msg(strstr(e->params[1], want + 1) &&
+			      !strstr(e->params[1], "larger"), "[%s]",
+			      e->params[1]);
+	else
+		ck_assert_str_eq(e->params[1], want);
+	ck_assert_ptr_null(r);
+	xbt_error_free(e);
+	xbt_client_close(c);
+	srv_stop(s);
+	free(url);
+}
+END_TEST
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+START_TEST(test_client_unix_timeout)
+{
+	const struct srv_opts o = { .unix_socket = true };
+	struct srv *s = srv_start_opts(SRV_HANG, "200 OK", "", 0, &o);
+	char *url = srv_any_url(s);
+	xbt_client *c = NULL;
+	xmlrpc_value *r = (xmlrpc_value *)&env;
+	xbt_error *e;
+	double t0, ms;
+
+	ck_assert_ptr_null(xbt_client_open(url, 200, &c));
+	t0 = now_ms();
+	e = xbt_client_call(c, "pool.get_all", NULL, &r);
+	ms = now_ms() - t0;
+	check_error(e, XBT_CLIENT_CONNECT_FAILED, 2, url, NULL);
+	ck_assert_msg(ms >= 150 && ms < 5000, "%.0f ms", ms);
+	ck_assert_ptr_null(r);
+	xbt_error_free(e);
+	xbt_client_close(c);
+	srv_stop(s);
+	free(url);
+}
+END_TEST
+
+#define THREADS 8
+#define THREAD_CALLS 50
+
+struct caller {
+	pthread_t thread;
+	int id;
+	const char *url;
+	char *failure; /* NULL: every call came back with its own text */
+};
+
+/* Its own handle; each call's text must come back to it alone. */
+static void *caller_main(void *arg)
+{
+	struct caller *k = arg;
+	xmlrpc_env e;
+	xbt_client *c = NULL;
+	xbt_error *err;
+	xbt_buf want = XBT_BUF_INIT;
+
+	xmlrpc_env_init(&e);
+	err = xbt_client_open(k->url, 10000, &c);
+	for (int i = 0; !err && !k->failure && i < THREAD_CALLS; i++) {
+		xmlrpc_value *params = xmlrpc_array_new(&e), *s, *r = NULL;
+		char *got;
+
+		xbt_buf_reset(&want);
+		xbt_buf_addf(&want, "caller %d call %d", k->id, i);
+		s = xmlrpc_string_new(&e, want.buf);
+		xmlrpc_array_append_item(&e, params, s);
+		xmlrpc_DECREF(s);
+		err = xbt_client_call(c, "echo", params, &r);
+		xmlrpc_DECREF(params);
+		if (err)
+			break;
+		got = xbt_value_text(r, NULL);
+		if (!got || strcmp(got, want.buf)) {
+			xbt_buf f = XBT_BUF_INIT;
+			xbt_buf_addf(&f, "%s: got %s", want.buf,
+				     got ? got : "(not a string)");
+			k->failure = xbt_buf_detach(&f, NULL);
+		}
+		free(got);
+		xmlrpc_DECREF(r);
+	}
+	if (err) {
+		k->failure = xbt_error_summary(err);
+		xbt_error_free(err);
+	}
+	xbt_client_close(c);
+	xbt_buf_release(&want);
+	xmlrpc_env_clean(&e);
+	return NULL;
+}
+
+START_TEST(test_client_threads)
+{
+	const struct srv_opts o = { .threads = THREADS, .keep_alive = true };
+	struct srv *s = srv_start_opts(SRV_ECHO, "200 OK", "", 0, &o);
+	char *url = srv_any_url(s);
+	struct caller k[THREADS];
+
+	for (int i = 0; i < THREADS; i++) {
+		k[i] = (struct caller){ .id = i, .url = url };
+		ck_assert_int_eq(pthread_create(&k[i].thread, NULL,
+						caller_main, &k[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(k[i].thread, NULL);
+	for (int i = 0; i < THREADS; i++) {
+		ck_assert_msg(!k[i].failure, "caller %d: %s", i, k[i].failure);
+	}
+	srv_join(s);
+	ck_assert_uint_eq(s->requests, THREADS * THREAD_CALLS);
+	/* One connection per handle, kept for all its calls. */
+	ck_assert_uint_eq(s->accepts, THREADS);
+	srv_free(s);
+	free(url);
 }
 END_TEST
 
@@ -1759,6 +2200,13 @@ int main(void)
 	tcase_add_test(t, test_client_dropped);
 	tcase_add_test(t, test_client_timeout);
 	tcase_add_test(t, test_client_bad_url);
+	tcase_add_test(t, test_client_unix);
+	tcase_add_test(t, test_client_unix_missing);
+	tcase_add_test(t, test_client_bad_unix_url);
+	tcase_add_loop_test(t, test_client_reuse, 0, 2);
+	tcase_add_loop_test(t, test_client_cap, 0, N(cap_cases));
+	tcase_add_test(t, test_client_unix_timeout);
+	tcase_add_test(t, test_client_threads);
 	suite_add_tcase(s, t);
 
 	sr = srunner_create(s);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * A XenAPI client over xmlrpc-c's curl transport: used by xe and by xbtd for
- * host-to-host forwarding. One xbt_client per thread (callers own handles).
+ * A XenAPI client over libcurl: used by xe, by xbtd for host-to-host
+ * forwarding and for xbt-opsd (a Unix socket). One xbt_client per thread
+ * (callers own handles); a handle keeps its connection between calls.
  */
 #ifndef XBT_CLIENT_H
 #define XBT_CLIENT_H
@@ -31,9 +32,16 @@ typedef struct xbt_client xbt_client;
 #define XBT_CLIENT_MAX_RESPONSE ((size_t)64 * 1024 * 1024)
 
 /*
- * url: "http://host:port/" (http:// or https://). timeout_ms bounds each
- * whole call; 0 = none. *out: caller closes.
- * Errors: XBT_CLIENT_CONNECT_FAILED [url, why].
+ * url, one of:
+ *   "http://host:port/path", "https://host:port/path" (proxies from the
+ *     environment apply, as libcurl's);
+ *   "unix:/absolute/path/to.sock": HTTP on that Unix-domain socket, the
+ *     request going to "http://localhost/"; never through a proxy.
+ * Redirects are not followed. timeout_ms bounds each whole call, connect
+ * included; 0 = none (libcurl still gives up a connect after 300 s).
+ * *out: caller closes.
+ * Errors: XBT_CLIENT_CONNECT_FAILED [url, why] for any other form (a
+ * relative unix: path, one longer than a socket address holds).
  */
 xbt_error *xbt_client_open(const char *url, unsigned timeout_ms,
 			   xbt_client **out);
@@ -44,9 +52,11 @@ void xbt_client_close(xbt_client *c);
  * *result (new reference, caller decrefs) is the Value. Failure: the
  * XenAPI error from ErrorDescription (its strings made safe), or
  * XBT_CLIENT_CONNECT_FAILED [url, why] (refused, DNS, timeout, connection
- * dropped) or XBT_CLIENT_PROTOCOL_ERROR [url, why] (an HTTP status other
- * than 200, a body that is not a methodResponse, a <fault>, a struct that
- * is not {Status, Value | ErrorDescription}).
+ * dropped; why is libcurl's text) or XBT_CLIENT_PROTOCOL_ERROR [url, why]
+ * (an HTTP status other than 200: "HTTP response code is N, not 200"; a
+ * body past XBT_CLIENT_MAX_RESPONSE: "response larger than N bytes"; a
+ * body that is not a methodResponse, a <fault>, a struct that is not
+ * {Status, Value | ErrorDescription}).
  */
 xbt_error *xbt_client_call(xbt_client *c, const char *method,
 			   xmlrpc_value *params, xmlrpc_value **result);

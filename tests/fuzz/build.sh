@@ -69,10 +69,10 @@ GEN_INCLUDES=
 CFLAGS="-std=gnu11 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE -pthread
 -I$OUTDIR -I$SRCDIR/api -I$SRCDIR/server/common -I$SRCDIR/server/xenapi
 $GEN_INCLUDES -I$SRCDIR/tests/fuzz
-$(xmlrpc-c-config client --cflags) $(pkg-config --cflags libxml-2.0)
+$(xmlrpc-c-config --cflags) $(pkg-config --cflags libxml-2.0 libcurl)
 -fmacro-prefix-map=$SRCDIR/= -fno-sanitize-recover=all ${FUZZ_CFLAGS:-}"
 [ -z "$BUILDDIR" ] || CFLAGS="$CFLAGS -fmacro-prefix-map=$BUILDDIR/="
-LIBS="$(xmlrpc-c-config client --libs) $(pkg-config --libs libxml-2.0) -lpthread"
+LIBS="$(xmlrpc-c-config --libs) $(pkg-config --libs libxml-2.0 libcurl) -lpthread"
 SAN=address,undefined
 
 # Compiles $1 (SRCDIR-relative, or @build@/... for BUILDDIR) once per run;
