@@ -276,7 +276,7 @@ static xbt_error *check_struct(const xbt_type *t, xmlrpc_value *in,
 	size_t n;
 
 	if (t->kind == XBT_T_RECORD)
-		cls = xbt_class_find(t->cls);
+		cls = t->cls_desc;
 	n = xbt_value_size(in);
 	for (size_t i = 0; i < n && !err; i++) {
 		xmlrpc_value *key, *val, *norm = NULL;

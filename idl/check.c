@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * idl/gen: the checks of what the schema cannot say. Defaults must parse
- * as their types; every generated C name must be free; every error a
- * message raises is declared, implicit messages included; an Async
- * message lists TASK_CANCELLED.
+ * as their types; every generated C name must be free (names are made
+ * with the model's prefix, so two models with different prefixes can
+ * share a program); every error a message raises is declared, implicit
+ * messages included; an Async message lists TASK_CANCELLED.
  */
 #include "config.h"
 
@@ -120,31 +121,84 @@ void check_default(const type *t, const char *def, const char *what,
 
 /* ---- whole-model checks ----------------------------------------------------------- */
 
+/*
+ * Names of file scope that are the model's and not per declaration, "%s"
+ * the prefix (P), "%S" its uppercase (PU), "%D" the daemon's uppercase,
+ * "%d" the daemon. Tags (struct, enum) share a name space of their own:
+ * "tag ".
+ */
+static const char *const model_reserved[] = {
+	"%S_MSG__COUNT", "%S_API_VERSION_MAJOR", "%S_API_VERSION_MINOR",
+	"%s_classes", "%s_nclasses", "%s_messages", "%s_nmessages",
+	"%s_messages_by_name", "%s_api", "tag %s_msg_index",
+	"%d_handler", "%d_handlers", "%d_nhandlers", "%D_HANDLER_ATTR",
+	"%D_WEAK_HANDLERS", "%D_HANDLERS_H", NULL
+};
+
+static const char *const errors_reserved[] = {
+	"%s_err_param", "%s_errors", "%s_nerrors", NULL
+};
+
+/* A pattern of model_reserved with the model's names put in. */
+static char *expand(const char *pat)
+{
+	out o = { 0 };
+	char *r;
+
+	for (const char *p = pat; *p; p++) {
+		if (*p != '%' || !p[1]) {
+			out_add(&o, p, 1);
+			continue;
+		}
+		switch (*++p) {
+		case 's': out_s(&o, api.prefix); break;
+		case 'S': out_s(&o, api.uprefix); break;
+		case 'd': out_s(&o, api.daemon); break;
+		default: out_s(&o, api.udaemon); break;
+		}
+	}
+	r = xstrdup(o.buf);
+	free(o.buf);
+	return r;
+}
+
 static void check_idents(void)
 {
+	/* libxbt's own: only a model with the prefix xbt can clash with them */
 	static const char *const msg_reserved[] = {
 		"XBT_MSG_CUSTOM", "XBT_MSG_GET_FIELD", "XBT_MSG_SET_FIELD",
 		"XBT_MSG_ADD_TO_MAP", "XBT_MSG_REMOVE_FROM_MAP",
 		"XBT_MSG_GET_RECORD", "XBT_MSG_GET_BY_UUID",
 		"XBT_MSG_GET_BY_NAME_LABEL", "XBT_MSG_GET_ALL",
-		"XBT_MSG_GET_ALL_RECORDS", "XBT_MSG__COUNT",
-		"XBT_API_VERSION_MAJOR", "XBT_API_VERSION_MINOR",
-		"xbt_err_param", NULL
+		"XBT_MSG_GET_ALL_RECORDS", "xbt_enum_desc", "xbt_enum_index",
+		"xbt_class_desc", "xbt_class_find", "xbt_class_find_in",
+		"tag xbt_backtrace", "tag xbt_buf", "tag xbt_class_desc",
+		"tag xbt_client", "tag xbt_enum_desc", "tag xbt_error",
+		"tag xbt_error_desc", "tag xbt_field_desc", "tag xbt_frame",
+		"tag xbt_kind", "tag xbt_map", "tag xbt_message_desc",
+		"tag xbt_model", "tag xbt_msg_kind", "tag xbt_param_desc",
+		"tag xbt_strpool", "tag xbt_strv", "tag xbt_type", NULL
 	};
+	const char *P = api.prefix, *PU = api.uprefix;
 
 	for (size_t i = 0; msg_reserved[i]; i++)
 		ident_claim(msg_reserved[i]);
+	for (size_t i = 0; model_reserved[i]; i++)
+		ident_claim(expand(model_reserved[i]));
+	for (size_t i = 0; api.own_errors && errors_reserved[i]; i++)
+		ident_claim(expand(errors_reserved[i]));
 	for (size_t i = 0; i < api.enums.n; i++) {
 		enum_def *e = api.enums.v[i];
 		char *up = str_cident_upper(e->name);
 
-		if (!ident_claim(str_printf("xbt_enum_%s", e->name)))
+		if (!ident_claim(str_printf("%s_enum_%s", P, e->name)) ||
+		    !ident_claim(str_printf("tag %s_%s", P, e->name)))
 			fail(e->line, "enum %s: C name clash", e->name);
 		/* the names after the indexes: a clash blames the name */
 		for (size_t k = 0; k < 2; k++) {
 			for (size_t j = 0; j < e->values.n; j++) {
 				enum_value *v = e->values.v[j];
-				char *id = str_printf("XBT_%s_%s%s", up,
+				char *id = str_printf("%s_%s_%s%s", PU, up,
 						      str_cident_upper(v->name),
 						      k ? "_NAME" : "");
 
@@ -155,14 +209,14 @@ static void check_idents(void)
 			}
 		}
 	}
-	for (size_t i = 0; i < api.errors.n; i++) {
+	for (size_t i = 0; api.own_errors && i < api.errors.n; i++) {
 		error_def *e = api.errors.v[i];
-		static const char *const prefixes[] = {
-			"XBT_ERR_", "XBT_RAISE_", "XBT_RERAISE_", NULL
+		static const char *const kinds[] = {
+			"ERR", "RAISE", "RERAISE", NULL
 		};
 
-		for (size_t j = 0; prefixes[j]; j++) {
-			char *id = str_printf("%s%s", prefixes[j], e->code);
+		for (size_t j = 0; kinds[j]; j++) {
+			char *id = str_printf("%s_%s_%s", PU, kinds[j], e->code);
 
 			if (!ident_claim(id))
 				fail(e->line, "error %s: C name %s is already "
@@ -172,11 +226,15 @@ static void check_idents(void)
 	for (size_t i = 0; i < api.classes.n; i++) {
 		class_def *c = api.classes.v[i];
 
-		if (!ident_claim(str_printf("xbt_class_%s", c->lower)))
+		if (!ident_claim(str_printf("%s_class_%s", P, c->lower)) ||
+		    (c->fields.n && (!ident_claim(str_printf("%s_%s_record", P,
+							     c->lower)) ||
+				     !ident_claim(str_printf("tag %s_%s_record",
+							     P, c->lower)))))
 			fail(c->line, "class %s: C name clash", c->name);
 		for (size_t j = 0; j < c->fields.n; j++) {
 			field_def *f = c->fields.v[j];
-			char *id = str_printf("XBT_FIELD_%s_%s", c->upper,
+			char *id = str_printf("%s_FIELD_%s_%s", PU, c->upper,
 					      str_cident_upper(f->name));
 
 			if (!ident_claim(id))
@@ -185,16 +243,18 @@ static void check_idents(void)
 		}
 		for (size_t j = 0; j < c->messages.n; j++) {
 			msg_def *m = c->messages.v[j];
-			char *stub = str_printf("xbt_%s_%s", c->lower, m->name);
+			char *stub = str_printf("%s_%s_%s", P, c->lower,
+						m->name);
 
 			m->wire = str_printf("%s.%s", c->name, m->name);
-			m->index = str_printf("XBT_MSG_%s_%s", c->upper,
+			m->index = str_printf("%s_MSG_%s_%s", PU, c->upper,
 					      str_cident_upper(m->name));
 			if (!ident_claim(m->index) || !ident_claim(stub) ||
 			    (m->async && !ident_claim(str_printf(
-				    "xbt_async_%s_%s", c->lower, m->name))) ||
+				    "%s_async_%s_%s", P, c->lower, m->name))) ||
 			    (m->kind == M_CUSTOM && !ident_claim(str_printf(
-				    "%s_%s", c->lower, m->name))))
+				    "%s%s_%s", api.handler_prefix, c->lower,
+				    m->name))))
 				fail(m->line, "message %s: a generated C name "
 				     "is already taken", m->wire);
 			vec_push(&api.messages, m);

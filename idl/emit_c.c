@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * idl/gen: the C backend. api/xbt/xenapi.h (enums, record structs, error
- * codes, message indexes, stub prototypes) and api/xenapi.c (the
- * descriptors of api/xbt/model.h).
+ * idl/gen: the C backend. api/xbt/B.h (enums, record structs, error codes,
+ * message indexes, stub prototypes) and api/B.c (the descriptors of
+ * api/xbt/model.h and the model P_api that gathers them). Every name is
+ * made with the model's prefix; the runtime's (xbt_type, XBT_T_*,
+ * xbt_error_raise, XBT_HERE) are shared and keep theirs.
  */
 #include "config.h"
 
@@ -40,17 +42,19 @@ static const char *type_c_member(const type *t)
 	}
 }
 
-/* ---- api/xbt/xenapi.h ----------------------------------------------------------- */
+/* ---- api/xbt/B.h --------------------------------------------------------------- */
 
 /*
  * An error's code constant and raise helpers. The helpers are macros so
  * that XBT_HERE is the caller's place; the params go through
- * xbt_err_param, which type-checks each one and keeps a NULL from ending
+ * P_err_param, which type-checks each one and keeps a NULL from ending
  * xbt_error_raise's list early.
  */
 static void emit_error_macros(out *o, const error_def *e)
 {
-	out_f(o, "\n#define XBT_ERR_%s \"%s\" /* [", e->code, e->code);
+	const char *P = api.prefix, *PU = api.uprefix;
+
+	out_f(o, "\n#define %s_ERR_%s \"%s\" /* [", PU, e->code, e->code);
 	for (size_t j = 0; j < e->params.n; j++) {
 		error_param *p = e->params.v[j];
 
@@ -59,16 +63,16 @@ static void emit_error_macros(out *o, const error_def *e)
 	}
 	out_s(o, "] */\n");
 	if (e->repeated) {
-		out_f(o, "#define XBT_RAISE_%s(n, v) \\\n"
-		      "\txbt_error_raisev(XBT_HERE, XBT_ERR_%s, (n), (v))\n",
-		      e->code, e->code);
-		out_f(o, "#define XBT_RERAISE_%s(old, n, v) \\\n"
-		      "\txbt_error_reraisev((old), XBT_HERE, XBT_ERR_%s, (n), "
-		      "(v))\n", e->code, e->code);
+		out_f(o, "#define %s_RAISE_%s(n, v) \\\n"
+		      "\txbt_error_raisev(XBT_HERE, %s_ERR_%s, (n), (v))\n",
+		      PU, e->code, PU, e->code);
+		out_f(o, "#define %s_RERAISE_%s(old, n, v) \\\n"
+		      "\txbt_error_reraisev((old), XBT_HERE, %s_ERR_%s, (n), "
+		      "(v))\n", PU, e->code, PU, e->code);
 		return;
 	}
 	for (int re = 0; re < 2; re++) {
-		out_f(o, "#define XBT_%s_%s(%s", re ? "RERAISE" : "RAISE",
+		out_f(o, "#define %s_%s_%s(%s", PU, re ? "RERAISE" : "RAISE",
 		      e->code, re ? "old" : "");
 		for (size_t j = 0; j < e->params.n; j++) {
 			error_param *p = e->params.v[j];
@@ -77,62 +81,123 @@ static void emit_error_macros(out *o, const error_def *e)
 		}
 		if (re)
 			out_f(o, ") \\\n\txbt_error_reraise((old), XBT_HERE, "
-			      "XBT_ERR_%s, \\\n", e->code);
+			      "%s_ERR_%s, \\\n", PU, e->code);
 		else
 			out_f(o, ") \\\n\txbt_error_raise(XBT_HERE, "
-			      "XBT_ERR_%s, \\\n", e->code);
+			      "%s_ERR_%s, \\\n", PU, e->code);
 		for (size_t j = 0; j < e->params.n; j++) {
 			error_param *p = e->params.v[j];
 
-			out_f(o, "\t\txbt_err_param(%s), \\\n", p->cname);
+			out_f(o, "\t\t%s_err_param(%s), \\\n", P, p->cname);
 		}
 		out_s(o, "\t\t(const char *)NULL)\n");
 	}
 }
 
+/* The errors section: codes and helpers, when the model declares errors. */
+static void emit_errors_h(out *o)
+{
+	const char *PU = api.uprefix;
+
+	out_s(o, "/* ---- errors ---- */\n\n");
+	out_f(o,
+	      "/*\n"
+	      " * %s_ERR_<CODE> is the code, its params in the comment "
+	      "(\"name...\": repeated,\n"
+	      " * zero or more values). Its helpers take exactly the "
+	      "declared params, so\n"
+	      " * that a wrong count does not compile; a NULL param is sent "
+	      "as \"\":\n"
+	      " *   %s_RAISE_<CODE>(p1, ...)         a new error, first frame "
+	      "at the caller\n"
+	      " *   %s_RERAISE_<CODE>(old, p1, ...)  old turned into it, old's "
+	      "frames kept\n"
+	      " * A repeated param takes (n, v), v an array of n strings, "
+	      "instead.\n"
+	      " */\n"
+	      "static inline const char *%s_err_param(const char *s)\n"
+	      "{\n"
+	      "\treturn s ? s : \"\";\n"
+	      "}\n", PU, PU, PU, api.prefix);
+	for (size_t i = 0; i < api.errors.n; i++)
+		emit_error_macros(o, api.errors.v[i]);
+	out_s(o, "\n");
+}
+
+/* The descriptors' arrays and the model that gathers them. */
+static void emit_model_decls(out *o)
+{
+	const char *P = api.prefix;
+
+	out_f(o, "/* ---- the model (api/%s.c; see xbt/model.h) ---- */\n\n"
+	      "extern const xbt_class_desc *const %s_classes[];\n"
+	      "extern const size_t %s_nclasses;\n"
+	      "extern const xbt_message_desc %s_messages[];\n"
+	      "extern const size_t %s_nmessages;\n"
+	      "/* indexes of %s_messages[] in strcmp order of wire_name */\n"
+	      "extern const size_t %s_messages_by_name[];\n",
+	      api.base, P, P, P, P, P, P);
+	if (api.own_errors)
+		out_f(o, "extern const xbt_error_desc %s_errors[];\n"
+		      "extern const size_t %s_nerrors;\n", P, P);
+	out_f(o, "/* all of it, for xbt_class_find_in and "
+	      "xbt_message_find_in */\n"
+	      "extern const xbt_model %s_api;\n\n", P);
+}
+
 void emit_header(out *o)
 {
+	const char *P = api.prefix, *PU = api.uprefix;
+	char *guard = str_printf("%s_%s_H", PU, str_cident_upper(api.base));
+
 	out_s(o, "/* SPDX-License-Identifier: BSD-2-Clause */\n");
-	out_s(o, GENERATED_NOTE);
-	out_s(o,
+	out_note(o);
+	out_f(o,
 	      "/*\n"
-	      " * The XenAPI data model (see doc/api.md): enums and their "
+	      " * The %s data model (see %s): enums and their "
 	      "values' names, record\n"
-	      " * structs, descriptors, message indexes into xbt_messages[], "
-	      "error codes with\n"
-	      " * their raise helpers, and client stubs.\n"
+	      " * structs, descriptors, message indexes into %s_messages[], ",
+	      api.name, doc_path(api.base), P);
+	if (api.own_errors)
+		out_s(o, "error codes with\n"
+		      " * their raise helpers, and client stubs.\n");
+	else
+		out_f(o, "and client\n"
+		      " * stubs. Its errors are those of xbt/%s.h.\n",
+		      api.errors_base);
+	out_f(o,
 	      " * Record members are stored as api/xbt/model.h describes; "
 	      "enum fields are\n"
 	      " * ints holding the index of the value (the enum's C "
 	      "constants below).\n"
 	      " */\n"
-	      "#ifndef XBT_XENAPI_H\n#define XBT_XENAPI_H\n\n"
+	      "#ifndef %s\n#define %s\n\n"
 	      "#include <stdbool.h>\n#include <stdint.h>\n\n"
 	      "#include <xmlrpc-c/base.h>\n\n"
 	      "#include \"xbt/client.h\"\n#include \"xbt/model.h\"\n\n"
-	      "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
-	out_f(o, "#define XBT_API_VERSION_MAJOR %s\n", api.major);
-	out_f(o, "#define XBT_API_VERSION_MINOR %s\n\n", api.minor);
+	      "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", guard, guard);
+	out_f(o, "#define %s_API_VERSION_MAJOR %s\n", PU, api.major);
+	out_f(o, "#define %s_API_VERSION_MINOR %s\n\n", PU, api.minor);
 
 	out_s(o, "/* ---- enums ---- */\n\n");
 	for (size_t i = 0; i < api.enums.n; i++) {
 		enum_def *e = api.enums.v[i];
 		char *up = str_cident_upper(e->name);
 
-		out_f(o, "/* %s */\nenum xbt_%s {\n", cmt(e->doc), e->name);
+		out_f(o, "/* %s */\nenum %s_%s {\n", cmt(e->doc), P, e->name);
 		for (size_t j = 0; j < e->values.n; j++) {
 			enum_value *v = e->values.v[j];
 
-			out_f(o, "\tXBT_%s_%s,%s/* \"%s\" */\n", up,
+			out_f(o, "\t%s_%s_%s,%s/* \"%s\" */\n", PU, up,
 			      str_cident_upper(v->name), " ", v->name);
 		}
-		out_f(o, "};\nextern const xbt_enum_desc xbt_enum_%s;\n",
+		out_f(o, "};\nextern const xbt_enum_desc %s_enum_%s;\n", P,
 		      e->name);
 		/* wire strings, for code that stores sets of enum values */
 		for (size_t j = 0; j < e->values.n; j++) {
 			enum_value *v = e->values.v[j];
 
-			out_f(o, "#define XBT_%s_%s_NAME ", up,
+			out_f(o, "#define %s_%s_%s_NAME ", PU, up,
 			      str_cident_upper(v->name));
 			out_cstr(o, v->name);
 			out_s(o, "\n");
@@ -140,30 +205,10 @@ void emit_header(out *o)
 		out_s(o, "\n");
 	}
 
-	out_s(o, "/* ---- errors ---- */\n\n");
-	out_s(o,
-	      "/*\n"
-	      " * XBT_ERR_<CODE> is the code, its params in the comment "
-	      "(\"name...\": repeated,\n"
-	      " * zero or more values). Its helpers take exactly the "
-	      "declared params, so\n"
-	      " * that a wrong count does not compile; a NULL param is sent "
-	      "as \"\":\n"
-	      " *   XBT_RAISE_<CODE>(p1, ...)         a new error, first frame "
-	      "at the caller\n"
-	      " *   XBT_RERAISE_<CODE>(old, p1, ...)  old turned into it, old's "
-	      "frames kept\n"
-	      " * A repeated param takes (n, v), v an array of n strings, "
-	      "instead.\n"
-	      " */\n"
-	      "static inline const char *xbt_err_param(const char *s)\n"
-	      "{\n"
-	      "\treturn s ? s : \"\";\n"
-	      "}\n");
-	for (size_t i = 0; i < api.errors.n; i++)
-		emit_error_macros(o, api.errors.v[i]);
+	if (api.own_errors)
+		emit_errors_h(o);
 
-	out_s(o, "\n/* ---- classes ---- */\n\n");
+	out_s(o, "/* ---- classes ---- */\n\n");
 	for (size_t i = 0; i < api.classes.n; i++) {
 		class_def *c = api.classes.v[i];
 
@@ -177,35 +222,36 @@ void emit_header(out *o)
 				      type_c_member(f->type), f->name,
 				      f->type->text, f->rw ? ", RW" : "");
 			}
-			out_f(o, "};\ntypedef %s xbt_%s_record;\n\n",
-			      class_c_record(c), c->lower);
-			out_f(o, "/* indexes into xbt_class_%s.fields */\n"
-			      "enum {\n", c->lower);
+			out_f(o, "};\ntypedef %s %s_%s_record;\n\n",
+			      class_c_record(c), P, c->lower);
+			out_f(o, "/* indexes into %s_class_%s.fields */\n"
+			      "enum {\n", P, c->lower);
 			for (size_t j = 0; j < c->fields.n; j++) {
 				field_def *f = c->fields.v[j];
 
-				out_f(o, "\tXBT_FIELD_%s_%s,\n", c->upper,
+				out_f(o, "\t%s_FIELD_%s_%s,\n", PU, c->upper,
 				      str_cident_upper(f->name));
 			}
 			out_s(o, "};\n");
 		}
-		out_f(o, "extern const xbt_class_desc xbt_class_%s;\n\n",
+		out_f(o, "extern const xbt_class_desc %s_class_%s;\n\n", P,
 		      c->lower);
 	}
 
-	out_s(o, "/* ---- messages: indexes into xbt_messages[] ---- */\n\n"
-	      "enum xbt_msg_index {\n");
+	out_f(o, "/* ---- messages: indexes into %s_messages[] ---- */\n\n"
+	      "enum %s_msg_index {\n", P, P);
 	for (size_t i = 0; i < api.messages.n; i++) {
 		msg_def *m = api.messages.v[i];
 
 		out_f(o, "\t%s, /* %s */\n", m->index, m->wire);
 	}
-	out_s(o, "\tXBT_MSG__COUNT\n};\n\n");
+	out_f(o, "\t%s_MSG__COUNT\n};\n\n", PU);
+	emit_model_decls(o);
 
-	out_s(o,
+	out_f(o,
 	      "/*\n"
 	      " * ---- client stubs ----\n"
-	      " * Each calls <Class>.<message> (xbt_async_*: "
+	      " * Each calls <Class>.<message> (%s_async_*: "
 	      "Async.<Class>.<message>, whose\n"
 	      " * result is a task ref) through xbt_client_call. Arguments "
 	      "are sent as the\n"
@@ -215,8 +261,14 @@ void emit_header(out *o)
 	      "sent as \"\", NULL\n"
 	      " * refs as OpaqueRef:NULL, NULL sets and maps as empty. "
 	      "*result as for\n"
-	      " * xbt_client_call.\n"
-	      " */\n");
+	      " * xbt_client_call.\n", P);
+	if (has_record_params())
+		out_s(o, " * A record or set (record) argument is an xmlrpc_value "
+		      "the caller built (a\n"
+		      " * struct of the class's fields, an array of them): "
+		      "borrowed, sent as it is\n"
+		      " * (NULL: empty).\n");
+	out_s(o, " */\n");
 	for (size_t i = 0; i < api.messages.n; i++) {
 		msg_def *m = api.messages.v[i];
 
@@ -230,7 +282,7 @@ void emit_header(out *o)
 	out_s(o, "\n#ifdef __cplusplus\n}\n#endif\n#endif\n");
 }
 
-/* ---- api/xenapi.c ---------------------------------------------------------------- */
+/* ---- api/B.c --------------------------------------------------------------------- */
 
 static void emit_type(out *o, type *t)
 {
@@ -248,7 +300,7 @@ static void emit_type(out *o, type *t)
 	      kind_c[t->kind]);
 	out_cstr(o, t->text);
 	if (t->en)
-		out_f(o, ", &xbt_enum_%s", t->en->name);
+		out_f(o, ", &%s_enum_%s", api.prefix, t->en->name);
 	else
 		out_s(o, ", NULL");
 	out_s(o, ", ");
@@ -259,6 +311,11 @@ static void emit_type(out *o, type *t)
 		out_s(o, ", NULL");
 	if (t->key)
 		out_f(o, ", &type_%d", t->key->id);
+	else
+		out_s(o, ", NULL");
+	/* cls_desc: checks find the class without knowing the model */
+	if (t->cls)
+		out_f(o, ", &%s_class_%s", api.prefix, t->cls->lower);
 	else
 		out_s(o, ", NULL");
 	out_s(o, " };\n");
@@ -280,12 +337,48 @@ static int cmp_wire(const void *a, const void *b)
 	return strcmp((*x)->wire, (*y)->wire);
 }
 
+/* The errors' descriptors, when the model declares errors. */
+static void emit_errors_c(out *o)
+{
+	out_s(o, "/* ---- errors ---- */\n\n");
+	for (size_t i = 0; i < api.errors.n; i++) {
+		error_def *e = api.errors.v[i];
+
+		if (!e->params.n)
+			continue;
+		out_f(o, "static const char *const error_params_%zu[] = {", i);
+		for (size_t j = 0; j < e->params.n; j++) {
+			error_param *p = e->params.v[j];
+
+			out_f(o, "%s\"%s\"", j ? ", " : " ", p->name);
+		}
+		out_s(o, " };\n");
+	}
+	out_f(o, "\nconst xbt_error_desc %s_errors[] = {\n", api.prefix);
+	for (size_t i = 0; i < api.errors.n; i++) {
+		error_def *e = api.errors.v[i];
+
+		out_f(o, "\t{ %s_ERR_%s, %zu, ", api.uprefix, e->code,
+		      e->params.n);
+		if (e->params.n)
+			out_f(o, "error_params_%zu,\n\t  ", i);
+		else
+			out_s(o, "NULL,\n\t  ");
+		out_cstr(o, e->doc);
+		out_f(o, ", %s },\n", e->repeated ? "true" : "false");
+	}
+	out_f(o, "};\nconst size_t %s_nerrors = %zu;\n", api.prefix,
+	      api.errors.n);
+}
+
 void emit_model(out *o)
 {
+	const char *P = api.prefix;
+
 	out_s(o, "/* SPDX-License-Identifier: BSD-2-Clause */\n");
-	out_s(o, GENERATED_NOTE);
-	out_s(o, "#include \"config.h\"\n\n#include <stddef.h>\n\n"
-	      "#include \"xbt/xenapi.h\"\n\n");
+	out_note(o);
+	out_f(o, "#include \"config.h\"\n\n#include <stddef.h>\n\n"
+	      "#include \"xbt/%s.h\"\n\n", api.base);
 
 	out_s(o, "/* ---- enums ---- */\n\n");
 	for (size_t i = 0; i < api.enums.n; i++) {
@@ -300,9 +393,9 @@ void emit_model(out *o)
 			out_cstr(o, v->name);
 			out_s(o, ",\n");
 		}
-		out_f(o, "};\nconst xbt_enum_desc xbt_enum_%s = { \"%s\", %zu, "
-		      "enum_%s_values };\n\n", e->name, e->name, e->values.n,
-		      e->name);
+		out_f(o, "};\nconst xbt_enum_desc %s_enum_%s = { \"%s\", %zu, "
+		      "enum_%s_values };\n\n", P, e->name, e->name,
+		      e->values.n, e->name);
 	}
 
 	/* only what the model refers to: unused statics would warn */
@@ -348,8 +441,8 @@ void emit_model(out *o)
 			}
 			out_s(o, "};\n");
 		}
-		out_f(o, "const xbt_class_desc xbt_class_%s = {\n\t\"%s\", "
-		      "\"%s\", ", c->lower, c->name, c->lower);
+		out_f(o, "const xbt_class_desc %s_class_%s = {\n\t\"%s\", "
+		      "\"%s\", ", P, c->lower, c->name, c->lower);
 		if (c->fields.n)
 			out_f(o, "sizeof(%s), %zu, fields_%s,\n\t",
 			      class_c_record(c), c->fields.n, c->lower);
@@ -359,13 +452,14 @@ void emit_model(out *o)
 		out_f(o, ",\n\t%zu, %s\n};\n\n", i,
 		      c->events ? "true" : "false");
 	}
-	out_s(o, "const xbt_class_desc *const xbt_classes[] = {\n");
+	out_f(o, "const xbt_class_desc *const %s_classes[] = {\n", P);
 	for (size_t i = 0; i < api.classes.n; i++) {
 		class_def *c = api.classes.v[i];
 
-		out_f(o, "\t&xbt_class_%s,\n", c->lower);
+		out_f(o, "\t&%s_class_%s,\n", P, c->lower);
 	}
-	out_f(o, "};\nconst size_t xbt_nclasses = %zu;\n\n", api.classes.n);
+	out_f(o, "};\nconst size_t %s_nclasses = %zu;\n\n", P,
+	      api.classes.n);
 
 	out_s(o, "/* ---- messages ---- */\n\n");
 	for (size_t i = 0; i < api.messages.n; i++) {
@@ -395,12 +489,12 @@ void emit_model(out *o)
 			out_s(o, " };\n");
 		}
 	}
-	out_s(o, "\nconst xbt_message_desc xbt_messages[] = {\n");
+	out_f(o, "\nconst xbt_message_desc %s_messages[] = {\n", P);
 	for (size_t i = 0; i < api.messages.n; i++) {
 		msg_def *m = api.messages.v[i];
 
-		out_f(o, "\t[%s] = {\n\t\t\"%s\", &xbt_class_%s, \"%s\", %s, "
-		      "%d,\n", m->index, m->wire, m->cls->lower, m->name,
+		out_f(o, "\t[%s] = {\n\t\t\"%s\", &%s_class_%s, \"%s\", %s, "
+		      "%d,\n", m->index, m->wire, P, m->cls->lower, m->name,
 		      msg_kind_c[m->kind], m->field);
 		if (m->params.n)
 			out_f(o, "\t\t%zu, %zu, params_%zu, ", m->params.n,
@@ -418,45 +512,25 @@ void emit_model(out *o)
 		out_cstr(o, m->doc);
 		out_s(o, "\n\t},\n");
 	}
-	out_f(o, "};\nconst size_t xbt_nmessages = %zu;\n\n", api.messages.n);
+	out_f(o, "};\nconst size_t %s_nmessages = %zu;\n\n", P,
+	      api.messages.n);
 
 	{
 		msg_def **sorted = xalloc(api.messages.n * sizeof(*sorted));
 
 		memcpy(sorted, api.messages.v, api.messages.n * sizeof(*sorted));
 		qsort(sorted, api.messages.n, sizeof(*sorted), cmp_wire);
-		out_s(o, "const size_t xbt_messages_by_name[] = {\n");
+		out_f(o, "const size_t %s_messages_by_name[] = {\n", P);
 		for (size_t i = 0; i < api.messages.n; i++)
 			out_f(o, "\t%s,\n", sorted[i]->index);
 		out_s(o, "};\n\n");
 	}
-
-	out_s(o, "/* ---- errors ---- */\n\n");
-	for (size_t i = 0; i < api.errors.n; i++) {
-		error_def *e = api.errors.v[i];
-
-		if (!e->params.n)
-			continue;
-		out_f(o, "static const char *const error_params_%zu[] = {", i);
-		for (size_t j = 0; j < e->params.n; j++) {
-			error_param *p = e->params.v[j];
-
-			out_f(o, "%s\"%s\"", j ? ", " : " ", p->name);
-		}
-		out_s(o, " };\n");
+	/* counts as literals: a const object is no constant expression */
+	out_f(o, "const xbt_model %s_api = {\n\t\"%s\", %s_classes, %zu, "
+	      "%s_messages, %zu,\n\t%s_messages_by_name\n};\n", P, api.name,
+	      P, api.classes.n, P, api.messages.n, P);
+	if (api.own_errors) {
+		out_s(o, "\n");
+		emit_errors_c(o);
 	}
-	out_s(o, "\nconst xbt_error_desc xbt_errors[] = {\n");
-	for (size_t i = 0; i < api.errors.n; i++) {
-		error_def *e = api.errors.v[i];
-
-		out_f(o, "\t{ XBT_ERR_%s, %zu, ", e->code, e->params.n);
-		if (e->params.n)
-			out_f(o, "error_params_%zu,\n\t  ", i);
-		else
-			out_s(o, "NULL,\n\t  ");
-		out_cstr(o, e->doc);
-		out_f(o, ", %s },\n", e->repeated ? "true" : "false");
-	}
-	out_f(o, "};\nconst size_t xbt_nerrors = %zu;\n", api.errors.n);
 }
-

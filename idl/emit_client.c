@@ -1,15 +1,28 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * idl/gen: the client backend. api/xenapi_client.c, one stub per message
- * (and per Async form) over xbt_client_call.
+ * idl/gen: the client backend. api/B_client.c, one stub per message (and
+ * per Async form) over xbt_client_call.
  */
 #include "config.h"
 
 #include "gen.h"
 
+/*
+ * A record, or a set of them, has no C storage of its own in a stub's
+ * arguments (a record struct holds no nested records): the caller passes
+ * the value it built.
+ */
+static bool is_value_arg(const type *t)
+{
+	return t->kind == K_RECORD ||
+	       (t->kind == K_SET && t->elem->kind == K_RECORD);
+}
+
 /* The C type of stub arguments. */
 static const char *type_c_arg(const type *t)
 {
+	if (is_value_arg(t))
+		return "xmlrpc_value *";
 	switch (t->kind) {
 	case K_STRING: case K_REF: case K_ENUM: return "const char *";
 	case K_INT: case K_DATETIME: return "int64_t ";
@@ -39,8 +52,8 @@ static const char *type_value_fn(const type *t)
 
 void stub_proto(out *o, const msg_def *m, bool async)
 {
-	out_f(o, "xbt_error *xbt_%s%s_%s(xbt_client *c", async ? "async_" : "",
-	      m->cls->lower, m->name);
+	out_f(o, "xbt_error *%s_%s%s_%s(xbt_client *c", api.prefix,
+	      async ? "async_" : "", m->cls->lower, m->name);
 	if (m->session)
 		out_s(o, ", const char *session");
 	for (size_t i = 0; i < m->params.n; i++) {
@@ -51,7 +64,7 @@ void stub_proto(out *o, const msg_def *m, bool async)
 	out_s(o, ", xmlrpc_value **result)");
 }
 
-/* ---- api/xenapi_client.c ------------------------------------------------------------ */
+/* ---- api/B_client.c ----------------------------------------------------------------- */
 
 static void emit_stub(out *o, const msg_def *m, bool async)
 {
@@ -66,6 +79,15 @@ static void emit_stub(out *o, const msg_def *m, bool async)
 	for (size_t i = 0; i < m->params.n; i++) {
 		param_def *p = m->params.v[i];
 
+		if (is_value_arg(p->type)) {
+			/* borrowed: call() drops the reference it is given */
+			out_f(o, "\tif (%s)\n\t\txmlrpc_INCREF(%s);\n"
+			      "\txbt_argv[%zu] = %s ? %s : %s();\n", p->cname,
+			      p->cname, k++, p->cname, p->cname,
+			      p->type->kind == K_SET ? "xbt_value_array" :
+			      "xbt_value_struct");
+			continue;
+		}
 		out_f(o, "\txbt_argv[%zu] = %s(%s);\n", k++,
 		      type_value_fn(p->type), p->cname);
 	}
@@ -76,12 +98,13 @@ static void emit_stub(out *o, const msg_def *m, bool async)
 void emit_client(out *o)
 {
 	out_s(o, "/* SPDX-License-Identifier: BSD-2-Clause */\n");
-	out_s(o, GENERATED_NOTE);
-	out_s(o,
+	out_note(o);
+	out_f(o,
 	      "#include \"config.h\"\n\n"
 	      "#include <stdlib.h>\n\n"
 	      "#include \"xbt/client.h\"\n"
-	      "#include \"xbt/xenapi.h\"\n\n"
+	      "#include \"xbt/%s.h\"\n\n", api.base);
+	out_s(o,
 	      "/* Calls method with argv[0..n), whose references it takes. */\n"
 	      "static xbt_error *call(xbt_client *c, const char *method,\n"
 	      "\t\t       xmlrpc_value **argv, size_t n,\n"

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * idl/gen: the reader. Validates idl/xenapi.xml against idl/xenapi.rng,
- * then builds the model: types resolved against the enums and classes,
- * fields, messages, and the implicit messages of every class. Problems
- * that a single element shows are reported here; check.c looks at the
- * whole model.
+ * idl/gen: the reader. Validates an IDL file (and the errors file of
+ * --errors) against idl/xenapi.rng, then builds the model: the api
+ * element's names, the errors, types resolved against the enums and
+ * classes, fields, messages, and the implicit messages of every class.
+ * Problems that a single element shows are reported here; check.c looks
+ * at the whole model.
  */
 #include "config.h"
 
@@ -191,9 +192,18 @@ static char *c_ident(const char *name, const char *const *taken)
 	return xstrdup(name);
 }
 
+/* Whether name starts with s followed by '_'. */
+static bool has_prefix(const char *name, const char *s)
+{
+	size_t n = strlen(s);
+
+	return strncmp(name, s, n) == 0 && name[n] == '_';
+}
+
 /*
  * Macro parameters of the raise helpers must not capture the names their
- * expansion uses (old, XBT_HERE, NULL, the functions it calls).
+ * expansion uses (old, XBT_HERE, NULL, the functions it calls): libxbt's
+ * and the generated ones (the active prefix).
  */
 static char *error_param_cname(const char *name)
 {
@@ -201,13 +211,15 @@ static char *error_param_cname(const char *name)
 		"old", "n", "v", "NULL", "defined", NULL
 	};
 
-	if (strncmp(name, "xbt_", 4) == 0 || strncmp(name, "XBT_", 4) == 0 ||
+	if (has_prefix(name, "xbt") || has_prefix(name, "XBT") ||
+	    has_prefix(name, api.prefix) || has_prefix(name, api.uprefix) ||
 	    strncmp(name, "__", 2) == 0)
 		return str_printf("%s_", name);
 	return c_ident(name, taken);
 }
 
-static void read_error(xmlNodePtr n)
+/* path: the file that declares it (the IDL or the errors file). */
+static void read_error(xmlNodePtr n, const char *path)
 {
 	error_def *e = xalloc(sizeof(*e));
 	int repeated_line = 0;
@@ -216,7 +228,7 @@ static void read_error(xmlNodePtr n)
 	e->doc = child_description(n);
 	e->line = node_line(n);
 	if (find_error(e->code))
-		fail(e->line, "error %s declared twice", e->code);
+		fail_in(path, e->line, "error %s declared twice", e->code);
 	for (xmlNodePtr c = n->children; c; c = c->next) {
 		if (!is_elem(c, "param"))
 			continue;
@@ -231,12 +243,13 @@ static void read_error(xmlNodePtr n)
 			error_param *o = e->params.v[i];
 
 			if (strcmp(o->name, p->name) == 0)
-				fail(line, "error %s: parameter %s declared "
-				     "twice", e->code, p->name);
+				fail_in(path, line, "error %s: parameter %s "
+					"declared twice", e->code, p->name);
 			else if (strcmp(o->cname, p->cname) == 0)
-				fail(line, "error %s: parameter %s clashes with "
-				     "parameter %s (both are %s in C)", e->code,
-				     p->name, o->name, p->cname);
+				fail_in(path, line, "error %s: parameter %s "
+					"clashes with parameter %s (both are %s "
+					"in C)", e->code, p->name, o->name,
+					p->cname);
 		}
 		if (p->repeated && !repeated_line) {
 			e->repeated = true;
@@ -246,8 +259,8 @@ static void read_error(xmlNodePtr n)
 	}
 	/* (n, v) cannot carry fixed params along: raisev takes one array */
 	if (e->repeated && e->params.n != 1)
-		fail(repeated_line, "error %s: a repeated parameter must be the "
-		     "error's only parameter", e->code);
+		fail_in(path, repeated_line, "error %s: a repeated parameter "
+			"must be the error's only parameter", e->code);
 	vec_push(&api.errors, e);
 }
 
@@ -275,6 +288,7 @@ static void read_enum(xmlNodePtr n)
 	vec_push(&api.enums, e);
 }
 
+/* With the prefix xbt, these would make names of libxbt's own. */
 static const char *const reserved_lower[] = {
 	"record", "field", "value", "strv", "map", "class", "classes",
 	"message", "messages", "enum", "error", "errors", "buf", "backtrace",
@@ -301,7 +315,7 @@ static void read_class_head(xmlNodePtr n)
 			fail(c->line, "class %s clashes with class %s (names "
 			     "match case-insensitively)", c->name, o->name);
 	}
-	if (in_list(reserved_lower, c->lower))
+	if (strcmp(api.prefix, "xbt") == 0 && in_list(reserved_lower, c->lower))
 		fail(c->line, "class name %s is reserved (generated C names "
 		     "would clash with libxbt's)", c->name);
 	omit = attr(n, "omit");
@@ -454,7 +468,10 @@ static void read_messages(class_def *c)
 
 				if (!find_error(code))
 					fail(line, "%s.%s raises undeclared "
-					     "error %s", c->name, m->name, code);
+					     "error %s%s", c->name, m->name, code,
+					     api.errors.n ? "" : " (no error is "
+					     "declared: are they another "
+					     "file's? gen --errors FILE)");
 				for (size_t i = 0; i < m->errors.n; i++)
 					if (strcmp(m->errors.v[i], code) == 0)
 						fail(line, "%s.%s lists error "
@@ -614,11 +631,17 @@ static void add_implicit(class_def *c)
  * parsed tree, it knows where it is when an error has no node (a missing
  * attribute), so every message gets a line.
  */
+struct validation {
+	xmlTextReaderPtr reader;
+	const char *path;
+};
+
 static void schema_error(void *data, xmlErrorPtr err)
 {
-	xmlTextReaderPtr reader = data;
+	struct validation *va = data;
+	xmlTextReaderPtr reader = va->reader;
 	int line = err->line;
-	const char *file = err->file ? err->file : idl_path;
+	const char *file = err->file ? err->file : va->path;
 	size_t n = err->message ? strlen(err->message) : 0;
 
 	if (line <= 0 && err->node)
@@ -633,11 +656,12 @@ static void schema_error(void *data, xmlErrorPtr err)
 	nerrors++;
 }
 
-bool validate(const char *schema_path)
+bool validate(const char *schema_path, const char *path)
 {
 	xmlRelaxNGParserCtxtPtr pctx;
 	xmlRelaxNGPtr schema = NULL;
 	xmlTextReaderPtr reader = NULL;
+	struct validation va;
 	bool ok = false;
 	int before = nerrors;
 	int r;
@@ -653,14 +677,16 @@ bool validate(const char *schema_path)
 		nerrors++;
 		goto out;
 	}
-	reader = xmlReaderForFile(idl_path, NULL,
+	reader = xmlReaderForFile(path, NULL,
 				  XML_PARSE_NONET | XML_PARSE_BIG_LINES);
 	if (!reader) {
-		fprintf(stderr, "%s: error: cannot read\n", idl_path);
+		fprintf(stderr, "%s: error: cannot read\n", path);
 		nerrors++;
 		goto out;
 	}
-	xmlTextReaderSetStructuredErrorHandler(reader, schema_error, reader);
+	va.reader = reader;
+	va.path = path;
+	xmlTextReaderSetStructuredErrorHandler(reader, schema_error, &va);
 	if (xmlTextReaderRelaxNGSetSchema(reader, schema) != 0) {
 		fprintf(stderr, "%s: error: cannot use the schema\n",
 			schema_path);
@@ -672,7 +698,7 @@ bool validate(const char *schema_path)
 	if (r != 0 || xmlTextReaderIsValid(reader) != 1) {
 		if (nerrors == before) {
 			fprintf(stderr, "%s: error: does not match the "
-				"schema %s\n", idl_path, schema_path);
+				"schema %s\n", path, schema_path);
 			nerrors++;
 		}
 		goto out;
@@ -686,7 +712,27 @@ out:
 	return ok;
 }
 
-void read_model(xmlDocPtr doc)
+/* An attribute of the api element, or its default. */
+static char *attr_or(xmlNodePtr n, const char *name, const char *dflt)
+{
+	char *v = attr(n, name);
+
+	return v ? v : xstrdup(dflt);
+}
+
+/* The base name of path without ".xml": "idl/xenops.xml" -> "xenops". */
+static char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *b = xstrdup(slash ? slash + 1 : path);
+	size_t n = strlen(b);
+
+	if (n > 4 && strcmp(b + n - 4, ".xml") == 0)
+		b[n - 4] = '\0';
+	return b;
+}
+
+void read_model(xmlDocPtr doc, xmlDocPtr errors_doc, const char *errors_path)
 {
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 
@@ -694,10 +740,35 @@ void read_model(xmlDocPtr doc)
 	api.vendor = attr(root, "vendor");
 	api.major = attr(root, "version-major");
 	api.minor = attr(root, "version-minor");
+	api.prefix = attr_or(root, "prefix", "xbt");
+	api.uprefix = str_cident_upper(api.prefix);
+	api.daemon = attr_or(root, "daemon", "xbtd");
+	api.udaemon = str_cident_upper(api.daemon);
+	api.handler_prefix = attr_or(root, "handler-prefix", "");
+	api.base = base_name(idl_path);
+	api.source = str_printf("idl/%s.xml", api.base);
+	api.own_errors = !errors_doc;
+	api.errors_base = base_name(errors_doc ? errors_path : idl_path);
+	/* the names go into paths, include lines and header guards */
+	if (strspn(api.base, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
+	    strlen(api.base) || !*api.base)
+		fail(0, "the file's base name \"%s\" names the generated files: "
+		     "it must be lowercase letters, digits and '_'", api.base);
+	if (errors_doc) {
+		xmlNodePtr eroot = xmlDocGetRootElement(errors_doc);
+
+		for (xmlNodePtr n = eroot->children; n; n = n->next)
+			if (is_elem(n, "error"))
+				read_error(n, errors_path);
+	}
 	/* names first: types may refer to enums and classes declared later */
 	for (xmlNodePtr n = root->children; n; n = n->next) {
-		if (is_elem(n, "error"))
-			read_error(n);
+		if (is_elem(n, "error") && errors_doc)
+			fail(node_line(n), "error %s: the errors are those of "
+			     "%s (--errors); declare it there",
+			     attr(n, "code"), errors_path);
+		else if (is_elem(n, "error"))
+			read_error(n, idl_path);
 		else if (is_elem(n, "enum"))
 			read_enum(n);
 		else if (is_elem(n, "class"))

@@ -173,16 +173,30 @@ struct api api;
 const char *idl_path;
 int nerrors;
 
+static void vfail(const char *path, int line, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s:%d: error: ", path, line);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	nerrors++;
+}
+
 void fail(int line, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s:%d: error: ", idl_path, line);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfail(idl_path, line, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	nerrors++;
+}
+
+void fail_in(const char *path, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(path, line, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- small string helpers --------------------------------------------------- */

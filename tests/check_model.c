@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The data model: generated descriptors (from idl/xenapi.xml), the generic
- * marshalling of api/model.c, the client stubs (against a mock
- * xbt_client_call) and the server dispatch table.
+ * The data model: generated descriptors (from idl/xenapi.xml, and
+ * idl/xenops.xml's with the prefix xops), the generic marshalling of
+ * api/model.c, the client stubs (against a mock xbt_client_call) and the
+ * server dispatch table.
  */
 #include "config.h"
 
@@ -17,6 +18,7 @@
 #include "xbt/client.h"
 #include "xbt/model.h"
 #include "xbt/xenapi.h"
+#include "xbt/xenops.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -1357,6 +1359,213 @@ START_TEST(test_value_check_frame)
 }
 END_TEST
 
+/* ---- the second model: xenops (idl/xenops.xml, prefix xops) ----------------------- */
+
+/* The model's lookups find its own messages and classes only. */
+START_TEST(test_xops_model)
+{
+	static const char *const wires[] = {
+		"VM.start", "VM.shutdown", "TASK.stat", "TASK.cancel",
+		"TASK.destroy", "TASK.list", "UPDATES.get"
+	};
+	static const char *const classes[] = { "disk", "VM", "TASK", "UPDATES" };
+
+	ck_assert_str_eq(xops_api.name, "xenops");
+	ck_assert_str_eq(xbt_api.name, "XenAPI");
+	ck_assert_uint_eq(xops_api.nclasses, 4);
+	ck_assert_uint_eq(xops_nclasses, 4);
+	ck_assert_ptr_eq(xops_api.classes, xops_classes);
+	for (size_t i = 0; i < 4; i++) {
+		ck_assert_str_eq(xops_classes[i]->name, classes[i]);
+		ck_assert_uint_eq(xops_classes[i]->index, i);
+		ck_assert_ptr_eq(xbt_class_find_in(&xops_api, classes[i]),
+				 xops_classes[i]);
+	}
+	ck_assert_ptr_eq(xbt_class_find_in(&xops_api, "task"), &xops_class_task);
+	ck_assert_ptr_null(xbt_class_find_in(&xops_api, "host"));
+	ck_assert_ptr_null(xbt_class_find("disk"));
+	ck_assert_ptr_null(xbt_class_find("UPDATES"));
+	/* the XenAPI's task is another class of the same name */
+	ck_assert_ptr_eq(xbt_class_find("TASK"), &xbt_class_task);
+	ck_assert_ptr_eq(xbt_class_find_in(&xbt_api, "VM"), &xbt_class_vm);
+	ck_assert_uint_eq(xops_class_vm.nfields, 0);
+	ck_assert_uint_eq(xops_class_vm.record_size, 0);
+	ck_assert_uint_eq(xops_class_task.record_size, sizeof(xops_task_record));
+
+	ck_assert_uint_eq(xops_api.nmessages, 7);
+	ck_assert_uint_eq(xops_nmessages, XOPS_MSG__COUNT);
+	ck_assert_ptr_eq(xops_api.messages, xops_messages);
+	ck_assert_ptr_eq(xops_api.messages_by_name, xops_messages_by_name);
+	for (size_t i = 0; i < 7; i++) {
+		const xbt_message_desc *m = &xops_messages[i];
+
+		ck_assert_str_eq(m->wire_name, wires[i]);
+		ck_assert_ptr_eq(xbt_message_find_in(&xops_api, wires[i]), m);
+		ck_assert_int_eq(m->kind, XBT_MSG_CUSTOM);
+		ck_assert(!m->session);
+		ck_assert(!m->async);
+		if (i > 0)
+			ck_assert_int_lt(strcmp(
+				xops_messages[xops_messages_by_name[i - 1]].wire_name,
+				xops_messages[xops_messages_by_name[i]].wire_name), 0);
+	}
+	ck_assert_ptr_eq(xbt_message_find_in(&xops_api, "TASK.stat"),
+			 &xops_messages[XOPS_MSG_TASK_STAT]);
+	ck_assert_ptr_eq(xops_messages[XOPS_MSG_TASK_STAT].cls,
+			 &xops_class_task);
+	ck_assert_ptr_null(xbt_message_find("TASK.stat"));
+	ck_assert_ptr_null(xbt_message_find_in(&xops_api, "VM.get_record"));
+	ck_assert_ptr_null(xbt_message_find_in(&xops_api, "Async.VM.start"));
+	ck_assert_ptr_null(xbt_message_find_in(&xops_api, NULL));
+	ck_assert_ptr_eq(xbt_message_find_in(&xbt_api, "VM.start"),
+			 &xbt_messages[XBT_MSG_VM_START]);
+	/* the raise lists name the XenAPI's errors */
+	ck_assert_uint_eq(xops_messages[XOPS_MSG_TASK_DESTROY].nerrors, 2);
+	ck_assert_str_eq(xops_messages[XOPS_MSG_TASK_DESTROY].errors[1],
+			 XBT_ERR_OPERATION_NOT_ALLOWED);
+}
+END_TEST
+
+/* A type knows its class's descriptor, in its own model. */
+START_TEST(test_xops_types)
+{
+	const xbt_message_desc *start = &xops_messages[XOPS_MSG_VM_START];
+	const xbt_type *disks = start->params[3].type;
+
+	ck_assert_uint_eq(start->nparams, 4);
+	ck_assert_str_eq(start->params[3].name, "disks");
+	ck_assert_str_eq(disks->text, "set (record disk)");
+	ck_assert_int_eq(disks->kind, XBT_T_SET);
+	ck_assert_ptr_null(disks->cls_desc);
+	ck_assert_int_eq(disks->elem->kind, XBT_T_RECORD);
+	ck_assert_str_eq(disks->elem->cls, "disk");
+	ck_assert_ptr_eq(disks->elem->cls_desc, &xops_class_disk);
+	ck_assert_ptr_eq(xops_messages[XOPS_MSG_TASK_STAT].result->cls_desc,
+			 &xops_class_task);
+	ck_assert_ptr_eq(xops_class_disk.fields[XOPS_FIELD_DISK_MODE].type->enum_desc,
+			 &xops_enum_disk_mode);
+	ck_assert_str_eq(xops_enum_task_state.values[XOPS_TASK_STATE_FAILED],
+			 XOPS_TASK_STATE_FAILED_NAME);
+	/* and the XenAPI's the same way */
+	ck_assert_ptr_eq(msg("VM.get_record")->result->cls_desc, &xbt_class_vm);
+	ck_assert_ptr_eq(VM_FIELD(RESIDENT_ON)->type->cls_desc, &xbt_class_host);
+	ck_assert_ptr_null(VM_FIELD(NAME_LABEL)->type->cls_desc);
+}
+END_TEST
+
+#define M(k, v) "<member><name>" k "</name><value>" v "</value></member>"
+#define DISK(mode) "<value><struct>" M("sr_type", "DEMO") \
+	M("device_config", "<struct>" M("path", "/srv") "</struct>") \
+	M("host_ref", "OpaqueRef:h") M("sr_ref", "OpaqueRef:sr") \
+	M("sr_uuid", "u1") M("vdi_ref", "OpaqueRef:vdi") M("vdi_uuid", "u2") \
+	M("vdi_location", "l") M("mode", mode) "</struct></value>"
+
+/* VM.start's disks, checked as the server checks its arguments. */
+START_TEST(test_xops_value_check)
+{
+	const xbt_type *t = xops_messages[XOPS_MSG_VM_START].params[3].type;
+	xmlrpc_value *in, *out = NULL;
+	xbt_error *e;
+
+	in = V("<value><array><data>" DISK("RO") DISK("RW")
+	       "</data></array></value>");
+	e = xbt_value_check(t, in, &out);
+	ck_assert_ptr_null(e);
+	ck_assert_uint_eq(xbt_value_size(out), 2);
+	xmlrpc_DECREF(out);
+	xmlrpc_DECREF(in);
+	out = NULL;
+
+	in = V("<value><array><data>" DISK("RO") DISK("XX")
+	       "</data></array></value>");
+	assert_error(xbt_value_check(t, in, &out), "XMLRPC_UNMARSHAL_FAILURE",
+		     2, "enum disk_mode",
+		     "string \"XX\" at field \"mode\" in element 1");
+	ck_assert_ptr_null(out);
+	xmlrpc_DECREF(in);
+
+	in = V("<value><array><data>" DISK("RW") "<value>x</value>"
+	       "</data></array></value>");
+	assert_error(xbt_value_check(t, in, &out), "XMLRPC_UNMARSHAL_FAILURE",
+		     2, "record disk", "string \"x\" at element 1");
+	xmlrpc_DECREF(in);
+
+	in = V("<value><array><data><value><struct>"
+	       M("device_config", "<i4>1</i4>") "</struct></value>"
+	       "</data></array></value>");
+	assert_error(xbt_value_check(t, in, &out), "XMLRPC_UNMARSHAL_FAILURE",
+		     2, "map (string, string)",
+		     "int 1 at field \"device_config\" in element 0");
+	xmlrpc_DECREF(in);
+
+	in = V(DISK("RO"));
+	assert_error(xbt_value_check(t, in, &out), "XMLRPC_UNMARSHAL_FAILURE",
+		     2, "set (record disk)", "struct");
+	ck_assert_ptr_null(out);
+	xmlrpc_DECREF(in);
+}
+END_TEST
+
+/* A TASK record, as TASK.stat returns it, through a value and back. */
+START_TEST(test_xops_task_record)
+{
+	xops_task_record a, b;
+	xmlrpc_value *v, *w, *m;
+	char *sa, *sb, *s;
+
+	xbt_record_init(&xops_class_task, &a);
+	ck_assert_int_eq(a.state, XOPS_TASK_STATE_PENDING);
+	ck_assert_str_eq(a.backtrace, "()");
+	ck_assert_str_eq(a.result, "");
+	ck_assert(a.cancellable);
+	ck_assert(a.ctime == 0.0);
+	free(a.id);
+	a.id = xbt_strdup("t1");
+	free(a.dbg);
+	a.dbg = xbt_strdup("OpaqueRef:task");
+	a.ctime = 1767225600.5;
+	a.state = XOPS_TASK_STATE_FAILED;
+	a.duration = 2.25;
+	a.cancellable = false;
+	xbt_strv_add(&a.error, "VDI_IN_USE");
+	xbt_strv_add(&a.error, "OpaqueRef:vdi");
+	xbt_map_set(&a.subtasks, "vdi_attach u2", XOPS_TASK_STATE_FAILED_NAME);
+	xbt_map_set(&a.debug_info, "vm", "u0");
+
+	v = xbt_record_to_value(&xops_class_task, &a);
+	ck_assert_uint_eq(xbt_value_size(v), 12);
+	m = xbt_value_get(v, "state");
+	s = xbt_value_text(m, NULL);
+	ck_assert_str_eq(s, "failed");
+	free(s);
+	xmlrpc_DECREF(m);
+	/* what a client of opsd checks against TASK.stat's result */
+	ck_assert_ptr_null(xbt_value_check(
+		xops_messages[XOPS_MSG_TASK_STAT].result, v, &m));
+	xmlrpc_DECREF(m);
+
+	xbt_record_init(&xops_class_task, &b);
+	ck_assert_ptr_null(xbt_record_from_value(&xops_class_task, v, &b));
+	ck_assert_str_eq(b.id, "t1");
+	ck_assert_int_eq(b.state, XOPS_TASK_STATE_FAILED);
+	ck_assert(b.ctime == 1767225600.5);
+	ck_assert(!b.cancellable);
+	ck_assert_uint_eq(b.error.n, 2);
+	ck_assert_str_eq(b.error.v[1], "OpaqueRef:vdi");
+	ck_assert_str_eq(xbt_map_get(&b.subtasks, "vdi_attach u2"), "failed");
+	w = xbt_record_to_value(&xops_class_task, &b);
+	sa = ser(v);
+	sb = ser(w);
+	ck_assert_str_eq(sa, sb);
+	free(sa);
+	free(sb);
+	xmlrpc_DECREF(v);
+	xmlrpc_DECREF(w);
+	xbt_record_release(&xops_class_task, &a);
+	xbt_record_release(&xops_class_task, &b);
+}
+END_TEST
+
 /* ---- helpers of model.h ------------------------------------------------------------ */
 
 START_TEST(test_strv_map)
@@ -1640,6 +1849,59 @@ START_TEST(test_stubs)
 }
 END_TEST
 
+/* xenops's stubs: no session; a record set is passed as the caller's value. */
+START_TEST(test_xops_stubs)
+{
+	xmlrpc_value *r = NULL;
+	xmlrpc_value *disks = xbt_value_array();
+	xmlrpc_value *disk = xbt_value_struct();
+	xbt_buf want = XBT_BUF_INIT;
+	char *sd;
+
+	xbt_value_put(disk, "mode", xbt_value_string("RO"));
+	xbt_value_push(disks, disk);
+	sd = ser(disks);
+	xbt_buf_addf(&want, ARR(S("dbg") S("u0") S("OpaqueRef:s") "%s"), sd);
+	ck_assert_ptr_null(xops_vm_start(NULL, "dbg", "u0", "OpaqueRef:s",
+					 disks, &r));
+	ck_assert_str_eq(mock_method, "VM.start");
+	ck_assert_str_eq(mock_params, want.buf);
+	xmlrpc_DECREF(r);
+	/* borrowed: still the caller's */
+	ck_assert_uint_eq(xbt_value_size(disks), 1);
+	xmlrpc_DECREF(disks);
+
+	ck_assert_ptr_null(xops_vm_shutdown(NULL, "dbg", "u0", "s", NULL, true,
+					    &r));
+	ck_assert_str_eq(mock_method, "VM.shutdown");
+	ck_assert_str_eq(mock_params, ARR(S("dbg") S("u0") S("s")
+		"<value><array><data></data></array></value>"
+		"<value><boolean>1</boolean></value>"));
+	xmlrpc_DECREF(r);
+
+	ck_assert_ptr_null(xops_task_stat(NULL, "dbg", "t1", &r));
+	ck_assert_str_eq(mock_method, "TASK.stat");
+	ck_assert_str_eq(mock_params, ARR(S("dbg") S("t1")));
+	xmlrpc_DECREF(r);
+	ck_assert_ptr_null(xops_updates_get(NULL, "dbg", 12, 30, &r));
+	ck_assert_str_eq(mock_method, "UPDATES.get");
+	ck_assert_str_eq(mock_params, ARR(S("dbg") S("12") S("30")));
+	xmlrpc_DECREF(r);
+
+	mock_fail = true;
+	r = NULL;
+	xbt_error *e = xops_task_cancel(NULL, "dbg", "t1", &r);
+
+	ck_assert_ptr_null(r);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e->bt.frames[1].filename, "api/xenops_client.c");
+	xbt_error_free(e);
+	free(sd);
+	xbt_buf_release(&want);
+	mock_reset();
+}
+END_TEST
+
 /* ---- the server's dispatch table ------------------------------------------------ */
 
 /*
@@ -1698,6 +1960,11 @@ int main(void)
 	tcase_add_test(tc, test_param_default);
 	tcase_add_test(tc, test_value_helpers);
 	tcase_add_test(tc, test_stubs);
+	tcase_add_test(tc, test_xops_model);
+	tcase_add_test(tc, test_xops_types);
+	tcase_add_test(tc, test_xops_value_check);
+	tcase_add_test(tc, test_xops_task_record);
+	tcase_add_test(tc, test_xops_stubs);
 	tcase_add_test(tc, test_dispatch_table);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

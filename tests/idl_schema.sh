@@ -61,6 +61,16 @@ expect_fail empty_description \
 	's|<description>Closes the session given as the session parameter.</description>|<description> </description>|' \
 	"$((l + 1))" "schema: Error validating datatype string"
 
+# Records: a param may be one (or a set of them), a field may not.
+l=$(line_of '<field name="resident_on" type="ref host" qualifier="RO" default="OpaqueRef:NULL">The host the VM')
+expect_fail record_field \
+	's/<field name="resident_on" type="ref host" qualifier="RO" default="OpaqueRef:NULL">The host the VM/<field name="resident_on" type="record host" qualifier="RO" default="OpaqueRef:NULL">The host the VM/' \
+	"$l" "schema: Invalid attribute type for element field"
+l=$(line_of '<param name="label" type="string">The name_label of the task.')
+expect_fail record_map_param \
+	's/<param name="label" type="string">The name_label of the task./<param name="label" type="map (string, record task)">The name_label of the task./' \
+	"$l" "schema: Element param failed to validate attributes"
+
 # Checks beyond the schema.
 l=$(line_of '<field name="resident_on" type="ref host" qualifier="RO" default="OpaqueRef:NULL">The host the VM')
 expect_fail unknown_class \

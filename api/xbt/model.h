@@ -1,9 +1,18 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The data model at run time: descriptors of types, enums, classes, fields
- * and messages that idl/gen emits from idl/xenapi.xml (into api/xenapi.c and
- * api/xbt/xenapi.h), and the generic marshalling between C records and
- * xmlrpc-c values that walks them. Generated code is data; the logic is here.
+ * and messages that idl/gen emits from an IDL file, and the generic
+ * marshalling between C records and xmlrpc-c values that walks them.
+ * Generated code is data; the logic is here.
+ *
+ * There are two models (doc/design.md, "The data model"), each an
+ * xbt_model with its own C prefix: the XenAPI, xbt_api (idl/xenapi.xml,
+ * into api/xenapi.c and api/xbt/xenapi.h), and xbt-opsd's interface,
+ * xops_api (idl/xenops.xml, api/xenops.c and api/xbt/xenops.h). Their
+ * descriptors have the types below; a type points at its class's
+ * descriptor, so checking and marshalling work for either model, and the
+ * lookups that take no model (xbt_class_find, xbt_message_find) mean the
+ * XenAPI's.
  *
  * C storage of a field by its type kind:
  *   STRING, REF          char *            (never NULL in a live record)
@@ -42,7 +51,7 @@ typedef enum xbt_kind {
 	XBT_T_REF,
 	XBT_T_SET,
 	XBT_T_MAP,
-	XBT_T_RECORD, /* results only: a class's record */
+	XBT_T_RECORD, /* results and params: a class's record, as a struct */
 	XBT_T_ANY     /* results only: a value the handler shapes itself */
 } xbt_kind;
 
@@ -59,6 +68,8 @@ typedef struct xbt_type {
 	const char *cls;                 /* REF, RECORD: the class's wire name */
 	const struct xbt_type *elem;     /* SET: element; MAP: value */
 	const struct xbt_type *key;      /* MAP: key */
+	/* REF, RECORD: the class, in the type's own model; NULL otherwise */
+	const struct xbt_class_desc *cls_desc;
 } xbt_type;
 
 typedef struct xbt_field_desc {
@@ -77,7 +88,7 @@ typedef struct xbt_class_desc {
 	size_t nfields;
 	const xbt_field_desc *fields;
 	const char *description;
-	size_t index;       /* in xbt_classes[] */
+	size_t index;       /* in its model's classes[] (xbt_classes[]) */
 	bool events;        /* changes are events (IDL: events="false": not) */
 } xbt_class_desc;
 
@@ -126,7 +137,21 @@ typedef struct xbt_error_desc {
 	bool repeated;   /* params[0] stands for zero or more values */
 } xbt_error_desc;
 
-/* The generated model (api/xenapi.c). */
+/*
+ * A generated model: P_api in api/B.c, declared in xbt/B.h with the
+ * arrays it points at (P_classes[], P_messages[], ...). Errors are not
+ * part of it: they are the XenAPI's (xbt_errors[]) for every model.
+ */
+typedef struct xbt_model {
+	const char *name;                   /* the api element's: "XenAPI" */
+	const xbt_class_desc *const *classes;
+	size_t nclasses;
+	const xbt_message_desc *messages;   /* indexed by P_MSG_<CLASS>_<MSG> */
+	size_t nmessages;
+	const size_t *messages_by_name;     /* strcmp order of wire_name */
+} xbt_model;
+
+/* The XenAPI model (api/xenapi.c); xbt/xenapi.h declares these too. */
 extern const xbt_class_desc *const xbt_classes[];
 extern const size_t xbt_nclasses;
 extern const xbt_message_desc xbt_messages[];
@@ -135,11 +160,16 @@ extern const xbt_error_desc xbt_errors[];
 extern const size_t xbt_nerrors;
 /* Indexes of xbt_messages[] in strcmp order of wire_name (for lookups). */
 extern const size_t xbt_messages_by_name[];
+extern const xbt_model xbt_api;
 
 /*
- * Lookups; NULL when absent. Class names match case-insensitively; message
- * wire names exactly ("VM.start"; the caller strips an "Async." prefix).
+ * Lookups in m; NULL when absent. Class names match case-insensitively;
+ * message wire names exactly ("VM.start"; the caller strips an "Async."
+ * prefix). xbt_class_find and xbt_message_find look in xbt_api.
  */
+const xbt_class_desc *xbt_class_find_in(const xbt_model *m, const char *name);
+const xbt_message_desc *xbt_message_find_in(const xbt_model *m,
+					    const char *wire_name);
 const xbt_class_desc *xbt_class_find(const char *name);
 const xbt_message_desc *xbt_message_find(const char *wire_name);
 const xbt_field_desc *xbt_field_find(const xbt_class_desc *c, const char *name);
@@ -189,7 +219,8 @@ xbt_error *xbt_field_from_value(const xbt_field_desc *f, xmlrpc_value *v,
  * trailing Z (UTC; years 1970-9999). enum: a string equal to one of its
  * values. set: an array, elements checked. map: a struct, keys checked
  * as the key type, values checked. record: a struct, members that name a
- * field checked. any: anything. void: nil or "".
+ * field of t->cls_desc checked (so types of either model check alike).
+ * any: anything. void: nil or "".
  *
  * "expected" is the text of the innermost type that did not match, e.g.
  * "enum vm_power_state". "received" describes what came: the wire type,
