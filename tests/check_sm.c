@@ -1680,7 +1680,7 @@ int main(void)
 	int failed;
 
 	xbt_set_process("xbtd", HOST);
-	log_init(LOG_LEVEL_ERROR, false);
+	log_init("check_sm", LOG_LEVEL_ERROR, false);
 	sm_init(NULL);
 	sr = srunner_create(sm_suite());
 	srunner_run_all(sr, CK_NORMAL);

@@ -29,6 +29,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,6 +60,7 @@ struct http_server {
 	TChanSwitch *chanswitch;
 	int fd;
 	unsigned port;
+	char *unix_path;      /* bound here: unlinked at stop */
 	size_t max_body;
 	http_rpc_fn fn;
 	void *ctx;
@@ -353,6 +356,58 @@ static xbt_error *http_abyss_fail_at(const char *file, int line,
 #define http_abyss_fail(what, abyss_err) \
 	http_abyss_fail_at(XBT_HERE, (what), (abyss_err))
 
+/*
+ * A Unix-domain socket at path, mode 0600: the mode is set between bind
+ * and listen, so nobody connects before it holds. A stale socket (nobody
+ * accepts on it) is replaced; a live one or any other file is an error.
+ */
+static xbt_error *http_bind_unix(struct http_server *s, const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	xbt_error *err = NULL;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		err = http_fail("socket path too long", 0);
+		goto out;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s->fd < 0) {
+		err = http_fail("socket", errno);
+		goto out;
+	}
+	if (lstat(path, &st) == 0) {
+		int probe;
+		bool live;
+		if (!S_ISSOCK(st.st_mode)) {
+			err = http_fail("socket path exists and is not a socket",
+					0);
+			goto out;
+		}
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		live = probe >= 0 && connect(probe, (struct sockaddr *)&sun,
+					     sizeof(sun)) == 0;
+		if (probe >= 0)
+			close(probe);
+		if (live) {
+			err = http_fail("another server listens on the socket",
+					0);
+			goto out;
+		}
+		unlink(path);
+	}
+	if (bind(s->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		err = http_fail("bind", errno);
+		goto out;
+	}
+	s->unix_path = xbt_strdup(path);
+	if (chmod(path, 0600) != 0)
+		err = http_fail("chmod", errno);
+out:
+	return err;
+}
+
 /* Binds the listening socket; the port is known from here on. */
 static xbt_error *http_bind(struct http_server *s, const char *addr,
 			    unsigned port)
@@ -429,6 +484,9 @@ static void http_unmake(struct http_server *s, enum http_made made)
 		AbyssTerm();
 	if (s->fd >= 0)
 		close(s->fd);
+	if (s->unix_path)
+		unlink(s->unix_path);
+	free(s->unix_path);
 	free(s);
 }
 
@@ -458,8 +516,12 @@ xbt_error *http_start(const struct http_config *cfg, http_rpc_fn fn,
 	sigemptyset(&sa.sa_mask);
 	sigaction(HTTP_WAKE_SIGNAL, &sa, NULL);
 
-	if ((err = XBT_PROPAGATE(http_bind(s, cfg->addr ? cfg->addr :
-					   HTTP_DEFAULT_ADDR, cfg->port))))
+	if (cfg->addr && cfg->addr[0] == '/')
+		err = XBT_PROPAGATE(http_bind_unix(s, cfg->addr));
+	else
+		err = XBT_PROPAGATE(http_bind(s, cfg->addr ? cfg->addr :
+					      HTTP_DEFAULT_ADDR, cfg->port));
+	if (err)
 		goto out;
 	AbyssInit(&aerr);
 	if (aerr) {

@@ -37,8 +37,10 @@
  * recurses and ASan's frames are big: 130 KiB, Abyss's own, is not enough.
  */
 struct http_config {
-	const char *addr;      /* numeric IPv4 or IPv6 address */
-	unsigned port;         /* 0 = any free port */
+	const char *addr;      /* numeric IPv4 or IPv6 address, or an
+				* absolute path: a Unix-domain socket,
+				* mode 0600, unlinked at http_stop */
+	unsigned port;         /* 0 = any free port; unused for a path */
 	size_t max_body;       /* request body limit */
 	unsigned max_conn;     /* concurrent connections */
 	size_t stack_size;     /* connection thread stack */
@@ -69,7 +71,7 @@ struct http_server;
  */
 xbt_error *http_start(const struct http_config *cfg, http_rpc_fn fn,
 		      void *ctx, struct http_server **out);
-/* The port actually bound. */
+/* The port actually bound (0 for a Unix-domain socket). */
 unsigned http_port(const struct http_server *s);
 /* Stops serving, waits for every connection thread, frees s. */
 void http_stop(struct http_server *s);

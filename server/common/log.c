@@ -12,17 +12,19 @@
 
 static enum log_level log_threshold = LOG_LEVEL_INFO;
 static bool log_to_syslog;
+static const char *log_program = "xbt";
 static _Thread_local char log_thread[64];
 
 static const char *const log_names[] = { "error", "warn", "info", "debug" };
 static const int log_syslog_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 
-void log_init(enum log_level level, bool use_syslog)
+void log_init(const char *program, enum log_level level, bool use_syslog)
 {
+	log_program = program;
 	log_threshold = level;
 	log_to_syslog = use_syslog;
 	if (use_syslog)
-		openlog("xbtd", LOG_PID, LOG_DAEMON);
+		openlog(program, LOG_PID, LOG_DAEMON);
 }
 
 int log_level_parse(const char *name)
@@ -64,9 +66,9 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		gmtime_r(&now.tv_sec, &tm);
 		strftime(stamp, sizeof(stamp), "%Y%m%dT%H:%M:%S", &tm);
 		/* One fprintf per line keeps lines whole across threads. */
-		fprintf(stderr, "%s.%03ldZ %s [%s] %s\n", stamp,
-			now.tv_nsec / 1000000L, log_names[level], log_thread,
-			line.buf);
+		fprintf(stderr, "%s.%03ldZ %s %s [%s] %s\n", stamp,
+			now.tv_nsec / 1000000L, log_program, log_names[level],
+			log_thread, line.buf);
 	}
 	xbt_buf_release(&line);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Logging for xbtd: stderr (default) or syslog, one line per call. */
+/* Logging for the daemons: stderr (default) or syslog, one line per call. */
 #ifndef XBTD_LOG_H
 #define XBTD_LOG_H
 
@@ -9,8 +9,11 @@
 
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
-/* Start-up only. */
-void log_init(enum log_level level, bool use_syslog);
+/*
+ * Start-up only. Lines read "<UTC time> <program> <level> [<thread>] <text>"
+ * on stderr: xbtd and the xbt-opsd it runs share one. program must be static.
+ */
+void log_init(const char *program, enum log_level level, bool use_syslog);
 /* -1 when name is not error|warn|info|debug. */
 int log_level_parse(const char *name);
 bool log_enabled(enum log_level level);

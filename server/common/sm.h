@@ -26,6 +26,8 @@
 #define SM_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define SM_MAX_TYPE 64
 
+struct sm_cancel;
+
 /* Zero / NULL fields take the defaults. */
 struct sm_config {
 	const char *sm_dir;     /* NULL: XBT_SM_DIR (the install location) */
@@ -35,7 +37,21 @@ struct sm_config {
 	const char *path;       /* the plugin's PATH; NULL: the daemon's, else SM_DEFAULT_PATH */
 	size_t out_cap;         /* bytes kept of stdout, and of stderr */
 	size_t param_cap;       /* bytes of plugin text kept in one error param */
+	struct sm_cancel *cancel;  /* NULL: the call cannot be cancelled */
 };
+
+/*
+ * A cancel switch for the plugin calls of one operation. Firing it stops
+ * the call running under it as a timeout does (SIGTERM to the plugin's
+ * process group, SIGKILL after the grace) and that call fails with
+ * TASK_CANCELLED [what]; a call started under a fired switch fails so at
+ * once. fire and fired may be called from any thread; free after the last
+ * call under the switch has returned.
+ */
+struct sm_cancel *sm_cancel_new(const char *what);
+void sm_cancel_fire(struct sm_cancel *c);
+bool sm_cancel_fired(const struct sm_cancel *c);
+void sm_cancel_free(struct sm_cancel *c);
 
 /*
  * Start-up, before threads: raises xmlrpc-c's process-wide
@@ -79,6 +95,7 @@ xmlrpc_value *sm_call_new(const char *command, const struct sm_call_args *a);
  *     ["cannot run <type>SR: <strerror>", "", ""]
  *   timeout (SIGTERM to the group, SIGKILL after the grace):
  *     SR_BACKEND_FAILURE ["timeout after N s", stdout, stderr]
+ *   cfg->cancel fired (before or during the call): TASK_CANCELLED [what]
  *   anything else: as sm_decode.
  */
 xbt_error *sm_call(const struct sm_config *cfg, const char *type,

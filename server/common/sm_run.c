@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -37,6 +39,49 @@ static bool sm_pidfd_on = true;
 void sm_test_use_pidfd(bool on)
 {
 	sm_pidfd_on = on;
+}
+
+/* ---- cancelling ------------------------------------------------------------ */
+
+struct sm_cancel {
+	int fd;               /* eventfd: readable once fired */
+	atomic_bool fired;
+	char *what;
+};
+
+struct sm_cancel *sm_cancel_new(const char *what)
+{
+	struct sm_cancel *c = xbt_calloc(1, sizeof(*c));
+
+	c->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->fd < 0)
+		xbt_fatalx("sm_cancel_new: eventfd: %s", strerror(errno));
+	atomic_init(&c->fired, false);
+	c->what = xbt_strdup(what);
+	return c;
+}
+
+void sm_cancel_fire(struct sm_cancel *c)
+{
+	uint64_t one = 1;
+
+	if (!atomic_exchange(&c->fired, true) &&
+	    write(c->fd, &one, sizeof(one)) != sizeof(one))
+		xbt_fatalx("sm_cancel_fire: eventfd write: %s", strerror(errno));
+}
+
+bool sm_cancel_fired(const struct sm_cancel *c)
+{
+	return atomic_load(&c->fired);
+}
+
+void sm_cancel_free(struct sm_cancel *c)
+{
+	if (!c)
+		return;
+	close(c->fd);
+	free(c->what);
+	free(c);
 }
 
 /* ---- the runner ----------------------------------------------------------- */
@@ -125,15 +170,16 @@ static void sm_try_reap(struct sm_child *ch)
  */
 static void sm_supervise(struct sm_child *ch, struct sm_stream *so,
 			 struct sm_stream *se, unsigned timeout_s,
-			 unsigned grace_ms, bool *timed_out)
+			 unsigned grace_ms, int cancel_fd, bool *timed_out,
+			 bool *cancelled)
 {
 	long long deadline = sm_now_ms() + (long long)timeout_s * 1000;
 	long long kill_at = 0;
 	bool term_sent = false, kill_sent = false;
 
 	for (;;) {
-		struct pollfd p[3];
-		struct sm_stream *who[3];
+		struct pollfd p[4];
+		struct sm_stream *who[4];
 		int n = 0, wait_ms, rc;
 		long long now;
 
@@ -173,6 +219,11 @@ static void sm_supervise(struct sm_child *ch, struct sm_stream *so,
 			p[n] = (struct pollfd){ .fd = ch->pidfd, .events = POLLIN };
 			who[n++] = NULL;
 		}
+		/* Last in p: a fired switch acts as the deadline passing. */
+		if (!ch->exited && !term_sent && cancel_fd >= 0) {
+			p[n] = (struct pollfd){ .fd = cancel_fd, .events = POLLIN };
+			who[n++] = NULL;
+		}
 		rc = poll(p, (nfds_t)n, wait_ms);
 		if (rc < 0 && errno == EINTR)
 			continue;
@@ -191,10 +242,16 @@ static void sm_supervise(struct sm_child *ch, struct sm_stream *so,
 		for (int i = 0; i < n; i++) {
 			if (!p[i].revents)
 				continue;
-			if (who[i])
+			if (who[i]) {
 				sm_stream_read(who[i]);
-			else
+			} else if (p[i].fd == cancel_fd) {
+				kill(-ch->pid, SIGTERM);
+				term_sent = true;
+				*cancelled = true;
+				kill_at = sm_now_ms() + grace_ms;
+			} else {
 				sm_try_reap(ch);
+			}
 		}
 	}
 }
@@ -262,7 +319,7 @@ xbt_error *sm_call(const struct sm_config *cfg, const char *type,
 	struct sm_child ch = { .pid = -1, .pidfd = -1 };
 	int out_p[2] = { -1, -1 }, err_p[2] = { -1, -1 };
 	unsigned timeout_s, grace_ms;
-	bool timed_out = false;
+	bool timed_out = false, cancelled = false;
 	const char *daemon_path;
 	long long started;
 	int rc;
@@ -284,6 +341,10 @@ xbt_error *sm_call(const struct sm_config *cfg, const char *type,
 	}
 	if (!call || xmlrpc_value_type(call) != XMLRPC_TYPE_STRUCT) {
 		err = XBT_RAISE_INTERNAL_ERROR("SM call is not a struct");
+		goto out;
+	}
+	if (cfg->cancel && sm_cancel_fired(cfg->cancel)) {
+		err = XBT_RAISE_TASK_CANCELLED(cfg->cancel->what);
 		goto out;
 	}
 	sm_request(command, call, &xml);
@@ -333,7 +394,14 @@ xbt_error *sm_call(const struct sm_config *cfg, const char *type,
 	ch.pidfd = sm_pidfd_open(ch.pid);
 	timeout_s = cfg->timeout_s ? cfg->timeout_s : SM_DEFAULT_TIMEOUT_S;
 	grace_ms = cfg->grace_ms ? cfg->grace_ms : SM_DEFAULT_GRACE_MS;
-	sm_supervise(&ch, &so, &se, timeout_s, grace_ms, &timed_out);
+	sm_supervise(&ch, &so, &se, timeout_s, grace_ms,
+		     cfg->cancel ? cfg->cancel->fd : -1, &timed_out, &cancelled);
+	if (cancelled) {
+		log_info("SM %s %s: cancelled after %lld ms", type, command,
+			 sm_now_ms() - started);
+		err = XBT_RAISE_TASK_CANCELLED(cfg->cancel->what);
+		goto out;
+	}
 	{
 		struct sm_exit how = { SM_EXIT_STATUS, 0 };
 		struct sm_output o = { so.buf.buf, so.buf.len, so.total };

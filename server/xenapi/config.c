@@ -57,6 +57,13 @@ static bool config_hostname(const char *arg, void *dest)
 	return true;
 }
 
+/* An absolute path that fits a sockaddr_un. */
+static bool config_socket(const char *arg, void *dest)
+{
+	*(const char **)dest = arg;
+	return arg[0] == '/' && strlen(arg) < 108;
+}
+
 static bool config_log_level(const char *arg, void *dest)
 {
 	int level = log_level_parse(arg);
@@ -106,25 +113,29 @@ static const struct opt config_table[] = {
 	{ "event-history", OPT_UINT, &xbtd_conf.event_history,
 	  OPT_STR(EVLOG_DEFAULT_CAPACITY), NULL, NULL, 16, 10000000, NULL, "N",
 	  "events kept for event.from" },
+	{ "opsd", OPT_STRING, &xbtd_conf.opsd_path, NULL,
+	  "the build tree's when run from it, else the installed one", NULL,
+	  0, 0, NULL, "FILE", "the xbt-opsd binary to run" },
+	{ "opsd-socket", OPT_CUSTOM, &xbtd_conf.opsd_socket, NULL,
+	  "none: xbtd runs its own", NULL, 0, 0, config_socket, "PATH",
+	  "use the xbt-opsd already serving on PATH" },
 	{ "log-level", OPT_CUSTOM, &xbtd_conf.log_level, "info", NULL, NULL, 0,
 	  0, config_log_level, "LEVEL", "error, warn, info or debug" },
 	{ "syslog", OPT_FLAG, &xbtd_conf.syslog, NULL, NULL, NULL, 0, 0, NULL,
 	  NULL, "log to syslog instead of stderr" },
 };
 
-/* The plugins of the build tree when this binary runs from it. */
-static const char *config_default_sm_dir(void)
+/* Whether this binary runs from the build tree. */
+static bool config_in_build_tree(void)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	static const char build_server[] = XBT_BUILDDIR "/server/";
 
-	if (n > 0) {
-		self[n] = '\0';
-		if (strncmp(self, build_server, strlen(build_server)) == 0)
-			return XBT_BUILDDIR "/server/plugins";
-	}
-	return XBT_SM_DIR;
+	if (n <= 0)
+		return false;
+	self[n] = '\0';
+	return strncmp(self, build_server, strlen(build_server)) == 0;
 }
 
 int config_parse(int argc, char **argv)
@@ -147,6 +158,10 @@ int config_parse(int argc, char **argv)
 		snprintf(xbtd_conf.hostname, sizeof(xbtd_conf.hostname),
 			 "localhost");
 	if (!xbtd_conf.sm_dir)
-		xbtd_conf.sm_dir = config_default_sm_dir();
+		xbtd_conf.sm_dir = config_in_build_tree()
+			? XBT_BUILDDIR "/server/plugins" : XBT_SM_DIR;
+	if (!xbtd_conf.opsd_path)
+		xbtd_conf.opsd_path = config_in_build_tree()
+			? XBT_BUILDDIR "/server/xbt-opsd" : XBT_OPSD_PATH;
 	return 0;
 }

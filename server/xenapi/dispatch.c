@@ -19,119 +19,6 @@
 
 #define ASYNC_PREFIX "Async."
 
-/* ---- arguments ---------------------------------------------------------- */
-
-/* Decodes a checked value into the C view handlers read. */
-static void arg_decode(const xbt_type *t, xmlrpc_value *v, struct arg *a)
-{
-	xmlrpc_env env;
-	xmlrpc_bool b = 0;
-	xmlrpc_int64 i = 0;
-	time_t secs = 0;
-
-	xmlrpc_env_init(&env);
-	a->v = v;
-	switch (t->kind) {
-	case XBT_T_STRING: case XBT_T_REF: case XBT_T_ENUM:
-		a->s = xbt_value_text(v, NULL);
-		break;
-	case XBT_T_BOOL:
-		xmlrpc_read_bool(&env, v, &b);
-		a->b = b;
-		break;
-	case XBT_T_INT:
-		xmlrpc_read_i8(&env, v, &i);
-		a->i = i;
-		break;
-	case XBT_T_FLOAT:
-		xmlrpc_read_double(&env, v, &a->d);
-		break;
-	case XBT_T_DATETIME:
-		xmlrpc_read_datetime_sec(&env, v, &secs);
-		a->i = (int64_t)secs;
-		break;
-	default:
-		break;
-	}
-	if (env.fault_occurred)
-		xbt_fatalx("arg_decode: checked value unreadable: %s",
-			   env.fault_string);
-	xmlrpc_env_clean(&env);
-}
-
-static void call_release(struct call *call)
-{
-	for (size_t i = 0; i < call->argc; i++) {
-		free(call->argv[i].s);
-		if (call->argv[i].v)
-			xmlrpc_DECREF(call->argv[i].v);
-	}
-	free(call->argv);
-	call->argv = NULL;
-	call->argc = 0;
-}
-
-/*
- * Checks the arity (the session not counted; `expected` counts only params
- * without defaults, as xapi reports it), the session, and every param's
- * type; fills call->argv with defaults for omitted trailing params.
- */
-static xbt_error *call_prepare(struct call *call, const char *method,
-			       xmlrpc_value *params, char **session_out)
-{
-	const xbt_message_desc *m = call->msg;
-	xmlrpc_env env;
-	xbt_error *err = NULL;
-	int n;
-	size_t first = m->session ? 1 : 0;
-	size_t received;
-
-	xmlrpc_env_init(&env);
-	n = xmlrpc_array_size(&env, params);
-	received = (size_t)n > first ? (size_t)n - first : 0;
-	if ((size_t)n < first || received < m->nrequired ||
-	    received > m->nparams) {
-		char exp[24], got[24];
-		snprintf(exp, sizeof(exp), "%zu", m->nrequired);
-		snprintf(got, sizeof(got), "%zu", received);
-		err = XBT_RAISE_MESSAGE_PARAMETER_COUNT_MISMATCH(method, exp, got);
-		goto out;
-	}
-	if (m->session) {
-		xmlrpc_value *sv = xbt_value_item(params, 0);
-		char *s = xbt_value_text(sv, NULL);
-
-		if (!s) {
-			err = XBT_RAISE_XMLRPC_UNMARSHAL_FAILURE("session ref", "not a string");
-		} else {
-			*session_out = s;
-			err = XBT_PROPAGATE(session_check(s));
-		}
-		xmlrpc_DECREF(sv);
-		if (err)
-			goto out;
-	}
-	call->argv = xbt_calloc(m->nparams ? m->nparams : 1, sizeof(struct arg));
-	call->argc = m->nparams;
-	for (size_t i = 0; i < m->nparams; i++) {
-		const xbt_param_desc *p = &m->params[i];
-		xmlrpc_value *in = NULL, *norm = NULL;
-		if (i < received) {
-			xmlrpc_array_read_item(&env, params, (int)(first + i), &in);
-			err = XBT_PROPAGATE(xbt_value_check(p->type, in, &norm));
-			xmlrpc_DECREF(in);
-			if (err)
-				goto out;
-		} else {
-			norm = xbt_param_default(p);
-		}
-		arg_decode(p->type, norm, &call->argv[i]);
-	}
-out:
-	xmlrpc_env_clean(&env);
-	return err;
-}
-
 /* ---- generic handlers of implicit messages ------------------------------ */
 
 struct collect {
@@ -248,28 +135,16 @@ static xbt_error *generic_call(struct call *call, xmlrpc_value **result)
 static xbt_error *call_run(struct call *call, xmlrpc_value **result)
 {
 	const xbt_message_desc *m = call->msg;
-	xbt_error *err = NULL;
+	xbt_error *err;
 
-	*result = NULL;
 	if (m->kind == XBT_MSG_CUSTOM) {
-		xbtd_handler h = xbtd_handlers[m - xbt_messages];
-		xmlrpc_value **args = xbt_calloc(call->argc + 1, sizeof(*args));
-		for (size_t i = 0; i < call->argc; i++)
-			args[i] = call->argv[i].v;
-		/* tests/check_server asserts every custom message has one. */
-		if (h)
-			err = XBT_PROPAGATE(h(call, args, result));
-		else
-			err = XBT_RAISE_NOT_IMPLEMENTED(m->wire_name);
-		free(args);
+		err = XBT_PROPAGATE(rpc_run(call, xbtd_handlers[m - xbt_messages],
+					    result));
 	} else {
-		err = XBT_PROPAGATE(generic_call(call, result));
-	}
-	if (!err && !*result)
-		*result = xbt_value_string("");
-	if (err && *result) {
-		xmlrpc_DECREF(*result);
 		*result = NULL;
+		err = XBT_PROPAGATE(generic_call(call, result));
+		if (!err && !*result)
+			*result = xbt_value_string(""); /* void, as xapi */
 	}
 	return err;
 }
@@ -307,30 +182,11 @@ static void async_run(void *arg)
 	if (result)
 		xmlrpc_DECREF(result);
 	xbt_error_free(err);
-	call_release(&job->call);
+	rpc_release(&job->call);
 	free(job->session);
 	free(job->task);
 	free(job);
 	log_set_thread_name("");
-}
-
-/* ---- system.listMethods --------------------------------------------------- */
-
-static xmlrpc_value *list_methods(void)
-{
-	xmlrpc_value *out = xbt_value_array();
-	char name[160];
-
-	xbt_value_push(out, xbt_value_string("system.listMethods"));
-	for (size_t i = 0; i < xbt_nmessages; i++) {
-		xbt_value_push(out, xbt_value_string(xbt_messages[i].wire_name));
-		if (xbt_messages[i].async) {
-			snprintf(name, sizeof(name), ASYNC_PREFIX "%s",
-				 xbt_messages[i].wire_name);
-			xbt_value_push(out, xbt_value_string(name));
-		}
-	}
-	return out;
 }
 
 /* ---- entry points ----------------------------------------------------------- */
@@ -346,7 +202,7 @@ xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 
 	*result = NULL;
 	if (strcmp(method, "system.listMethods") == 0) {
-		*result = list_methods();
+		*result = rpc_list_methods(&xbt_api, true);
 		goto out;
 	}
 	if (strncmp(name, ASYNC_PREFIX, strlen(ASYNC_PREFIX)) == 0) {
@@ -358,7 +214,8 @@ xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 		err = XBT_RAISE_MESSAGE_METHOD_UNKNOWN(method);
 		goto out;
 	}
-	if ((err = XBT_PROPAGATE(call_prepare(&call, method, params, &session))))
+	if ((err = XBT_PROPAGATE(rpc_prepare(&call, method, params,
+						 session_check, &session))))
 		goto out;
 	if (session)
 		call.session = session;
@@ -377,7 +234,7 @@ xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 		err = XBT_PROPAGATE(worker_submit(async_run, job));
 		if (err) {
 			task_finish(job->task, NULL, err);
-			call_release(&job->call);
+			rpc_release(&job->call);
 			free(job->session);
 			free(job->task);
 			free(job);
@@ -388,7 +245,7 @@ xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 	}
 	err = XBT_PROPAGATE(call_run(&call, result));
 out:
-	call_release(&call);
+	rpc_release(&call);
 	free(session);
 	return err;
 }
@@ -396,46 +253,6 @@ out:
 void dispatch_http(void *ctx, enum http_proto proto, const char *body,
 		   size_t len, xbt_buf *out)
 {
-	bool json = proto == HTTP_JSONRPC;
-	char *method = NULL, *id = NULL;
-	xmlrpc_value *params = NULL, *result = NULL;
-	bool v2 = false;
-	xbt_error *err;
-
-	if (json)
-		err = XBT_PROPAGATE(xbt_wire_parse_jsonrpc(body, len, &method,
-							   &params, &id, &v2));
-	else
-		err = XBT_PROPAGATE(xbt_wire_parse_call(body, len, &method,
-							&params));
-	if (!err)
-		err = XBT_PROPAGATE(dispatch_call(method, params, &result));
-	if (err) {
-		/* The dispatch boundary: a synchronous failure is logged once. */
-		char what[200];
-		snprintf(what, sizeof(what), "call %.150s failed",
-			 method ? method : "(unparsed)");
-		log_backtrace(LOG_LEVEL_INFO, what, err);
-		if (json)
-			xbt_wire_jsonrpc_failure(out, v2, id ? id : "null", err);
-		else
-			xbt_wire_xml_failure(out, err);
-	} else if (json) {
-		xbt_wire_jsonrpc_success(out, v2, id, result);
-	} else if (strcmp(method, "system.listMethods") == 0) {
-		/* xapi answers this one without the Status envelope. */
-		xbt_buf_addstr(out, "<?xml version=\"1.0\"?><methodResponse>"
-				    "<params><param>");
-		xbt_wire_xml_value(out, result);
-		xbt_buf_addstr(out, "</param></params></methodResponse>");
-	} else {
-		xbt_wire_xml_success(out, result);
-	}
-	xbt_error_free(err);
-	if (result)
-		xmlrpc_DECREF(result);
-	if (params)
-		xmlrpc_DECREF(params);
-	free(method);
-	free(id);
+	(void)ctx;
+	rpc_http(dispatch_call, proto, body, len, out);
 }

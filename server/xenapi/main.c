@@ -44,7 +44,7 @@ static int main_options(int argc, char **argv)
 			xbtd_conf.listen_addr);
 		return 2;
 	}
-	log_init((enum log_level)xbtd_conf.log_level, xbtd_conf.syslog);
+	log_init("xbtd", (enum log_level)xbtd_conf.log_level, xbtd_conf.syslog);
 	return 0;
 }
 
@@ -88,6 +88,8 @@ int main(int argc, char **argv)
 		goto out;
 	if ((err = XBT_PROPAGATE(world_init(xbtd_conf.world_file))))
 		goto out;
+	if ((err = XBT_PROPAGATE(ops_start())))
+		goto out;
 	worker_start(xbtd_conf.workers);
 	hc.addr = xbtd_conf.listen_addr;
 	hc.port = xbtd_conf.listen_port;
@@ -96,6 +98,7 @@ int main(int argc, char **argv)
 	hc.keepalive_s = xbtd_conf.keepalive_s;
 	if ((err = XBT_PROPAGATE(http_start(&hc, dispatch_http, NULL, &http)))) {
 		worker_stop();
+		ops_stop();
 		goto out;
 	}
 	log_info("xbtd %s listening on %s:%u as %s, plugins in %s",
@@ -118,6 +121,7 @@ int main(int argc, char **argv)
 	evlog_stop();
 	http_stop(http);
 	worker_stop();
+	ops_stop();
 out:
 	if (err) {
 		char *s = xbt_error_summary(err);

@@ -220,6 +220,9 @@ xbt_error *task_cancel(struct call *call, xmlrpc_value *const *args,
 		task_update_allowed(t);
 	}
 	store_unlock();
+	/* A step running in xbt-opsd stops now, not at its end. */
+	if (!err)
+		ops_cancel(call->argv[0].s);
 	return err;
 }
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The VM class: a fake VM.start that attaches and activates every disk
- * through its SR's SMAPIv1 plugin, undoing what it did when a step fails,
- * and the two shutdowns that deactivate and detach.
+ * The VM class: a fake VM.start whose storage steps (attach and activate
+ * every disk through its SR's SMAPIv1 plugin, undo on failure) run in
+ * xbt-opsd, as xapi has xenopsd attach disks, and the two shutdowns that
+ * deactivate and detach there. xbtd checks, claims the VM, sends opsd what
+ * the plugin calls need (ops.c) and records the outcome.
  */
 #include "config.h"
 
@@ -11,29 +13,16 @@
 #include <string.h>
 
 #include "log.h"
-#include "sm.h"
+#include "xbt/xenops.h"
 #include "xbtd.h"
-
-/* One disk of the VM, copied out of the store so plugins run unlocked. */
-struct vm_disk {
-	char *vbd;
-	char *vdi;
-	char *vdi_uuid;
-	char *vdi_location;
-	char *sr;
-	char *sr_uuid;
-	char *sr_type;
-	xbt_map device_config;
-	bool rw;
-	bool attached;   /* progress of this operation, for the undo */
-	bool activated;
-};
 
 struct vm_op {
 	const char *vm;
+	char *uuid;
 	char op_ref[64];      /* current_operations key: the task, if any */
 	char *sm_session;     /* the plugins' session, valid while they run */
-	struct vm_disk *disks;
+	struct xops_disk_record *disks;  /* what opsd needs of each disk */
+	char **vbds;          /* the VBD of each disk */
 	size_t ndisks;
 };
 
@@ -73,19 +62,22 @@ void vm_update_allowed(struct xbt_vm_record *vm)
 static void vm_disks_free(struct vm_op *op)
 {
 	for (size_t i = 0; i < op->ndisks; i++) {
-		struct vm_disk *d = &op->disks[i];
-		free(d->vbd);
-		free(d->vdi);
-		free(d->vdi_uuid);
-		free(d->vdi_location);
-		free(d->sr);
-		free(d->sr_uuid);
-		free(d->sr_type);
-		xbt_map_clear(&d->device_config);
+		xbt_record_release(&xops_class_disk, &op->disks[i]);
+		free(op->vbds[i]);
 	}
 	free(op->disks);
+	free(op->vbds);
+	free(op->uuid);
 	op->disks = NULL;
+	op->vbds = NULL;
+	op->uuid = NULL;
 	op->ndisks = 0;
+}
+
+static void vm_set(char **member, const char *value)
+{
+	free(*member);
+	*member = xbt_strdup(value);
 }
 
 /* The plugged PBD of sr on this host, or NULL. Under the lock. */
@@ -103,22 +95,26 @@ vm_plugged_pbd(const struct xbt_sr_record *sr)
 }
 
 /*
- * Copies the disks of the VM (only attached ones when `attached_only`),
- * checking that each SR is plugged. Under the lock.
+ * Copies what opsd needs of the VM's disks (only attached ones when
+ * `attached_only`), checking that each SR is plugged. Under the lock.
  */
 static xbt_error *vm_collect_disks(struct vm_op *op,
 				   const struct xbt_vm_record *vm,
 				   bool attached_only)
 {
+	size_t cap = vm->VBDs.n ? vm->VBDs.n : 1;
 	xbt_error *err = NULL;
 
-	op->disks = xbt_calloc(vm->VBDs.n ? vm->VBDs.n : 1, sizeof(*op->disks));
+	op->uuid = xbt_strdup(vm->uuid);
+	op->disks = xbt_calloc(cap, sizeof(*op->disks));
+	op->vbds = xbt_calloc(cap, sizeof(*op->vbds));
 	for (size_t i = 0; i < vm->VBDs.n && !err; i++) {
 		const struct xbt_vbd_record *b =
 			store_get(&xbt_class_vbd, vm->VBDs.v[i]);
 		const struct xbt_vdi_record *v;
 		const struct xbt_sr_record *sr;
 		const struct xbt_pbd_record *pbd;
+		struct xops_disk_record *d;
 		if (!b || b->empty || (attached_only && !b->currently_attached))
 			continue;
 		v = store_get(&xbt_class_vdi, b->VDI);
@@ -132,100 +128,23 @@ static xbt_error *vm_collect_disks(struct vm_op *op,
 			err = XBT_RAISE_VM_REQUIRES_SR(op->vm, v->SR);
 			break;
 		}
-		struct vm_disk *d = &op->disks[op->ndisks++];
-		d->vbd = xbt_strdup(vm->VBDs.v[i]);
-		d->vdi = xbt_strdup(b->VDI);
-		d->vdi_uuid = xbt_strdup(v->uuid);
-		d->vdi_location = xbt_strdup(v->location);
-		d->sr = xbt_strdup(v->SR);
-		d->sr_uuid = xbt_strdup(sr->uuid);
-		d->sr_type = xbt_strdup(sr->type);
+		op->vbds[op->ndisks] = xbt_strdup(vm->VBDs.v[i]);
+		d = &op->disks[op->ndisks++];
+		xbt_record_init(&xops_class_disk, d);
+		vm_set(&d->sr_type, sr->type);
 		for (size_t k = 0; k < pbd->device_config.n; k++)
 			xbt_map_set(&d->device_config, pbd->device_config.keys[k],
 				    pbd->device_config.vals[k]);
-		d->rw = b->mode == XBT_VBD_MODE_RW && !v->read_only;
-		d->attached = d->activated = attached_only;
+		vm_set(&d->host_ref, host_self());
+		vm_set(&d->sr_ref, v->SR);
+		vm_set(&d->sr_uuid, sr->uuid);
+		vm_set(&d->vdi_ref, b->VDI);
+		vm_set(&d->vdi_uuid, v->uuid);
+		vm_set(&d->vdi_location, v->location);
+		d->mode = b->mode == XBT_VBD_MODE_RW && !v->read_only
+				  ? XOPS_DISK_MODE_RW : XOPS_DISK_MODE_RO;
 	}
 	return err;
-}
-
-/* Builds the SMAPIv1 call struct for one command on one disk. */
-static xmlrpc_value *vm_sm_struct(const struct vm_op *op,
-				  const struct vm_disk *d, const char *command,
-				  const char *const *args, size_t nargs)
-{
-	xmlrpc_value *dc = xbt_value_map(&d->device_config), *st;
-	struct sm_call_args a = {
-		.host_ref = host_self(),
-		.session_ref = op->sm_session,
-		.sr_ref = d->sr,
-		.sr_uuid = d->sr_uuid,
-		.vdi_ref = d->vdi,
-		.vdi_location = d->vdi_location,
-		.vdi_uuid = d->vdi_uuid,
-		.device_config = dc,
-		.args = args,
-		.nargs = nargs,
-	};
-
-	st = sm_call_new(command, &a);
-	xmlrpc_DECREF(dc);
-	return st;
-}
-
-static xbt_error *vm_sm(const struct vm_op *op, const struct vm_disk *d,
-			const char *command, const char *const *args,
-			size_t nargs)
-{
-	struct sm_config cfg = {
-		.sm_dir = xbtd_conf.sm_dir,
-		.timeout_s = xbtd_conf.plugin_timeout_s,
-		.hostname = xbtd_conf.hostname,
-	};
-	xmlrpc_value *st = vm_sm_struct(op, d, command, args, nargs);
-	xmlrpc_value *result = NULL;
-	xbt_error *err;
-
-	err = XBT_PROPAGATE(sm_call(&cfg, d->sr_type, command, st, &result));
-	if (result)
-		xmlrpc_DECREF(result);
-	xmlrpc_DECREF(st);
-	return err;
-}
-
-/*
- * Deactivates and detaches, innermost step first, every disk this
- * operation brought up. A failing step is logged and never replaces the
- * caller's error (the seed's `finally` lesson).
- */
-static xbt_error *vm_undo(struct vm_op *op, bool keep_going)
-{
-	xbt_error *first = NULL;
-
-	for (size_t i = op->ndisks; i-- > 0;) {
-		struct vm_disk *d = &op->disks[i];
-		xbt_error *err = NULL;
-		if (d->activated) {
-			err = XBT_PROPAGATE(vm_sm(op, d, "vdi_deactivate", NULL, 0));
-			if (!err)
-				d->activated = false;
-		}
-		if (!err && d->attached) {
-			err = XBT_PROPAGATE(vm_sm(op, d, "vdi_detach", NULL, 0));
-			if (!err)
-				d->attached = false;
-		}
-		if (err && keep_going && !first) {
-			first = err;
-		} else if (err) {
-			char what[160];
-			snprintf(what, sizeof(what), "undo on VDI %s (ignored)",
-				 d->vdi);
-			log_backtrace(LOG_LEVEL_WARN, what, err);
-			xbt_error_free(err);
-		}
-	}
-	return first;
 }
 
 /*
@@ -303,7 +222,7 @@ static void vm_release(struct vm_op *op, bool done, int new_state)
 		vm->domid = up ? vm_next_domid++ : -1;
 		for (size_t i = 0; i < op->ndisks; i++) {
 			struct xbt_vbd_record *b =
-				store_edit(&xbt_class_vbd, op->disks[i].vbd);
+				store_edit(&xbt_class_vbd, op->vbds[i]);
 			if (b)
 				b->currently_attached = up;
 		}
@@ -331,37 +250,42 @@ static void vm_op_end(struct vm_op *op)
 	vm_disks_free(op);
 }
 
+/* The storage steps in opsd, with the plugins' session open meanwhile. */
+static xbt_error *vm_run_ops(struct vm_op *op, struct call *call, bool start,
+			     bool hard)
+{
+	struct ops_op o = {
+		.start = start,
+		.hard = hard,
+		.dbg = op->op_ref,
+		.xapi_task = call->task,
+		.vm = op->uuid,
+		.disks = op->disks,
+		.ndisks = op->ndisks,
+	};
+	xbt_error *err;
+
+	op->sm_session = session_open_internal("root", "SM");
+	o.session_ref = op->sm_session;
+	err = XBT_PROPAGATE(ops_run(&o));
+	return err;
+}
+
 xbt_error *vm_start(struct call *call, xmlrpc_value *const *args,
 		    xmlrpc_value **result)
 {
 	struct vm_op op = { .vm = call->argv[0].s };
 	bool paused = call->argv[1].b;
-	static const char *const rw[] = { "true" };
-	static const char *const ro[] = { "false" };
 	xbt_error *err;
 
 	err = XBT_PROPAGATE(vm_claim(&op, call, XBT_VM_OPERATIONS_START_NAME,
 				     XBT_VM_POWER_STATE_HALTED, false));
 	if (err)
 		goto out;
-	op.sm_session = session_open_internal("root", "SM");
-	for (size_t i = 0; i < op.ndisks && !err; i++) {
-		struct vm_disk *d = &op.disks[i];
-		if (call->task && (err = XBT_PROPAGATE(task_check_cancel(call->task))))
-			break;
-		err = XBT_PROPAGATE(vm_sm(&op, d, "vdi_attach", d->rw ? rw : ro, 1));
-		if (err)
-			break;
-		d->attached = true;
-		err = XBT_PROPAGATE(vm_sm(&op, d, "vdi_activate", NULL, 0));
-		if (err)
-			break;
-		d->activated = true;
-		if (call->task)
-			task_progress(call->task, (double)(i + 1) / (double)(op.ndisks + 1));
-	}
-	if (err)
-		xbt_error_free(vm_undo(&op, false));
+	if (call->task)
+		err = XBT_PROPAGATE(task_check_cancel(call->task));
+	if (!err)
+		err = XBT_PROPAGATE(vm_run_ops(&op, call, true, false));
 	vm_release(&op, !err, paused ? XBT_VM_POWER_STATE_PAUSED
 				     : XBT_VM_POWER_STATE_RUNNING);
 	vm_op_end(&op);
@@ -381,10 +305,9 @@ static xbt_error *vm_shutdown(struct call *call, const char *name)
 				     true));
 	if (err)
 		goto out;
-	op.sm_session = session_open_internal("root", "SM");
-	/* A hard shutdown halts the VM even when a plugin fails. */
-	err = XBT_PROPAGATE(vm_undo(&op, true));
-	if (err && hard) {
+	err = XBT_PROPAGATE(vm_run_ops(&op, call, false, hard));
+	/* A hard shutdown halts the VM even when opsd fails (it logs steps). */
+	if (err && hard && strcmp(err->code, XBT_ERR_TASK_CANCELLED) != 0) {
 		log_backtrace(LOG_LEVEL_WARN, "hard_shutdown: ignored", err);
 		xbt_error_free(err);
 		err = NULL;

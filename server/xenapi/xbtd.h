@@ -18,6 +18,7 @@
 #include "xbt/xenapi.h"
 #include "handlers.h"
 #include "http.h"
+#include "rpc.h"
 #include "worker.h"
 
 /* ---- configuration (config.c): set at start-up, read-only afterwards ---- */
@@ -46,6 +47,8 @@ struct xbtd_config {
 	unsigned event_history;
 	int log_level;
 	bool syslog;
+	const char *opsd_path;    /* the xbt-opsd binary xbtd runs */
+	const char *opsd_socket;  /* set: use this running opsd instead */
 };
 extern struct xbtd_config xbtd_conf;
 
@@ -60,24 +63,7 @@ int config_parse(int argc, char **argv);
 #define XBTD_API_MAJOR 2
 #define XBTD_API_MINOR 21
 
-/* ---- a call in progress (dispatch.c) -------------------------------- */
-
-/* One checked argument, decoded by its IDL type. */
-struct arg {
-	xmlrpc_value *v;  /* normalised value (sets, maps: read it) */
-	char *s;          /* STRING, REF, ENUM, DATETIME text; else NULL */
-	bool b;           /* BOOL */
-	int64_t i;        /* INT, DATETIME (seconds) */
-	double d;         /* FLOAT */
-};
-
-struct call {
-	const xbt_message_desc *msg;
-	const char *session;   /* the caller's session ref; "" for login */
-	const char *task;      /* Async: the task running this call; else NULL */
-	struct arg *argv;      /* msg->nparams entries, defaults filled in */
-	size_t argc;
-};
+/* ---- dispatch (dispatch.c; struct call is rpc.h's) ------------------ */
 
 /*
  * Runs one XenAPI call: method name (with "Async." if any) and its params
@@ -190,6 +176,38 @@ xbt_error *world_load(const char *name, const char *xml, size_t len);
 /* Recomputes allowed_operations from power_state and current_operations. */
 struct xbt_vm_record;
 void vm_update_allowed(struct xbt_vm_record *vm);
+
+/* ---- the backend, xbt-opsd (ops.c) --------------------------------------- */
+
+/*
+ * Start-up: runs xbt-opsd (--opsd) with its socket in a private directory,
+ * or takes --opsd-socket's. INTERNAL_ERROR ["xbt-opsd: ..."] when it
+ * cannot start. ops_stop ends the one we run.
+ */
+xbt_error *ops_start(void);
+void ops_stop(void);
+
+/* One lifecycle operation for opsd: what its plugin calls need. */
+struct xops_disk_record;
+struct ops_op {
+	bool start;                  /* else shutdown */
+	bool hard;                   /* shutdown: go on past failing steps */
+	const char *dbg;             /* the XenAPI task (or operation) ref */
+	const char *xapi_task;       /* Async: its task, for cancel and progress */
+	const char *vm;              /* the VM's uuid */
+	const char *session_ref;     /* valid while the plugins run */
+	const struct xops_disk_record *disks;
+	size_t ndisks;
+};
+
+/*
+ * Runs op in opsd and waits for its task (progress goes to xapi_task). A
+ * Failed task's error is relayed with opsd's frames in front; opsd out of
+ * reach: INTERNAL_ERROR ["xbt-opsd: <why>: <socket>"].
+ */
+xbt_error *ops_run(const struct ops_op *op);
+/* task.cancel: passes the cancel on to opsd's task for xapi_task, if any. */
+void ops_cancel(const char *xapi_task);
 
 /* ---- events (event.c, over evlog.c) ------------------------------------- */
 

@@ -2552,7 +2552,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	log_init(LOG_LEVEL_ERROR, false);
+	log_init("fuzz_dispatch", LOG_LEVEL_ERROR, false);
 	verbose = getenv("XBT_FUZZ_VERBOSE") != NULL;
 	if (config_parse(0, NULL))
 		abort();

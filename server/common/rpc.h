@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The model-driven half of dispatch, shared by the daemons (xbtd serves the
+ * XenAPI model, xbt-opsd the xenops one): a call's arguments checked and
+ * decoded by the message's descriptor, its handler run, and the HTTP glue
+ * that parses a request body and writes the response in its protocol.
+ */
+#ifndef XBT_RPC_H
+#define XBT_RPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <xmlrpc-c/base.h>
+
+#include "xbt/backtrace.h"
+#include "xbt/buf.h"
+#include "xbt/model.h"
+#include "http.h"
+
+/* One checked argument, decoded by its IDL type. */
+struct arg {
+	xmlrpc_value *v;  /* normalised value (sets, maps, records: read it) */
+	char *s;          /* STRING, REF, ENUM, DATETIME text; else NULL */
+	bool b;           /* BOOL */
+	int64_t i;        /* INT, DATETIME (seconds) */
+	double d;         /* FLOAT */
+};
+
+struct call {
+	const xbt_message_desc *msg;
+	const char *session;   /* xbtd: the caller's session ref; "" otherwise */
+	const char *task;      /* xbtd Async: the task running this call */
+	struct arg *argv;      /* msg->nparams entries, defaults filled in */
+	size_t argc;
+};
+
+/* The generated handlers' type (<daemon>_handler in handlers.h). */
+typedef xbt_error *(*rpc_handler)(struct call *, xmlrpc_value *const *,
+				  xmlrpc_value **);
+
+/*
+ * Checks the arity (the session not counted; `expected` counts only params
+ * without defaults, as xapi reports it), then, for a message that takes a
+ * session, session_check(the ref) (*session_out gets a copy: caller frees),
+ * then every param's type; fills call->argv, defaults for omitted trailing
+ * params. Errors: MESSAGE_PARAMETER_COUNT_MISMATCH [method, expected,
+ * received], XMLRPC_UNMARSHAL_FAILURE, or session_check's.
+ * call->msg is set by the caller; release with rpc_release in any case.
+ */
+xbt_error *rpc_prepare(struct call *call, const char *method,
+		       xmlrpc_value *params,
+		       xbt_error *(*session_check)(const char *ref),
+		       char **session_out);
+void rpc_release(struct call *call);
+
+/*
+ * Runs a custom message's handler h (NULL: NOT_IMPLEMENTED [wire name]).
+ * Success: *result, "" for a handler that left it NULL (void messages).
+ */
+xbt_error *rpc_run(struct call *call, rpc_handler h, xmlrpc_value **result);
+
+/* system.listMethods of a model; with_async adds "Async." forms. */
+xmlrpc_value *rpc_list_methods(const xbt_model *model, bool with_async);
+
+/*
+ * Runs one call: method name and params (an array, borrowed). Success:
+ * *result (new reference).
+ */
+typedef xbt_error *(*rpc_call_fn)(const char *method, xmlrpc_value *params,
+				  xmlrpc_value **result);
+
+/*
+ * The HTTP glue: parses body in proto, runs fn, appends the response
+ * (XenAPI's Status envelope; system.listMethods bare, as xapi answers it).
+ * A failure is logged here at info, once.
+ */
+void rpc_http(rpc_call_fn fn, enum http_proto proto, const char *body,
+	      size_t len, xbt_buf *out);
+
+#endif

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * xbt-opsd's options: one table feeds the parser and --help
+ * (server/common/options.h); doc/xbt-opsd.8 agrees with --help
+ * (tests/test_options.py checks it).
+ */
+#include "config.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "opsd.h"
+#include "options.h"
+
+struct opsd_config opsd_conf;
+
+static bool config_hostname(const char *arg, void *dest)
+{
+	(void)dest;
+	if (!arg[0] || strlen(arg) >= sizeof(opsd_conf.hostname))
+		return false;
+	snprintf(opsd_conf.hostname, sizeof(opsd_conf.hostname), "%s", arg);
+	return true;
+}
+
+/* An absolute path that fits a sockaddr_un. */
+static bool config_socket(const char *arg, void *dest)
+{
+	*(const char **)dest = arg;
+	return arg[0] == '/' && strlen(arg) < 108;
+}
+
+static bool config_log_level(const char *arg, void *dest)
+{
+	int level = log_level_parse(arg);
+
+	*(int *)dest = level;
+	return level >= 0;
+}
+
+static const struct opt config_table[] = {
+	{ "socket", OPT_CUSTOM, &opsd_conf.socket_path, NULL, NULL,
+	  NULL, 0, 0, config_socket, "PATH",
+	  "serve on this Unix-domain socket, mode 0600 (required)" },
+	{ "hostname", OPT_CUSTOM, NULL, NULL, "the machine's name", NULL, 0,
+	  0, config_hostname, "NAME", "this host's name, in backtraces" },
+	{ "sm-dir", OPT_STRING, &opsd_conf.sm_dir, NULL,
+	  "the installed plugins", NULL, 0, 0, NULL, "DIR", "storage plugins" },
+	{ "plugin-timeout", OPT_UINT, &opsd_conf.plugin_timeout_s,
+	  OPT_STR(SM_DEFAULT_TIMEOUT_S), NULL, NULL, 1, 86400, NULL, "S",
+	  "seconds a plugin may run" },
+	{ "workers", OPT_UINT, &opsd_conf.workers,
+	  OPT_STR(OPSD_DEFAULT_WORKERS), NULL, NULL, 1, 1024, NULL, "N",
+	  "operations run at once" },
+	{ "task-max", OPT_UINT, &opsd_conf.task_max,
+	  OPT_STR(OPSD_DEFAULT_TASK_MAX), NULL, NULL, 1, 1000000, NULL, "N",
+	  "tasks kept at most" },
+	{ "task-max-age", OPT_UINT, &opsd_conf.task_max_age_s,
+	  OPT_STR(OPSD_DEFAULT_TASK_MAX_AGE_S), NULL, NULL, 0, UINT_MAX, NULL,
+	  "S", "ended tasks kept this long (0: no limit)" },
+	{ "max-body", OPT_SIZE, &opsd_conf.max_body,
+	  OPT_STR(HTTP_DEFAULT_MAX_BODY), NULL, NULL, 4096, 1073741824UL, NULL,
+	  "BYTES", "request size limit" },
+	{ "max-connections", OPT_UINT, &opsd_conf.max_conn,
+	  OPT_STR(HTTP_DEFAULT_MAX_CONN), NULL, NULL, 1, 65536, NULL, "N",
+	  "connections served at once" },
+	{ "watch-stdin", OPT_FLAG, &opsd_conf.watch_stdin, NULL, NULL, NULL, 0,
+	  0, NULL, NULL, "exit when standard input closes (as xbtd runs it)" },
+	{ "log-level", OPT_CUSTOM, &opsd_conf.log_level, "info", NULL, NULL, 0,
+	  0, config_log_level, "LEVEL", "error, warn, info or debug" },
+	{ "syslog", OPT_FLAG, &opsd_conf.syslog, NULL, NULL, NULL, 0, 0, NULL,
+	  NULL, "log to syslog instead of stderr" },
+};
+
+int opsd_config_parse(int argc, char **argv)
+{
+	static char *no_args[] = { (char *)"xbt-opsd", NULL };
+	int status;
+
+	memset(&opsd_conf, 0, sizeof(opsd_conf));
+	if (argc == 0) {
+		argc = 1;
+		argv = no_args;
+	}
+	status = opt_parse(config_table,
+			   sizeof(config_table) / sizeof(config_table[0]),
+			   "xbt-opsd", PACKAGE_VERSION, argc, argv);
+	if (status)
+		return status;
+	if (!opsd_conf.socket_path) {
+		fprintf(stderr, "xbt-opsd: --socket PATH is required\n");
+		return 2;
+	}
+	if (!opsd_conf.hostname[0] &&
+	    gethostname(opsd_conf.hostname, sizeof(opsd_conf.hostname) - 1))
+		snprintf(opsd_conf.hostname, sizeof(opsd_conf.hostname),
+			 "localhost");
+	return 0;
+}
