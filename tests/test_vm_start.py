@@ -28,6 +28,7 @@ import xbtd_fixture as fx  # noqa: E402
 
 HOST = "h1"
 XBTD_PROCESS = "xbtd @ %s" % HOST
+OPSD_PROCESS = "xbt-opsd @ %s" % HOST
 # Sanitizer builds and loaded machines are slow; a healthy run takes seconds.
 TASK_TIMEOUT = 180.0
 PLUGIN_TIMEOUT = 2
@@ -250,12 +251,28 @@ class VmCase(fx.XbtdTestCase):
                                      self.host()))
         return r
 
-    def assert_xbtd_frames(self, frames, entry="vm_start"):
-        """xbtd's part of a VM operation's backtrace: raised in the decoder,
-        through vm_sm and the entry point, out of async_run."""
+    def assert_chain(self, frames, chain):
+        seen = [(f["filename"], f["name"]) for f in frames]
+        at = 0
+        for want in chain:
+            self.assertIn(want, seen[at:], "%r not in order in %r"
+                          % (want, seen))
+            at = seen.index(want, at) + 1
+
+    def assert_daemon_frames(self, frames, entry="vm_start",
+                             step="vm_do_start"):
+        """The daemons' part of a VM operation's backtrace (doc/opsd.md):
+        xbt-opsd's frames, raised in the decoder, through vm_step and the
+        job's task boundary; then xbtd's, raised where it relays opsd's
+        failure, through the entry point, out of async_run."""
         self.assertTrue(frames)
+        opsd = [f for f in frames if f["process"] == OPSD_PROCESS]
+        self.assertTrue(opsd)
+        self.assertEqual(frames[:len(opsd)], opsd, "opsd's frames first")
+        xbtd = frames[len(opsd):]
+        self.assertTrue(xbtd)
         for f in frames:
-            self.assertEqual(f["process"], XBTD_PROCESS, f)
+            self.assertIn(f["process"], (OPSD_PROCESS, XBTD_PROCESS), f)
             self.assertIn("name", f, f)
             self.assertGreater(f["line"], 0, f)
             self.assertEqual((f["chars_start"], f["chars_end"],
@@ -263,21 +280,27 @@ class VmCase(fx.XbtdTestCase):
             # Each frame points at the macro that recorded it.
             self.assertRegex(source_line(f["filename"], f["line"]),
                              r"XBT_|SM_FAIL", f)
-        self.assertEqual(frames[0]["filename"], "server/common/sm_decode.c")
-        self.assertEqual([f["is_raise"] for f in frames],
-                         [True] + [False] * (len(frames) - 1))
-        self.assertEqual((frames[-1]["filename"], frames[-1]["name"]),
+        for f in xbtd:
+            self.assertEqual(f["process"], XBTD_PROCESS, f)
+        self.assertEqual(opsd[0]["filename"], "server/common/sm_decode.c")
+        self.assertEqual([f["is_raise"] for f in opsd],
+                         [True] + [False] * (len(opsd) - 1))
+        self.assertEqual((opsd[-1]["filename"], opsd[-1]["name"]),
+                         ("server/xenops/vm.c", "vm_job_run"))
+        self.assert_chain(opsd, [("server/common/sm_run.c", "sm_call"),
+                                 ("server/xenops/vm.c", "vm_step"),
+                                 ("server/xenops/vm.c", step),
+                                 ("server/xenops/vm.c", "vm_job_run")])
+        self.assertEqual((xbtd[0]["filename"], xbtd[0]["name"]),
+                         ("server/xenapi/ops.c", "ops_failure"))
+        self.assertEqual([f["is_raise"] for f in xbtd],
+                         [True] + [False] * (len(xbtd) - 1))
+        self.assertEqual((xbtd[-1]["filename"], xbtd[-1]["name"]),
                          ("server/xenapi/dispatch.c", "async_run"))
-        chain = [("server/common/sm_run.c", "sm_call"),
-                 ("server/xenapi/vm.c", "vm_sm"),
-                 ("server/xenapi/vm.c", entry),
-                 ("server/xenapi/dispatch.c", "async_run")]
-        seen = [(f["filename"], f["name"]) for f in frames]
-        at = 0
-        for want in chain:
-            self.assertIn(want, seen[at:], "%r not in order in %r"
-                          % (want, seen))
-            at = seen.index(want, at) + 1
+        self.assert_chain(xbtd, [("server/xenapi/ops.c", "ops_run"),
+                                 ("server/xenapi/vm.c", "vm_run_ops"),
+                                 ("server/xenapi/vm.c", entry),
+                                 ("server/xenapi/dispatch.c", "async_run")])
 
 
 # ---- the demo world --------------------------------------------------------
@@ -298,7 +321,8 @@ class DemoWorld(VmCase):
         self.assertEqual(rec["progress"], 1.0)
         frames = backtrace_frames(rec["backtrace"])
         fail = os.path.join(fx.SRCDIR, "server", "plugins", "FAILSR")
-        plugin = [f for f in frames if f["process"] != XBTD_PROCESS]
+        plugin = [f for f in frames
+                  if f["process"] not in (XBTD_PROCESS, OPSD_PROCESS)]
         self.assertEqual(frames[:len(plugin)], plugin,
                          "the plugin's frames come first")
         self.assertEqual(
@@ -317,7 +341,7 @@ class DemoWorld(VmCase):
             self.assertTrue(os.path.isabs(f["filename"]), f)
             self.assertTrue(f["filename"].endswith(
                 ("/server/plugins/FAILSR", "/server/plugins/xbtsm.py")), f)
-        self.assert_xbtd_frames(frames[len(plugin):])
+        self.assert_daemon_frames(frames[len(plugin):])
         # The boot disk was attached and activated, then undone in reverse.
         calls = re.findall(r"\[%s\] SM call: (\w+) (\w+) \{.*vdi_ref: "
                            r"\"(OpaqueRef:[0-9a-f-]+)\"" % re.escape(
@@ -603,7 +627,8 @@ class PluginFaults(VmCase):
     def test_xenapi_error_raised_directly(self):
         rec = self.attach_fails("xenapi", ["SR_HAS_NO_PBDS", self.sr()])
         frames = backtrace_frames(rec["backtrace"])
-        self.assertEqual(frames[0]["process"], XBTD_PROCESS)
+        self.assertEqual(frames[0]["process"], OPSD_PROCESS)
+        self.assert_daemon_frames(frames)
 
     def test_malformed_backtrace_json(self):
         rec = self.attach_fails("badjson", [
@@ -611,9 +636,9 @@ class PluginFaults(VmCase):
             "badjson stderr\n"])
         frames = backtrace_frames(rec["backtrace"])
         # The primary error stands, without plugin frames.
-        self.assertEqual([f for f in frames
-                          if f["process"] != XBTD_PROCESS], [])
-        self.assert_xbtd_frames(frames)
+        self.assertEqual([f for f in frames if f["process"]
+                          not in (XBTD_PROCESS, OPSD_PROCESS)], [])
+        self.assert_daemon_frames(frames)
         self.assertEqual(frames[0]["name"], "sm_decode_wbt")
         self.assertIn("SM VMTEST vdi_attach: plugin backtrace left out",
                       self.xbtd.stderr())
@@ -637,7 +662,7 @@ class PluginFaults(VmCase):
                          line=line_of(KIT_SRC, KIT_MARK)))
         want[0]["is_raise"] = True
         self.assertEqual(frames[:len(want)], want)
-        self.assert_xbtd_frames(frames[len(want):])
+        self.assert_daemon_frames(frames[len(want):])
         return frames
 
     def test_backend_failure_frames(self):
@@ -699,12 +724,11 @@ class PluginFaults(VmCase):
         frames = backtrace_frames(rec["backtrace"])
         self.assertEqual(frames[0]["process"], "VMTEST @ h1")
         self.assertTrue(frames[0]["is_raise"])
-        xbtd = [f for f in frames if f["process"] == XBTD_PROCESS]
-        self.assertEqual(frames[-len(xbtd):], xbtd)
-        seen = [f["name"] for f in xbtd]
-        self.assertIn("vm_undo", seen)
-        self.assertIn("vm_clean_shutdown", seen)
-        self.assertEqual(seen[-1], "async_run")
+        plugin = [f for f in frames
+                  if f["process"] not in (XBTD_PROCESS, OPSD_PROCESS)]
+        self.assert_daemon_frames(frames[len(plugin):],
+                                  entry="vm_clean_shutdown",
+                                  step="vm_do_shutdown")
 
     def test_pbd_plug_failure(self):
         sr = self.sr("vt-broken-sr")

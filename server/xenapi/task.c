@@ -128,12 +128,14 @@ xbt_error *task_check_cancel(const char *ref)
 
 void task_progress(const char *ref, double progress)
 {
-	struct xbt_task_record *t;
+	const struct xbt_task_record *t;
 
 	store_lock();
-	t = store_edit(&xbt_class_task, ref);
-	if (t)
-		t->progress = progress;
+	t = store_get(&xbt_class_task, ref);
+	/* Only a change is an event. */
+	if (t && t->progress != progress)
+		((struct xbt_task_record *)store_edit(&xbt_class_task, ref))
+			->progress = progress;
 	store_unlock();
 }
 

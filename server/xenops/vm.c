@@ -180,7 +180,10 @@ static void vm_undo(struct vm_job *j)
 		    !(err = XBT_PROPAGATE(vm_step(j, d, "vdi_detach", false))))
 			d->attached = false;
 		if (err) {
-			log_backtrace(LOG_LEVEL_WARN, "undo (ignored)", err);
+			char what[160];
+			snprintf(what, sizeof(what), "undo on VDI %.100s (ignored)",
+				 d->rec.vdi_ref);
+			log_backtrace(LOG_LEVEL_WARN, what, err);
 			xbt_error_free(err);
 		}
 	}
