@@ -17,14 +17,16 @@ WIRE="api/wire.c api/wire_repair.c api/wire_xml.c api/wire_jsonrpc.c"
 # xbtd's core without main.c (the daemon's start-up) and the HTTP front
 # (the fuzz target calls dispatch_http itself).
 SERVER="$WIRE api/model.c api/record.c api/check.c api/strv.c api/datetime.c
-api/client.c @build@/api/xenapi.c
+api/client.c @build@/api/xenapi.c @build@/api/xenops.c
+@build@/api/xenops_client.c
 server/common/log.c server/common/worker.c server/common/options.c
+server/common/rpc.c
 server/common/sm_call.c server/common/sm_decode.c server/common/sm_run.c
 server/xenapi/config.c server/xenapi/dispatch.c
 @build@/server/dispatch_table.c server/xenapi/store.c server/xenapi/evlog.c
 server/xenapi/event.c server/xenapi/subs.c server/xenapi/host.c
 server/xenapi/session.c server/xenapi/task.c server/xenapi/vm.c
-server/xenapi/pbd.c server/xenapi/world.c"
+server/xenapi/pbd.c server/xenapi/world.c server/xenapi/ops.c"
 
 # Extra sources (relative to SRCDIR; @build@/ is BUILDDIR) a target needs
 # beyond the core, one line per target: "<target>: file file ...".
@@ -62,6 +64,7 @@ cat > "$OUTDIR/config.h" <<CONFIG
 #define PACKAGE_VERSION "${version:-0}"
 #define XBT_SM_DIR "/nonexistent/xbt-fuzz/sm"
 #define XBT_BUILDDIR "$BUILDDIR"
+#define XBT_OPSD_PATH "/nonexistent/xbt-fuzz/xbt-opsd"
 CONFIG
 
 GEN_INCLUDES=
