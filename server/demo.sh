@@ -29,6 +29,9 @@ $xe vm-list
 echo "\$ xe vm-start vm=demo-ok && xe vm-list name-label=demo-ok params=name-label,power-state"
 $xe vm-start vm=demo-ok
 $xe vm-list name-label=demo-ok params=name-label,power-state
+echo
+echo "# demo-fail's data disk is locked: the trace runs through three processes,"
+echo "# the plugin (FAIL @ host), xbt-opsd that ran it, and xbtd."
 echo "\$ xe vm-start vm=demo-fail --trace"
 $xe vm-start vm=demo-fail --trace || true
 echo
