@@ -7,7 +7,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include "log.h"
 #include "options.h"
 #include "xbt/buf.h"
 
@@ -140,4 +143,36 @@ int opt_parse(const struct opt *table, size_t n, const char *prog,
 	}
 	free(longs);
 	return status;
+}
+
+bool opt_parse_hostname(const char *arg, void *dest)
+{
+	bool ok = arg[0] && strlen(arg) < OPT_HOSTNAME_MAX;
+
+	if (ok)
+		memcpy(dest, arg, strlen(arg) + 1);
+	return ok;
+}
+
+bool opt_parse_socket(const char *arg, void *dest)
+{
+	struct sockaddr_un sun;
+
+	*(const char **)dest = arg;
+	return arg[0] == '/' && strlen(arg) < sizeof(sun.sun_path);
+}
+
+bool opt_parse_log_level(const char *arg, void *dest)
+{
+	int level = log_level_parse(arg);
+
+	*(int *)dest = level;
+	return level >= 0;
+}
+
+void opt_default_hostname(char *name)
+{
+	if (!name[0] && gethostname(name, OPT_HOSTNAME_MAX - 1) != 0)
+		snprintf(name, OPT_HOSTNAME_MAX, "localhost");
+	name[OPT_HOSTNAME_MAX - 1] = '\0';
 }

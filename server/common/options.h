@@ -48,4 +48,15 @@ int opt_parse(const struct opt *table, size_t n, const char *prog,
 /* The usage text: one line per option, with its default. */
 void opt_usage(FILE *f, const struct opt *table, size_t n, const char *prog);
 
+/* OPT_CUSTOM parsers the daemons share; each says what dest points at. */
+#define OPT_HOSTNAME_MAX 256
+/* char[OPT_HOSTNAME_MAX]: a non-empty name that fits. */
+bool opt_parse_hostname(const char *arg, void *dest);
+/* const char *: an absolute path that fits a sockaddr_un. */
+bool opt_parse_socket(const char *arg, void *dest);
+/* int: error, warn, info or debug (log_level_parse). */
+bool opt_parse_log_level(const char *arg, void *dest);
+/* Fills an empty name (char[OPT_HOSTNAME_MAX]) with the machine's. */
+void opt_default_hostname(char *name);
+
 #endif

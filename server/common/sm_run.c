@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 
 #include "log.h"
 #include "sm_priv.h"
+#include "child.h"
 #include "xbt/value.h"
 #include "xbt/wire.h"
 #include "xbt/xenapi.h"
@@ -264,36 +264,6 @@ static void sm_stream_close(struct sm_stream *s)
 	xbt_buf_release(&s->buf);
 }
 
-/* posix_spawn's attributes and file actions for a plugin. */
-static int sm_spawn(const char *path, char *const argv[], char *const envp[],
-		    int out_w, int err_w, pid_t *pid)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t all, none;
-	int rc;
-
-	sigfillset(&all);
-	sigemptyset(&none);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out_w, 1);
-	posix_spawn_file_actions_adddup2(&fa, err_w, 2);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	/* Ignored signals (SIGPIPE in xbtd) survive exec unless reset. */
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF |
-				 POSIX_SPAWN_SETSIGMASK |
-				 POSIX_SPAWN_SETPGROUP);
-	rc = posix_spawn(pid, path, &fa, &attr, argv, envp);
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
-	return rc;
-}
-
 /*
  * The methodCall for argv[1], by our serialiser: it writes text as it was
  * given (api/value.c) and made safe, so it never holds a NUL.
@@ -370,8 +340,8 @@ xbt_error *sm_call(const struct sm_config *cfg, const char *type,
 		char *argv[] = { path.buf, xml.buf, NULL };
 		char *envp[] = { env_path.buf, (char *)"ORIGINATOR=SM", NULL };
 		started = sm_now_ms();
-		rc = sm_spawn(path.buf, argv, envp, out_p[1], err_p[1],
-			      &ch.pid);
+		const int fds[3] = { -1, out_p[1], err_p[1] };
+		rc = child_spawn(path.buf, argv, envp, fds, true, &ch.pid);
 	}
 	close(out_p[1]);
 	close(err_p[1]);

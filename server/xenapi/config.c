@@ -48,35 +48,12 @@ static bool config_listen(const char *arg, void *dest)
 	return true;
 }
 
-static bool config_hostname(const char *arg, void *dest)
-{
-	(void)dest;
-	if (!arg[0] || strlen(arg) >= sizeof(xbtd_conf.hostname))
-		return false;
-	snprintf(xbtd_conf.hostname, sizeof(xbtd_conf.hostname), "%s", arg);
-	return true;
-}
-
-/* An absolute path that fits a sockaddr_un. */
-static bool config_socket(const char *arg, void *dest)
-{
-	*(const char **)dest = arg;
-	return arg[0] == '/' && strlen(arg) < 108;
-}
-
-static bool config_log_level(const char *arg, void *dest)
-{
-	int level = log_level_parse(arg);
-
-	*(int *)dest = level;
-	return level >= 0;
-}
-
 static const struct opt config_table[] = {
 	{ "listen", OPT_CUSTOM, NULL, "127.0.0.1:8080", NULL, NULL, 0, 0,
 	  config_listen, "ADDR:PORT", "where to serve the XenAPI" },
-	{ "hostname", OPT_CUSTOM, NULL, NULL, "the machine's name", NULL, 0,
-	  0, config_hostname, "NAME", "this host's name" },
+	{ "hostname", OPT_CUSTOM, xbtd_conf.hostname, NULL,
+	  "the machine's name", NULL, 0, 0, opt_parse_hostname, "NAME",
+	  "this host's name" },
 	{ "password", OPT_STRING, &xbtd_conf.password, NULL,
 	  XBTD_DEFAULT_PASSWORD ", on loopback only", "XBT_PASSWORD", 0, 0,
 	  NULL, "PW", "root's password" },
@@ -117,10 +94,10 @@ static const struct opt config_table[] = {
 	  "the build tree's when run from it, else the installed one", NULL,
 	  0, 0, NULL, "FILE", "the xbt-opsd binary to run" },
 	{ "opsd-socket", OPT_CUSTOM, &xbtd_conf.opsd_socket, NULL,
-	  "none: xbtd runs its own", NULL, 0, 0, config_socket, "PATH",
+	  "none: xbtd runs its own", NULL, 0, 0, opt_parse_socket, "PATH",
 	  "use the xbt-opsd already serving on PATH" },
 	{ "log-level", OPT_CUSTOM, &xbtd_conf.log_level, "info", NULL, NULL, 0,
-	  0, config_log_level, "LEVEL", "error, warn, info or debug" },
+	  0, opt_parse_log_level, "LEVEL", "error, warn, info or debug" },
 	{ "syslog", OPT_FLAG, &xbtd_conf.syslog, NULL, NULL, NULL, 0, 0, NULL,
 	  NULL, "log to syslog instead of stderr" },
 };
@@ -153,10 +130,7 @@ int config_parse(int argc, char **argv)
 			   "xbtd", PACKAGE_VERSION, argc, argv);
 	if (status)
 		return status;
-	if (!xbtd_conf.hostname[0] &&
-	    gethostname(xbtd_conf.hostname, sizeof(xbtd_conf.hostname) - 1))
-		snprintf(xbtd_conf.hostname, sizeof(xbtd_conf.hostname),
-			 "localhost");
+	opt_default_hostname(xbtd_conf.hostname);
 	if (!xbtd_conf.sm_dir)
 		xbtd_conf.sm_dir = config_in_build_tree()
 			? XBT_BUILDDIR "/server/plugins" : XBT_SM_DIR;

@@ -18,7 +18,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "child.h"
 #include "xbt/client.h"
 #include "xbt/value.h"
 #include "xbt/xenops.h"
@@ -116,9 +116,6 @@ static xbt_error *ops_spawn(void)
 		xbtd_conf.syslog ? (char *)"--syslog" : NULL, NULL
 	};
 	extern char **environ;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t all, none;
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
 	xbt_error *err = NULL;
 	int rc;
@@ -131,21 +128,11 @@ static xbt_error *ops_spawn(void)
 		err = ops_fail("pipe", errno);
 		goto out;
 	}
-	sigfillset(&all);
-	sigemptyset(&none);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF |
-				 POSIX_SPAWN_SETSIGMASK);
-	rc = posix_spawn(&ops_pid, xbtd_conf.opsd_path, &fa, &attr, argv,
-			 environ);
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
+	{
+		const int fds[3] = { in[0], out[1], -1 };
+		rc = child_spawn(xbtd_conf.opsd_path, argv, environ, fds, false,
+				 &ops_pid);
+	}
 	if (rc != 0) {
 		ops_pid = -1;
 		err = ops_fail(xbtd_conf.opsd_path, rc);
@@ -392,7 +379,9 @@ static xbt_error *ops_wait(xbt_client *c, const char *dbg, const char *id,
 		if (v)
 			xmlrpc_DECREF(v);
 		last = u.id;
-		mine = xbt_strv_has(&u.tasks, id);
+		/* A wait that saw no change reads the task anyway: one that
+		 * vanished (destroyed by another client) must not hang us. */
+		mine = xbt_strv_has(&u.tasks, id) || u.tasks.n == 0;
 		xbt_record_release(&xops_class_updates, &u);
 		if (err)
 			break;

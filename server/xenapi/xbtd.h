@@ -18,6 +18,7 @@
 #include "xbt/xenapi.h"
 #include "handlers.h"
 #include "http.h"
+#include "options.h"
 #include "rpc.h"
 #include "worker.h"
 
@@ -31,7 +32,7 @@
 struct xbtd_config {
 	char listen_addr[64];
 	unsigned listen_port;
-	char hostname[256];
+	char hostname[OPT_HOSTNAME_MAX];
 	const char *password;     /* root's; NULL means the default */
 	const char *users_file;
 	const char *sm_dir;       /* NULL: the build tree's or the installed */

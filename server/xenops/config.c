@@ -18,36 +18,13 @@
 
 struct opsd_config opsd_conf;
 
-static bool config_hostname(const char *arg, void *dest)
-{
-	(void)dest;
-	if (!arg[0] || strlen(arg) >= sizeof(opsd_conf.hostname))
-		return false;
-	snprintf(opsd_conf.hostname, sizeof(opsd_conf.hostname), "%s", arg);
-	return true;
-}
-
-/* An absolute path that fits a sockaddr_un. */
-static bool config_socket(const char *arg, void *dest)
-{
-	*(const char **)dest = arg;
-	return arg[0] == '/' && strlen(arg) < 108;
-}
-
-static bool config_log_level(const char *arg, void *dest)
-{
-	int level = log_level_parse(arg);
-
-	*(int *)dest = level;
-	return level >= 0;
-}
-
 static const struct opt config_table[] = {
 	{ "socket", OPT_CUSTOM, &opsd_conf.socket_path, NULL, NULL,
-	  NULL, 0, 0, config_socket, "PATH",
+	  NULL, 0, 0, opt_parse_socket, "PATH",
 	  "serve on this Unix-domain socket, mode 0600 (required)" },
-	{ "hostname", OPT_CUSTOM, NULL, NULL, "the machine's name", NULL, 0,
-	  0, config_hostname, "NAME", "this host's name, in backtraces" },
+	{ "hostname", OPT_CUSTOM, opsd_conf.hostname, NULL,
+	  "the machine's name", NULL, 0, 0, opt_parse_hostname, "NAME",
+	  "this host's name, in backtraces" },
 	{ "sm-dir", OPT_STRING, &opsd_conf.sm_dir, NULL,
 	  "the installed plugins", NULL, 0, 0, NULL, "DIR", "storage plugins" },
 	{ "plugin-timeout", OPT_UINT, &opsd_conf.plugin_timeout_s,
@@ -71,7 +48,7 @@ static const struct opt config_table[] = {
 	{ "watch-stdin", OPT_FLAG, &opsd_conf.watch_stdin, NULL, NULL, NULL, 0,
 	  0, NULL, NULL, "exit when standard input closes (as xbtd runs it)" },
 	{ "log-level", OPT_CUSTOM, &opsd_conf.log_level, "info", NULL, NULL, 0,
-	  0, config_log_level, "LEVEL", "error, warn, info or debug" },
+	  0, opt_parse_log_level, "LEVEL", "error, warn, info or debug" },
 	{ "syslog", OPT_FLAG, &opsd_conf.syslog, NULL, NULL, NULL, 0, 0, NULL,
 	  NULL, "log to syslog instead of stderr" },
 };
@@ -95,9 +72,6 @@ int opsd_config_parse(int argc, char **argv)
 		fprintf(stderr, "xbt-opsd: --socket PATH is required\n");
 		return 2;
 	}
-	if (!opsd_conf.hostname[0] &&
-	    gethostname(opsd_conf.hostname, sizeof(opsd_conf.hostname) - 1))
-		snprintf(opsd_conf.hostname, sizeof(opsd_conf.hostname),
-			 "localhost");
+	opt_default_hostname(opsd_conf.hostname);
 	return 0;
 }

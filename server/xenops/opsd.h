@@ -19,6 +19,7 @@
 #include "xbt/xenops.h"
 #include "handlers.h"
 #include "http.h"
+#include "options.h"
 #include "rpc.h"
 #include "sm.h"
 #include "worker.h"
@@ -32,7 +33,7 @@
 
 struct opsd_config {
 	const char *socket_path;
-	char hostname[256];
+	char hostname[OPT_HOSTNAME_MAX];
 	const char *sm_dir;
 	unsigned plugin_timeout_s;
 	unsigned workers;

@@ -96,6 +96,16 @@ static void vm_set_task(const char *uuid, const char *task_id)
 	pthread_mutex_unlock(&vm_lock);
 }
 
+/* Under vm_lock. */
+static void vm_busy_drop(struct vm_busy *b)
+{
+	LIST_REMOVE(b, link);
+	free(b->uuid);
+	free(b->op);
+	free(b->task_id);
+	free(b);
+}
+
 static void vm_release(const char *uuid)
 {
 	struct vm_busy *b;
@@ -104,13 +114,8 @@ static void vm_release(const char *uuid)
 	LIST_FOREACH(b, &vm_busy_list, link)
 		if (strcmp(b->uuid, uuid) == 0)
 			break;
-	if (b) {
-		LIST_REMOVE(b, link);
-		free(b->uuid);
-		free(b->op);
-		free(b->task_id);
-		free(b);
-	}
+	if (b)
+		vm_busy_drop(b);
 	pthread_mutex_unlock(&vm_lock);
 }
 
@@ -330,12 +335,7 @@ void opsd_vm_shutdown_all(void)
 	struct vm_busy *b;
 
 	pthread_mutex_lock(&vm_lock);
-	while ((b = LIST_FIRST(&vm_busy_list))) {
-		LIST_REMOVE(b, link);
-		free(b->uuid);
-		free(b->op);
-		free(b->task_id);
-		free(b);
-	}
+	while ((b = LIST_FIRST(&vm_busy_list)))
+		vm_busy_drop(b);
 	pthread_mutex_unlock(&vm_lock);
 }

@@ -20,7 +20,7 @@ SERVER="$WIRE api/model.c api/record.c api/check.c api/strv.c api/datetime.c
 api/client.c @build@/api/xenapi.c @build@/api/xenops.c
 @build@/api/xenops_client.c
 server/common/log.c server/common/worker.c server/common/options.c
-server/common/rpc.c
+server/common/rpc.c server/common/child.c
 server/common/sm_call.c server/common/sm_decode.c server/common/sm_run.c
 server/xenapi/config.c server/xenapi/dispatch.c
 @build@/server/dispatch_table.c server/xenapi/store.c server/xenapi/evlog.c
