@@ -198,6 +198,8 @@ class DemoTrace(OpsdCase):
             [XE, "vm-start", "vm=demo-fail", "--trace", "-p",
              str(self.xbtd.port)], timeout=120, env=env)
         self.assertEqual((status, out), (1, ""), err)
+        self.assertTrue(err.startswith(
+            "Error code: SR_BACKEND_FAILURE_46\n"), err)
         frames = xe_frames(err)
         self.assertEqual(runs([f[0] for f in frames]),
                          ["FAIL @ h1", OPSD_P, XBTD_P])
