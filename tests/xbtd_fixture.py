@@ -9,6 +9,8 @@ clients, and the result reporter.
 - Xbtd: server/xbtd on ADDR:PORT (default 127.0.0.1, a port xbtd picks),
   logged in as root; Hosts: N of them on 127.0.0.1, 127.0.0.2, ... sharing
   one port, the way the hosts of a pool share xapi's port.
+- Opsd: server/xbt-opsd on a Unix-domain socket, and its client (XmlRpc
+  over UnixTransport).
 - Clients: xmlrpc.client proxies and the raw response struct (Xbtd.call,
   XbtdTestCase.ok/failure); XmlRpc and JsonRpc, which return Value or raise
   XenAPIError; raw HTTP: post() on an http.client connection, and
@@ -40,6 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("XBT_SRCDIR") or os.path.dirname(HERE)
 BUILDDIR = os.environ.get("XBT_BUILDDIR") or SRCDIR
 XBTD = os.path.join(BUILDDIR, "server", "xbtd")
+OPSD = os.path.join(BUILDDIR, "server", "xbt-opsd")
 
 ROOT_PASSWORD = "xbt"
 # Sanitizer builds start slowly; a healthy server answers long before this.
@@ -117,7 +120,8 @@ def free_port(addresses=("127.0.0.1",)):
 
 class Server:
     """One program from the build tree that prints a line matching ready
-    (with a group "port") once it serves. start()/stop() or a with block."""
+    (with a group "port" when it serves on TCP) once it serves.
+    start()/stop() or a with block; kill() for tests of a server's death."""
 
     name = "server"
 
@@ -129,6 +133,7 @@ class Server:
         self.port = None
         self.tmpdir = None
         self.sigterm_at = None
+        self.killed = None
         self.result = None
 
     def start(self):
@@ -137,7 +142,7 @@ class Server:
         self.tmpdir = tempfile.mkdtemp(prefix="xbt-%s-" % self.name)
         self.stdout_path = os.path.join(self.tmpdir, "stdout")
         self.stderr_path = os.path.join(self.tmpdir, "stderr")
-        self.sigterm_at = self.result = None
+        self.sigterm_at = self.killed = self.result = None
         with open(self.stdout_path, "wb") as out, \
                 open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(self.argv, cwd=self.tmpdir,
@@ -149,7 +154,8 @@ class Server:
             for line in self.stdout().splitlines():
                 m = self.ready.fullmatch(line)
                 if m:
-                    self.port = int(m.group("port"))
+                    if "port" in self.ready.groupindex:
+                        self.port = int(m.group("port"))
                     return self
             if self.proc.poll() is not None:
                 self._abandon("%s exited with %d before listening: %s"
@@ -196,7 +202,8 @@ class Server:
         if self.proc is None:
             return self.result
         problems = []
-        if self.proc.poll() is not None and self.sigterm_at is None:
+        if self.proc.poll() is not None and self.sigterm_at is None and \
+                self.killed is None:
             problems.append("died early with status %d"
                             % self.proc.returncode)
         self.terminate()
@@ -209,7 +216,7 @@ class Server:
         took = time.monotonic() - self.sigterm_at
         status = self.proc.returncode
         err = self.stderr()
-        if status != 0:
+        if status != 0 and self.killed is None:
             problems.append("exit status %d, want 0" % status)
         problems += ["stderr has %r" % mark for mark in sanitizer_reports(err)]
         self.proc = None
@@ -220,6 +227,14 @@ class Server:
                                  self.tmpdir, err[-8000:]))
         shutil.rmtree(self.tmpdir, ignore_errors=True)
         return self.result
+
+    def kill(self):
+        """SIGKILL and wait, for tests of what a server's death does;
+        returns the exit status. stop() then takes that exit as expected
+        and checks the rest (no sanitizer report), and removes the files."""
+        self.proc.kill()
+        self.killed = self.proc.wait()
+        return self.killed
 
     def __enter__(self):
         return self.start()
@@ -282,6 +297,24 @@ class Xbtd(Server):
     def connection(self, timeout=10):
         return http.client.HTTPConnection(self.address, self.port,
                                           timeout=timeout)
+
+
+class Opsd(Server):
+    """server/xbt-opsd serving on the Unix-domain socket path (its
+    "xbt-opsd listening on PATH" line); client() talks to it."""
+
+    name = "opsd"
+
+    def __init__(self, path, args=(), env=None):
+        self.path = path
+        super().__init__([OPSD, "--socket", path] + list(args),
+                         r"xbt-opsd listening on %s" % re.escape(path), env)
+
+    def describe(self):
+        return "xbt-opsd on %s" % self.path
+
+    def client(self):
+        return opsd_client(self.path)
 
 
 def stop_all(servers):
@@ -368,8 +401,9 @@ class XmlRpc:
     """XenAPI over XML-RPC: Value, or XenAPIError. One per thread (a
     ServerProxy is one connection)."""
 
-    def __init__(self, url, session=None):
-        self.proxy = xmlrpc.client.ServerProxy(url, allow_none=True)
+    def __init__(self, url, session=None, transport=None):
+        self.proxy = xmlrpc.client.ServerProxy(url, allow_none=True,
+                                               transport=transport)
         self.session = session
 
     def raw(self, method, *params):
@@ -386,6 +420,38 @@ class XmlRpc:
 
     def __call__(self, method, *params):
         return self.raw(method, self.session, *params)
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP on a Unix-domain socket (xbt-opsd's)."""
+
+    def __init__(self, path, timeout=60):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.unix_path)
+
+
+class UnixTransport(xmlrpc.client.Transport):
+    """xmlrpc.client over UnixHTTPConnection, one kept connection."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.unix_path = path
+
+    def make_connection(self, host):
+        if self._connection[1] is None:
+            self._connection = host, UnixHTTPConnection(self.unix_path)
+        return self._connection[1]
+
+
+def opsd_client(path):
+    """An XmlRpc on xbt-opsd's socket: opsd has no sessions, so call
+    raw("TASK.list", dbg)."""
+    return XmlRpc("http://xbt-opsd/", transport=UnixTransport(path))
 
 
 class JsonRpc:
@@ -540,11 +606,12 @@ class XbtdTestCase(unittest.TestCase):
     checked in tearDownClass)."""
 
     xbtd_args = ()
+    xbtd_env = None
     xbtd = None
 
     @classmethod
     def setUpClass(cls):
-        cls.xbtd = Xbtd(cls.xbtd_args).start()
+        cls.xbtd = Xbtd(cls.xbtd_args, env=cls.xbtd_env).start()
         cls.session = cls.xbtd.session
         cls.server = cls.xbtd.proxy()
 

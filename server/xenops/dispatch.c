@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "opsd.h"
 #include "xbt/xenapi.h"
 
@@ -30,9 +31,14 @@ xbt_error *opsd_dispatch_call(const char *method, xmlrpc_value *params,
 		goto out;
 	}
 	err = XBT_PROPAGATE(rpc_prepare(&call, method, params, NULL, &session));
-	if (!err)
+	if (!err) {
+		/* Every message's first param is dbg: the call's log lines
+		 * carry it (doc/opsd.md); opsd_dispatch_http clears it. */
+		log_set_thread_name(call.argc && call.argv[0].s ?
+				    call.argv[0].s : "");
 		err = XBT_PROPAGATE(rpc_run(&call,
 				opsd_handlers[call.msg - xops_messages], result));
+	}
 out:
 	rpc_release(&call);
 	free(session);
@@ -44,4 +50,5 @@ void opsd_dispatch_http(void *ctx, enum http_proto proto, const char *body,
 {
 	(void)ctx;
 	rpc_http(opsd_dispatch_call, proto, body, len, out);
+	log_set_thread_name("");
 }
