@@ -205,16 +205,20 @@ static xbt_error *post(xbt_client *c, const xbt_buf *call, struct sink *s)
 		err = XBT_RAISE(XBT_CLIENT_PROTOCOL_ERROR, c->url, why.buf);
 		goto out;
 	}
+	if (rc == CURLE_COULDNT_CONNECT &&
+	    strncmp(c->url, UNIX_PREFIX, strlen(UNIX_PREFIX)) == 0) {
+		/* Over a Unix socket curl speaks of "localhost port 80": the
+		 * system's reason says which of absent, refused, forbidden. */
+		curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno);
+		xbt_buf_addf(&why, "cannot connect to the socket: %s",
+			     os_errno ? strerror((int)os_errno)
+				      : curl_easy_strerror(rc));
+		err = XBT_RAISE(XBT_CLIENT_CONNECT_FAILED, c->url, why.buf);
+		goto out;
+	}
 	if (rc != CURLE_OK) {
 		xbt_buf_addstr(&why, c->errbuf[0] ? c->errbuf :
 						    curl_easy_strerror(rc));
-		/* Over a Unix socket curl speaks of "localhost port 80": the
-		 * system's reason says which of absent, refused, forbidden. */
-		if (rc == CURLE_COULDNT_CONNECT &&
-		    curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno) ==
-			    CURLE_OK &&
-		    os_errno)
-			xbt_buf_addf(&why, " (%s)", strerror((int)os_errno));
 		err = XBT_RAISE(XBT_CLIENT_CONNECT_FAILED, c->url, why.buf);
 		goto out;
 	}
