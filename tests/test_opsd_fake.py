@@ -465,31 +465,57 @@ class Failures(FakeOpsdCase):
                                 info)
 
     def test_not_a_task_record(self):
-        for stat in ("a string", ["a", "list"], {"state": "bogus"},
-                     {"state": "pending", "progress": "half"}):
+        # opsd's reply is not the client's mistake: INTERNAL_ERROR, not
+        # XMLRPC_UNMARSHAL_FAILURE, naming the call and what was wrong.
+        why = "xbt-opsd: TASK.stat: unexpected reply: " \
+            "XMLRPC_UNMARSHAL_FAILURE [%s]"
+        for stat, want in (
+                ("a string", 'record TASK; string "a string"'),
+                (["a", "list"], "record TASK; array"),
+                ({"state": "bogus"},
+                 'enum task_state; string "bogus" at field "state"'),
+                ({"state": "pending", "progress": "half"},
+                 'float; string "half" at field "progress"')):
             with self.subTest(stat=stat):
                 self.fake.reset(states=[stat])
                 task, rec = self.start()
                 self.assertEqual(rec["status"], "failure", rec)
-                self.assertEqual(rec["error_info"][0], "INTERNAL_ERROR",
-                                 rec["error_info"])
-                self.assertEqual(len(rec["error_info"]), 2)
-                self.assertTrue(rec["error_info"][1].startswith(
-                    "xbt-opsd: "), rec["error_info"])
+                self.assertEqual(rec["error_info"],
+                                 ["INTERNAL_ERROR", why % want])
                 self.check_destroyed(task)
                 self.check_dbg(task)
 
 
+    def test_error_of_a_call_is_opsds(self):
+        # An error of the call itself (not of the task) names opsd's call:
+        # the client never sees opsd's classes and ids as its own error.
+        for method, error, want in (
+                ("TASK.stat", ["HANDLE_INVALID", "TASK", "task-1"],
+                 "xbt-opsd: TASK.stat failed: HANDLE_INVALID [TASK; task-1]"),
+                ("VM.start", ["OTHER_OPERATION_IN_PROGRESS", "VM", "u",
+                              "start", "task-0"],
+                 "xbt-opsd: VM.start failed: OTHER_OPERATION_IN_PROGRESS "
+                 "[VM; u; start; task-0]")):
+            with self.subTest(method=method):
+                self.fake.reset(faults={method: ("failure", error)})
+                _task, rec = self.start()
+                self.assertEqual((rec["status"], rec["error_info"]),
+                                 ("failure", ["INTERNAL_ERROR", want]))
+
     def test_not_an_updates_record(self):
-        for reply in ("a string", {"id": "soon", "tasks": []},
-                      {"id": 1, "tasks": "task-1"}):
+        why = "xbt-opsd: UPDATES.get: unexpected reply: " \
+            "XMLRPC_UNMARSHAL_FAILURE [%s]"
+        for reply, want in (
+                ("a string", 'record UPDATES; string "a string"'),
+                ({"id": "soon", "tasks": []},
+                 'int; string "soon" at field "id"'),
+                ({"id": 1, "tasks": "task-1"},
+                 'set (string); string "task-1" at field "tasks"')):
             with self.subTest(reply=reply):
                 self.fake.reset(faults={"UPDATES.get": ("value", reply)})
                 task, rec = self.start()
-                info = rec["error_info"]
-                self.assertEqual((rec["status"], info[0], len(info)),
-                                 ("failure", "INTERNAL_ERROR", 2), info)
-                self.assertTrue(info[1].startswith("xbt-opsd: "), info)
+                self.assertEqual((rec["status"], rec["error_info"]),
+                                 ("failure", ["INTERNAL_ERROR", why % want]))
                 self.check_destroyed(task)
                 self.check_dbg(task)
 
@@ -550,10 +576,9 @@ class Transport(FakeOpsdCase):
         finally:
             os.rename(self.fake.path + ".away", self.fake.path)
         self.assertEqual(rec["status"], "failure", rec)
-        self.assertEqual(rec["error_info"][0], "INTERNAL_ERROR")
-        self.assertRegex(rec["error_info"][1],
-                         r"^xbt-opsd: .*No such file or directory\): %s$"
-                         % re.escape(self.fake.path))
+        self.assertEqual(rec["error_info"], [
+            "INTERNAL_ERROR", "xbt-opsd: cannot connect to the socket: "
+            "No such file or directory: " + self.fake.path])
         self.assertEqual(self.fake.all_calls(), [])
 
     @unittest.skip("xbtd has no option for its opsd call timeout "

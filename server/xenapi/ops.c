@@ -68,6 +68,38 @@ static xbt_error *ops_fail_at(const char *file, int line, const char *func,
 
 #define ops_fail(what, errnum) ops_fail_at(XBT_HERE, (what), (errnum))
 
+/*
+ * A call to opsd that failed (not its task: that is ops_failure), as the one
+ * error xbtd raises for it, INTERNAL_ERROR ["xbt-opsd: ..."]: opsd out of
+ * reach or not speaking HTTP ("<why>: <socket>"), an error of the call
+ * itself ("<method> failed: CODE [params]"), a reply of the wrong shape
+ * ("<method>: unexpected reply: ..."). Nothing of opsd's interface reaches
+ * the client as if it were the client's own mistake.
+ */
+static xbt_error *ops_call_failed(xbt_error *err, const char *method,
+				  bool reply)
+{
+	xbt_buf msg = XBT_BUF_INIT;
+
+	if (!err)
+		goto out;
+	if (strcmp(err->code, XBT_CLIENT_CONNECT_FAILED) == 0 ||
+	    strcmp(err->code, XBT_CLIENT_PROTOCOL_ERROR) == 0) {
+		xbt_buf_addf(&msg, "xbt-opsd: %s: %s",
+			     err->nparams > 1 ? err->params[1] : err->code,
+			     ops_socket);
+	} else {
+		char *summary = xbt_error_summary(err);
+		xbt_buf_addf(&msg, "xbt-opsd: %s%s: %s", method,
+			     reply ? ": unexpected reply" : " failed", summary);
+		free(summary);
+	}
+	err = XBT_RERAISE_INTERNAL_ERROR(err, msg.buf);
+out:
+	xbt_buf_release(&msg);
+	return err;
+}
+
 /* ---- the process ------------------------------------------------------------ */
 
 /* Reads opsd's stdout until its ready line; false on EOF or timeout. */
@@ -192,8 +224,9 @@ static xbt_error *ops_client(xbt_client **c)
 	}
 	pthread_mutex_unlock(&ops_lock);
 	if (!err)
-		err = XBT_PROPAGATE(xbt_client_open(ops_url, OPS_CALL_TIMEOUT_MS,
-						    c));
+		err = ops_call_failed(xbt_client_open(ops_url,
+						      OPS_CALL_TIMEOUT_MS, c),
+				      "connect", false);
 	return err;
 }
 
@@ -373,9 +406,13 @@ static xbt_error *ops_wait(xbt_client *c, const char *dbg, const char *id,
 		bool mine;
 
 		xbt_record_init(&xops_class_updates, &u);
-		err = XBT_PROPAGATE(xops_updates_get(c, dbg, last, OPS_WAIT_S, &v));
+		err = ops_call_failed(xops_updates_get(c, dbg, last,
+						       OPS_WAIT_S, &v),
+				      "UPDATES.get", false);
 		if (!err)
-			err = XBT_PROPAGATE(ops_read(&xops_class_updates, v, &u));
+			err = ops_call_failed(ops_read(&xops_class_updates, v,
+						       &u),
+					      "UPDATES.get", true);
 		if (v)
 			xmlrpc_DECREF(v);
 		last = u.id;
@@ -387,11 +424,13 @@ static xbt_error *ops_wait(xbt_client *c, const char *dbg, const char *id,
 			break;
 		if (!mine)
 			continue;
-		err = XBT_PROPAGATE(xops_task_stat(c, dbg, id, &v));
+		err = ops_call_failed(xops_task_stat(c, dbg, id, &v),
+				      "TASK.stat", false);
 		if (!err) {
 			xbt_record_release(&xops_class_task, t);
 			xbt_record_init(&xops_class_task, t);
-			err = XBT_PROPAGATE(ops_read(&xops_class_task, v, t));
+			err = ops_call_failed(ops_read(&xops_class_task, v, t),
+					      "TASK.stat", true);
 		}
 		if (v)
 			xmlrpc_DECREF(v);
@@ -399,20 +438,6 @@ static xbt_error *ops_wait(xbt_client *c, const char *dbg, const char *id,
 			break;
 		if (xapi_task)
 			task_progress(xapi_task, t->progress);
-	}
-	return err;
-}
-
-/* A transport or protocol failure talking to opsd, as a XenAPI error. */
-static xbt_error *ops_transport(xbt_error *err)
-{
-	if (err && (strcmp(err->code, XBT_CLIENT_CONNECT_FAILED) == 0 ||
-		    strcmp(err->code, XBT_CLIENT_PROTOCOL_ERROR) == 0)) {
-		char msg[512];
-		snprintf(msg, sizeof(msg), "xbt-opsd: %s: %s",
-			 err->nparams > 1 ? err->params[1] : err->code,
-			 ops_socket);
-		err = XBT_RERAISE_INTERNAL_ERROR(err, msg);
 	}
 	return err;
 }
@@ -432,12 +457,14 @@ xbt_error *ops_run(const struct ops_op *op)
 	if ((err = XBT_PROPAGATE(ops_client(&c))))
 		goto out;
 	if (op->start)
-		err = XBT_PROPAGATE(xops_vm_start(c, op->dbg, op->vm,
-						  op->session_ref, disks, &v));
+		err = ops_call_failed(xops_vm_start(c, op->dbg, op->vm,
+						    op->session_ref, disks, &v),
+				      "VM.start", false);
 	else
-		err = XBT_PROPAGATE(xops_vm_shutdown(c, op->dbg, op->vm,
-						     op->session_ref, disks,
-						     op->hard, &v));
+		err = ops_call_failed(xops_vm_shutdown(c, op->dbg, op->vm,
+						       op->session_ref, disks,
+						       op->hard, &v),
+				      "VM.shutdown", false);
 	if (!err && !(id = xbt_value_text(v, NULL)))
 		err = XBT_RAISE_INTERNAL_ERROR("xbt-opsd: task id is not a string");
 	if (err)
@@ -466,7 +493,6 @@ xbt_error *ops_run(const struct ops_op *op)
 			xmlrpc_DECREF(r);
 	}
 out:
-	err = ops_transport(err);
 	if (!err)
 		err = failed;
 	else
