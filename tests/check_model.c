@@ -1365,8 +1365,9 @@ END_TEST
 START_TEST(test_xops_model)
 {
 	static const char *const wires[] = {
-		"VM.start", "VM.shutdown", "TASK.stat", "TASK.cancel",
-		"TASK.destroy", "TASK.list", "UPDATES.get"
+		"VM.start", "VM.shutdown", "VM.destroy", "VM.list",
+		"TASK.stat", "TASK.cancel", "TASK.destroy", "TASK.list",
+		"UPDATES.get"
 	};
 	static const char *const classes[] = { "disk", "VM", "TASK", "UPDATES" };
 
@@ -1388,15 +1389,15 @@ START_TEST(test_xops_model)
 	/* the XenAPI's task is another class of the same name */
 	ck_assert_ptr_eq(xbt_class_find("TASK"), &xbt_class_task);
 	ck_assert_ptr_eq(xbt_class_find_in(&xbt_api, "VM"), &xbt_class_vm);
-	ck_assert_uint_eq(xops_class_vm.nfields, 0);
-	ck_assert_uint_eq(xops_class_vm.record_size, 0);
+	ck_assert_uint_eq(xops_class_vm.nfields, 2);
+	ck_assert_uint_eq(xops_class_vm.record_size, sizeof(xops_vm_record));
 	ck_assert_uint_eq(xops_class_task.record_size, sizeof(xops_task_record));
 
-	ck_assert_uint_eq(xops_api.nmessages, 7);
+	ck_assert_uint_eq(xops_api.nmessages, 9);
 	ck_assert_uint_eq(xops_nmessages, XOPS_MSG__COUNT);
 	ck_assert_ptr_eq(xops_api.messages, xops_messages);
 	ck_assert_ptr_eq(xops_api.messages_by_name, xops_messages_by_name);
-	for (size_t i = 0; i < 7; i++) {
+	for (size_t i = 0; i < 9; i++) {
 		const xbt_message_desc *m = &xops_messages[i];
 
 		ck_assert_str_eq(m->wire_name, wires[i]);

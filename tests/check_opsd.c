@@ -235,7 +235,7 @@ static void check_eq_free(char *got, const char *want)
 static void setup(void)
 {
 	char *argv[] = {
-		(char *)"xbt-opsd", (char *)"--socket", (char *)"/nonexistent/x",
+		(char *)"xbt-opsd", (char *)"--state-dir", (char *)"/nonexistent/x",
 		(char *)"--task-max", (char *)"4", (char *)"--hostname",
 		(char *)HOST, (char *)"--sm-dir", (char *)SM_FIXTURE_DIR,
 		(char *)"--plugin-timeout", (char *)"120", (char *)"--workers",
@@ -717,13 +717,14 @@ END_TEST
 START_TEST(test_list_methods)
 {
 	static const char *const want[] = {
-		"system.listMethods", "VM.start", "VM.shutdown", "TASK.stat",
-		"TASK.cancel", "TASK.destroy", "TASK.list", "UPDATES.get",
+		"system.listMethods", "VM.start", "VM.shutdown", "VM.destroy",
+		"VM.list", "TASK.stat", "TASK.cancel", "TASK.destroy",
+		"TASK.list", "UPDATES.get",
 	};
 	xmlrpc_value *r = call_ok("system.listMethods", strs(NULL));
 
-	ck_assert_uint_eq(xbt_value_size(r), 8);
-	for (size_t i = 0; i < 8; i++) {
+	ck_assert_uint_eq(xbt_value_size(r), 10);
+	for (size_t i = 0; i < 10; i++) {
 		xmlrpc_value *v = xbt_value_item(r, i);
 		check_eq_free(text_of(v), want[i]);
 		xmlrpc_DECREF(v);
@@ -981,8 +982,9 @@ START_TEST(test_vm_start_plugin_failure)
 			OPSD_FRAME("common/sm_decode.c", "sm_decode_value", false),
 			OPSD_FRAME("common/sm_decode.c", "sm_decode", false),
 			OPSD_FRAME("common/sm_run.c", "sm_call", false),
-			OPSD_FRAME("xenops/vm.c", "vm_step", false),
-			OPSD_FRAME("xenops/vm.c", "vm_do_start", false),
+			OPSD_FRAME("common/vmops.c", "vmops_step", false),
+			OPSD_FRAME("common/vmops.c", "vmops_start", false),
+			OPSD_FRAME("xenops/vm.c", "vm_job_steps", false),
 			OPSD_FRAME("xenops/vm.c", "vm_job_run", false),
 		};
 		check_frames(r.backtrace, w, sizeof(w) / sizeof(w[0]));
@@ -1006,8 +1008,9 @@ START_TEST(test_vm_start_plugin_failure)
 			OPSD_FRAME("common/sm_decode.c", "sm_decode_fault", true),
 			OPSD_FRAME("common/sm_decode.c", "sm_decode", false),
 			OPSD_FRAME("common/sm_run.c", "sm_call", false),
-			OPSD_FRAME("xenops/vm.c", "vm_step", false),
-			OPSD_FRAME("xenops/vm.c", "vm_do_start", false),
+			OPSD_FRAME("common/vmops.c", "vmops_step", false),
+			OPSD_FRAME("common/vmops.c", "vmops_start", false),
+			OPSD_FRAME("xenops/vm.c", "vm_job_steps", false),
 			OPSD_FRAME("xenops/vm.c", "vm_job_run", false),
 		};
 		check_frames(r.backtrace, w, sizeof(w) / sizeof(w[0]));

@@ -124,13 +124,13 @@ class OpsdOptions(Options):
                 self.assertEqual(out, "")
                 self.assertEqual(err.strip(), "xbt-opsd: " + want)
 
-    def test_socket_is_required(self):
+    def test_state_dir_is_required(self):
         for args in ([], ["--hostname", "h1", "--task-max", "5"]):
             with self.subTest(args=args):
                 status, out, err = self.run_program(args)
                 self.assertEqual(status, 2)
                 self.assertEqual(out, "")
-                self.assertEqual(err, "xbt-opsd: --socket PATH is required\n")
+                self.assertEqual(err, "xbt-opsd: --state-dir DIR is required\n")
 
     def test_help_and_version_need_no_socket(self):
         status, out, _err = self.run_program(["--help"])

@@ -260,9 +260,9 @@ class VmCase(fx.XbtdTestCase):
             at = seen.index(want, at) + 1
 
     def assert_daemon_frames(self, frames, entry="vm_start",
-                             step="vm_do_start"):
+                             step="vmops_start"):
         """The daemons' part of a VM operation's backtrace (doc/opsd.md):
-        xbt-opsd's frames, raised in the decoder, through vm_step and the
+        xbt-opsd's frames, raised in the decoder, through vmops_step and the
         job's task boundary; then xbtd's, raised where it relays opsd's
         failure, through the entry point, out of async_run."""
         self.assertTrue(frames)
@@ -288,8 +288,8 @@ class VmCase(fx.XbtdTestCase):
         self.assertEqual((opsd[-1]["filename"], opsd[-1]["name"]),
                          ("server/xenops/vm.c", "vm_job_run"))
         self.assert_chain(opsd, [("server/common/sm_run.c", "sm_call"),
-                                 ("server/xenops/vm.c", "vm_step"),
-                                 ("server/xenops/vm.c", step),
+                                 ("server/common/vmops.c", "vmops_step"),
+                                 ("server/common/vmops.c", step),
                                  ("server/xenops/vm.c", "vm_job_run")])
         self.assertEqual((xbtd[0]["filename"], xbtd[0]["name"]),
                          ("server/xenapi/ops.c", "ops_failure"))
@@ -728,7 +728,7 @@ class PluginFaults(VmCase):
                   if f["process"] not in (XBTD_PROCESS, OPSD_PROCESS)]
         self.assert_daemon_frames(frames[len(plugin):],
                                   entry="vm_clean_shutdown",
-                                  step="vm_do_shutdown")
+                                  step="vmops_shutdown")
 
     def test_pbd_plug_failure(self):
         sr = self.sr("vt-broken-sr")

@@ -143,9 +143,10 @@ class Server:
         self.stdout_path = os.path.join(self.tmpdir, "stdout")
         self.stderr_path = os.path.join(self.tmpdir, "stderr")
         self.sigterm_at = self.killed = self.result = None
+        argv = self.argv + self.more_args()
         with open(self.stdout_path, "wb") as out, \
                 open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(self.argv, cwd=self.tmpdir,
+            self.proc = subprocess.Popen(argv, cwd=self.tmpdir,
                                          stdin=subprocess.DEVNULL,
                                          stdout=out, stderr=err,
                                          env=self.env)
@@ -167,6 +168,10 @@ class Server:
         self._abandon("%s did not print %r within %.0f s; stdout %r stderr %r"
                       % (self.name, self.ready.pattern, START_TIMEOUT,
                          self.stdout(), self.stderr()[-4000:]))
+
+    def more_args(self):
+        """Arguments that need the server's directory (self.tmpdir)."""
+        return []
 
     def _abandon(self, why):
         self.proc = None
@@ -260,6 +265,14 @@ class Xbtd(Server):
             r"xbtd listening on %s:(?P<port>%s)" % (
                 re.escape(address), port or r"\d+"), env)
 
+    def more_args(self):
+        # Each xbtd its own xbt-opsd, in the server's directory: xbtd would
+        # adopt the opsd of a directory another test's xbtd runs.
+        if any(a in ("--opsd-dir", "--opsd-socket") for a in self.argv):
+            return []
+        self.opsd_dir = os.path.join(self.tmpdir, "opsd")
+        return ["--opsd-dir", self.opsd_dir]
+
     def start(self, login=True):
         super().start()
         if login:
@@ -309,6 +322,12 @@ class Opsd(Server):
         self.path = path
         super().__init__([OPSD, "--socket", path] + list(args),
                          r"xbt-opsd listening on %s" % re.escape(path), env)
+
+    def more_args(self):
+        if "--state-dir" in self.argv:
+            return []
+        self.state_dir = os.path.join(self.tmpdir, "state")
+        return ["--state-dir", self.state_dir]
 
     def describe(self):
         return "xbt-opsd on %s" % self.path

@@ -2,19 +2,128 @@
 /* Starting children with posix_spawn (child.h). */
 #include "config.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "child.h"
+#include "log.h"
+#include "xbt/backtrace.h"
+
+/* The children this process spawned and has not reaped yet. */
+static pthread_mutex_t child_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t *child_pids;
+static size_t child_n, child_alloc;
+
+/* Under child_lock. */
+static void child_add(pid_t pid)
+{
+	if (child_n == child_alloc) {
+		child_alloc = child_alloc ? 2 * child_alloc : 32;
+		child_pids = xbt_realloc(child_pids,
+					 child_alloc * sizeof(*child_pids));
+	}
+	child_pids[child_n++] = pid;
+}
+
+/* Under child_lock. */
+static bool child_ours(pid_t pid)
+{
+	for (size_t i = 0; i < child_n; i++)
+		if (child_pids[i] == pid)
+			return true;
+	return false;
+}
+
+void child_track(pid_t pid)
+{
+	pthread_mutex_lock(&child_lock);
+	child_add(pid);
+	pthread_mutex_unlock(&child_lock);
+}
+
+void child_forget(pid_t pid)
+{
+	pthread_mutex_lock(&child_lock);
+	for (size_t i = 0; i < child_n; i++)
+		if (child_pids[i] == pid) {
+			child_pids[i] = child_pids[--child_n];
+			break;
+		}
+	pthread_mutex_unlock(&child_lock);
+}
+
+void child_be_subreaper(void)
+{
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+		log_warn("cannot become a subreaper: %s", strerror(errno));
+}
+
+/* The parent pid in /proc/<pid>/stat (after the name, which may hold
+ * anything, parentheses included): -1 when unreadable. */
+static pid_t child_ppid_of(const char *pid)
+{
+	char path[64], buf[512], *close_paren;
+	FILE *f;
+	long ppid = -1;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	close_paren = strrchr(buf, ')');
+	if (close_paren && sscanf(close_paren + 1, " %*c %ld", &ppid) != 1)
+		ppid = -1;
+	return (pid_t)ppid;
+}
+
+/*
+ * The kernel has no call that lists a process's children without
+ * CONFIG_PROC_CHILDREN, and waitid(P_ALL, WNOWAIT) shows only the first
+ * waitable one (it may be ours): so /proc is read.
+ */
+void child_reap_orphans(void)
+{
+	pid_t self = getpid();
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	pthread_mutex_lock(&child_lock);
+	while ((de = readdir(d))) {
+		pid_t pid;
+		int status;
+		if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
+		    child_ppid_of(de->d_name) != self)
+			continue;
+		pid = (pid_t)atol(de->d_name);
+		if (!child_ours(pid) && waitpid(pid, &status, WNOHANG) == pid)
+			log_debug("reaped orphan %d", (int)pid);
+	}
+	pthread_mutex_unlock(&child_lock);
+	closedir(d);
+}
 
 int child_spawn(const char *path, char *const argv[], char *const envp[],
-		const int fds[3], bool own_group, pid_t *pid)
+		const int fds[3], int flags, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t all, none;
-	short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+	short spawn_flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
 	int rc;
 
 	sigfillset(&all);
@@ -31,12 +140,19 @@ int child_spawn(const char *path, char *const argv[], char *const envp[],
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	posix_spawnattr_setsigdefault(&attr, &all);
 	posix_spawnattr_setsigmask(&attr, &none);
-	if (own_group) {
+	if (flags & CHILD_OWN_SESSION) {
+		spawn_flags |= POSIX_SPAWN_SETSID;
+	} else if (flags & CHILD_OWN_GROUP) {
 		posix_spawnattr_setpgroup(&attr, 0);
-		flags |= POSIX_SPAWN_SETPGROUP;
+		spawn_flags |= POSIX_SPAWN_SETPGROUP;
 	}
-	posix_spawnattr_setflags(&attr, flags);
+	posix_spawnattr_setflags(&attr, spawn_flags);
+	/* Tracked before the orphan reaper can see it exit. */
+	pthread_mutex_lock(&child_lock);
 	rc = posix_spawn(pid, path, &fa, &attr, argv, envp);
+	if (rc == 0)
+		child_add(*pid);
+	pthread_mutex_unlock(&child_lock);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	return rc;

@@ -60,6 +60,14 @@ void sm_cancel_free(struct sm_cancel *c);
  */
 void sm_init(const struct sm_config *cfg);
 
+/*
+ * Every plugin started from now on is announced on fd (a pipe) as
+ * "+<pgid>\n", and "-<pgid>\n" once its leader has been reaped: xbt-opsd's
+ * sweeper kills the groups left when opsd dies. -1: no announcements. Set
+ * it before threads run plugins, or with none running.
+ */
+void sm_set_group_watch(int fd);
+
 /* True when type names a plugin safely: [A-Za-z0-9_]{1,64}. */
 bool sm_type_valid(const char *type);
 

@@ -35,6 +35,27 @@
 #define SM_POLL_FALLBACK_MS 20   /* exit polling when no pidfd */
 
 static bool sm_pidfd_on = true;
+static _Atomic int sm_group_watch = -1;
+
+void sm_set_group_watch(int fd)
+{
+	sm_group_watch = fd;
+}
+
+/* One line, one write: lines from many threads never interleave. */
+static void sm_announce(char sign, pid_t pgid)
+{
+	int fd = sm_group_watch;
+	char line[32];
+	int n;
+
+	if (fd < 0)
+		return;
+	n = snprintf(line, sizeof(line), "%c%d\n", sign, (int)pgid);
+	if (write(fd, line, (size_t)n) != n)
+		log_warn("SM: cannot tell the sweeper of group %d: %s",
+			 (int)pgid, strerror(errno));
+}
 
 void sm_test_use_pidfd(bool on)
 {
@@ -341,7 +362,8 @@ xbt_error *sm_call(const struct sm_config *cfg, const char *type,
 		char *envp[] = { env_path.buf, (char *)"ORIGINATOR=SM", NULL };
 		started = sm_now_ms();
 		const int fds[3] = { -1, out_p[1], err_p[1] };
-		rc = child_spawn(path.buf, argv, envp, fds, true, &ch.pid);
+		rc = child_spawn(path.buf, argv, envp, fds, CHILD_OWN_GROUP,
+				 &ch.pid);
 	}
 	close(out_p[1]);
 	close(err_p[1]);
@@ -357,6 +379,7 @@ xbt_error *sm_call(const struct sm_config *cfg, const char *type,
 		err = XBT_RAISE_SR_BACKEND_FAILURE(msg, "", "");
 		goto out;
 	}
+	sm_announce('+', ch.pid);
 	so.fd = out_p[0];
 	se.fd = err_p[0];
 	out_p[0] = err_p[0] = -1;
@@ -366,6 +389,8 @@ xbt_error *sm_call(const struct sm_config *cfg, const char *type,
 	grace_ms = cfg->grace_ms ? cfg->grace_ms : SM_DEFAULT_GRACE_MS;
 	sm_supervise(&ch, &so, &se, timeout_s, grace_ms,
 		     cfg->cancel ? cfg->cancel->fd : -1, &timed_out, &cancelled);
+	sm_announce('-', ch.pid);
+	child_forget(ch.pid);
 	if (cancelled) {
 		log_info("SM %s %s: cancelled after %lld ms", type, command,
 			 sm_now_ms() - started);

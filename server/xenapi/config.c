@@ -48,6 +48,13 @@ static bool config_listen(const char *arg, void *dest)
 	return true;
 }
 
+/* An absolute path short enough for the socket in it. */
+static bool config_opsd_dir(const char *arg, void *dest)
+{
+	*(const char **)dest = arg;
+	return arg[0] == '/' && strlen(arg) <= OPS_DIR_MAX;
+}
+
 static const struct opt config_table[] = {
 	{ "listen", OPT_CUSTOM, NULL, "127.0.0.1:8080", NULL, NULL, 0, 0,
 	  config_listen, "ADDR:PORT", "where to serve the XenAPI" },
@@ -93,6 +100,12 @@ static const struct opt config_table[] = {
 	{ "opsd", OPT_STRING, &xbtd_conf.opsd_path, NULL,
 	  "the build tree's when run from it, else the installed one", NULL,
 	  0, 0, NULL, "FILE", "the xbt-opsd binary to run" },
+	{ "opsd-dir", OPT_CUSTOM, &xbtd_conf.opsd_dir, NULL,
+	  "run/opsd-NAME in the build tree when run from it, else "
+	  "LOCALSTATEDIR/lib/xbt/opsd-NAME (NAME: --hostname)", NULL,
+	  0, 0, config_opsd_dir, "DIR",
+	  "xbt-opsd's state directory: xbtd adopts the opsd serving there, "
+	  "else runs one" },
 	{ "opsd-socket", OPT_CUSTOM, &xbtd_conf.opsd_socket, NULL,
 	  "none: xbtd runs its own", NULL, 0, 0, opt_parse_socket, "PATH",
 	  "use the xbt-opsd already serving on PATH" },
@@ -101,6 +114,20 @@ static const struct opt config_table[] = {
 	{ "syslog", OPT_FLAG, &xbtd_conf.syslog, NULL, NULL, NULL, 0, 0, NULL,
 	  NULL, "log to syslog instead of stderr" },
 };
+
+/* run/opsd-<hostname> under base, the name made safe for a path. */
+static void config_default_opsd_dir(const char *base)
+{
+	char *out = xbtd_conf.opsd_dir_default;
+	size_t size = sizeof(xbtd_conf.opsd_dir_default), n;
+
+	n = (size_t)snprintf(out, size, "%s/opsd-", base);
+	for (const char *h = xbtd_conf.hostname; *h && n + 1 < size; h++)
+		out[n++] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
+				  "OPQRSTUVWXYZ0123456789.-_", *h) ? *h : '_';
+	out[n < size ? n : size - 1] = '\0';
+	xbtd_conf.opsd_dir = out;
+}
 
 /* Whether this binary runs from the build tree. */
 static bool config_in_build_tree(void)
@@ -137,5 +164,8 @@ int config_parse(int argc, char **argv)
 	if (!xbtd_conf.opsd_path)
 		xbtd_conf.opsd_path = config_in_build_tree()
 			? XBT_BUILDDIR "/server/xbt-opsd" : XBT_OPSD_PATH;
+	if (!xbtd_conf.opsd_dir)
+		config_default_opsd_dir(config_in_build_tree()
+			? XBT_BUILDDIR "/run" : XBT_LOCALSTATEDIR "/lib/xbt");
 	return 0;
 }

@@ -15,6 +15,7 @@
 
 #include <xmlrpc-c/base.h>
 
+#include "child.h"
 #include "evlog.h"
 #include "http.h"
 #include "log.h"
@@ -55,6 +56,7 @@ static void main_block_signals(sigset_t *set)
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, set, NULL);
 	/* A client that resets its connection must not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
@@ -72,6 +74,9 @@ int main(int argc, char **argv)
 	if (status)
 		return status;
 	main_block_signals(&set);
+	/* The plugins of an xbt-opsd killed mid-call come to xbtd, which
+	 * reaps them (child.c), whatever the machine's init does. */
+	child_be_subreaper();
 	xbt_set_process("xbtd", xbtd_conf.hostname);
 	log_set_thread_name("main");
 	/* Requests are bounded by --max-body; xmlrpc-c's own limit follows. */
@@ -112,10 +117,13 @@ int main(int argc, char **argv)
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
+		if (sig == SIGCHLD)
+			child_reap_orphans();
 		int64_t now = now_seconds();
 		session_expire(now);
 		task_gc(now);
 		event_gc();
+		ops_supervise(now);
 	}
 	log_info("signal %d: shutting down", sig);
 	evlog_stop();

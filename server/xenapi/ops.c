@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * xbtd's link to xbt-opsd, its backend for the storage steps of the VM
- * lifecycle (doc/opsd.md). xbtd starts opsd itself (a private directory
- * holds its socket; opsd's stdin is a pipe whose end tells it xbtd is
- * gone) and starts it again when it has died, or uses --opsd-socket's.
+ * xbtd's calls to xbt-opsd, its backend for the storage steps of the VM
+ * lifecycle (doc/opsd.md); ops_proc.c keeps the process running.
  *
  * ops_run is upstream's success_task (ocaml/xapi/xapi_xenops.ml): send
  * the work, wait for the task through UPDATES.get, read it with
@@ -33,19 +31,8 @@
 #include "xbt/xenops.h"
 #include "xbtd.h"
 
-#define OPS_READY_TIMEOUT_MS 10000  /* opsd's "listening" line */
-#define OPS_STOP_TIMEOUT_MS 10000   /* SIGKILL after */
 #define OPS_WAIT_S 30               /* one UPDATES.get */
 #define OPS_CALL_TIMEOUT_MS ((OPS_WAIT_S + 30) * 1000)
-#define OPS_READY_LINE "xbt-opsd listening on "
-
-/* The process we run (none with --opsd-socket), under ops_lock. */
-static pthread_mutex_t ops_lock = PTHREAD_MUTEX_INITIALIZER;
-static pid_t ops_pid = -1;
-static int ops_stdin = -1;          /* our end of its stdin */
-static char ops_dir[64];            /* private directory of its socket */
-static char ops_socket[128];        /* the socket in use */
-static char ops_url[160];           /* "unix:" ops_socket */
 
 /* Operations in flight, for task.cancel: XenAPI task -> opsd task. */
 struct ops_link {
@@ -54,19 +41,8 @@ struct ops_link {
 	char *opsd_task;
 };
 static LIST_HEAD(, ops_link) ops_links = LIST_HEAD_INITIALIZER(ops_links);
+static pthread_mutex_t ops_links_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static xbt_error *ops_fail_at(const char *file, int line, const char *func,
-			      const char *what, int errnum)
-{
-	char msg[256];
-
-	snprintf(msg, sizeof(msg), "xbt-opsd: %s%s%s", what,
-		 errnum ? ": " : "", errnum ? strerror(errnum) : "");
-	return xbt_error_raise(file, line, func, XBT_ERR_INTERNAL_ERROR, msg,
-			       (const char *)NULL);
-}
-
-#define ops_fail(what, errnum) ops_fail_at(XBT_HERE, (what), (errnum))
 
 /*
  * A call to opsd that failed (not its task: that is ops_failure), as the one
@@ -87,7 +63,7 @@ static xbt_error *ops_call_failed(xbt_error *err, const char *method,
 	    strcmp(err->code, XBT_CLIENT_PROTOCOL_ERROR) == 0) {
 		xbt_buf_addf(&msg, "xbt-opsd: %s: %s",
 			     err->nparams > 1 ? err->params[1] : err->code,
-			     ops_socket);
+			     ops_socket_path());
 	} else {
 		char *summary = xbt_error_summary(err);
 		xbt_buf_addf(&msg, "xbt-opsd: %s%s: %s", method,
@@ -100,190 +76,16 @@ out:
 	return err;
 }
 
-/* ---- the process ------------------------------------------------------------ */
-
-/* Reads opsd's stdout until its ready line; false on EOF or timeout. */
-static bool ops_wait_ready(int fd)
-{
-	char buf[512];
-	size_t len = 0;
-	struct timespec t0, t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		long long left;
-		ssize_t n;
-
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		left = OPS_READY_TIMEOUT_MS -
-		       ((t.tv_sec - t0.tv_sec) * 1000LL +
-			(t.tv_nsec - t0.tv_nsec) / 1000000);
-		if (left <= 0 || len + 1 >= sizeof(buf))
-			return false;
-		if (poll(&p, 1, (int)left) <= 0)
-			continue;
-		n = read(fd, buf + len, sizeof(buf) - 1 - len);
-		if (n <= 0)
-			return false;
-		len += (size_t)n;
-		buf[len] = '\0';
-		if (strstr(buf, OPS_READY_LINE) && strchr(buf, '\n'))
-			return true;
-	}
-}
-
-/* Under ops_lock: runs xbt-opsd and waits until it serves. */
-static xbt_error *ops_spawn(void)
-{
-	char timeout[16], level[16];
-	const char *levels[] = { "error", "warn", "info", "debug" };
-	char *argv[] = {
-		(char *)xbtd_conf.opsd_path, (char *)"--socket", ops_socket,
-		(char *)"--hostname", xbtd_conf.hostname,
-		(char *)"--sm-dir", (char *)xbtd_conf.sm_dir,
-		(char *)"--plugin-timeout", timeout,
-		(char *)"--log-level", level,
-		(char *)"--watch-stdin",
-		xbtd_conf.syslog ? (char *)"--syslog" : NULL, NULL
-	};
-	extern char **environ;
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
-	xbt_error *err = NULL;
-	int rc;
-
-	snprintf(timeout, sizeof(timeout), "%u", xbtd_conf.plugin_timeout_s);
-	snprintf(level, sizeof(level), "%s",
-		 levels[xbtd_conf.log_level >= 0 && xbtd_conf.log_level < 4 ?
-			xbtd_conf.log_level : 2]);
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
-		err = ops_fail("pipe", errno);
-		goto out;
-	}
-	{
-		const int fds[3] = { in[0], out[1], -1 };
-		rc = child_spawn(xbtd_conf.opsd_path, argv, environ, fds, false,
-				 &ops_pid);
-	}
-	if (rc != 0) {
-		ops_pid = -1;
-		err = ops_fail(xbtd_conf.opsd_path, rc);
-		goto out;
-	}
-	close(in[0]);
-	close(out[1]);
-	in[0] = out[1] = -1;
-	ops_stdin = in[1];
-	in[1] = -1;
-	if (!ops_wait_ready(out[0])) {
-		err = ops_fail("did not start (see its log above)", 0);
-		kill(ops_pid, SIGKILL);
-		waitpid(ops_pid, NULL, 0);
-		ops_pid = -1;
-		close(ops_stdin);
-		ops_stdin = -1;
-		goto out;
-	}
-	log_info("xbt-opsd running as pid %d on %s", (int)ops_pid, ops_socket);
-out:
-	for (int i = 0; i < 2; i++) {
-		if (in[i] >= 0)
-			close(in[i]);
-		if (out[i] >= 0)
-			close(out[i]);
-	}
-	return err;
-}
-
-/* Under ops_lock: reaps a dead opsd so the next call starts a new one. */
-static void ops_reap(void)
-{
-	int status;
-
-	if (ops_pid > 0 && waitpid(ops_pid, &status, WNOHANG) == ops_pid) {
-		log_warn("xbt-opsd (pid %d) ended: %s %d", (int)ops_pid,
-			 WIFSIGNALED(status) ? "signal" : "status",
-			 WIFSIGNALED(status) ? WTERMSIG(status)
-					     : WEXITSTATUS(status));
-		ops_pid = -1;
-		close(ops_stdin);
-		ops_stdin = -1;
-	}
-}
-
-/* A client of opsd; starts it again first when it died. */
+/* A client of opsd, once one serves. */
 static xbt_error *ops_client(xbt_client **c)
 {
-	xbt_error *err = NULL;
+	xbt_error *err = XBT_PROPAGATE(ops_ensure());
 
-	pthread_mutex_lock(&ops_lock);
-	if (ops_dir[0]) {
-		ops_reap();
-		if (ops_pid < 0)
-			err = XBT_PROPAGATE(ops_spawn());
-	}
-	pthread_mutex_unlock(&ops_lock);
 	if (!err)
-		err = ops_call_failed(xbt_client_open(ops_url,
+		err = ops_call_failed(xbt_client_open(ops_url(),
 						      OPS_CALL_TIMEOUT_MS, c),
 				      "connect", false);
 	return err;
-}
-
-xbt_error *ops_start(void)
-{
-	xbt_error *err = NULL;
-
-	if (xbtd_conf.opsd_socket) {
-		snprintf(ops_socket, sizeof(ops_socket), "%s",
-			 xbtd_conf.opsd_socket);
-	} else {
-		const char *tmp = getenv("TMPDIR");
-		snprintf(ops_dir, sizeof(ops_dir), "%s/xbtd-opsd-XXXXXX",
-			 tmp && *tmp && strlen(tmp) < 32 ? tmp : "/tmp");
-		if (!mkdtemp(ops_dir)) {
-			err = ops_fail("mkdtemp", errno);
-			ops_dir[0] = '\0';
-			goto out;
-		}
-		snprintf(ops_socket, sizeof(ops_socket), "%s/opsd.sock",
-			 ops_dir);
-	}
-	snprintf(ops_url, sizeof(ops_url), "unix:%s", ops_socket);
-	if (ops_dir[0]) {
-		pthread_mutex_lock(&ops_lock);
-		err = XBT_PROPAGATE(ops_spawn());
-		pthread_mutex_unlock(&ops_lock);
-	}
-out:
-	return err;
-}
-
-void ops_stop(void)
-{
-	pthread_mutex_lock(&ops_lock);
-	if (ops_pid > 0) {
-		int waited = 0;
-		close(ops_stdin);
-		ops_stdin = -1;
-		kill(ops_pid, SIGTERM);
-		while (waitpid(ops_pid, NULL, WNOHANG) == 0) {
-			if (waited >= OPS_STOP_TIMEOUT_MS) {
-				kill(ops_pid, SIGKILL);
-				waitpid(ops_pid, NULL, 0);
-				break;
-			}
-			usleep(10000);
-			waited += 10;
-		}
-		ops_pid = -1;
-	}
-	if (ops_dir[0]) {
-		unlink(ops_socket); /* opsd removes it; not if it was killed */
-		rmdir(ops_dir);
-		ops_dir[0] = '\0';
-	}
-	pthread_mutex_unlock(&ops_lock);
 }
 
 /* ---- cancel ------------------------------------------------------------------- */
@@ -294,22 +96,22 @@ static void ops_link_add(const char *xapi_task, const char *opsd_task)
 
 	l->xapi_task = xbt_strdup(xapi_task);
 	l->opsd_task = xbt_strdup(opsd_task);
-	pthread_mutex_lock(&ops_lock);
+	pthread_mutex_lock(&ops_links_lock);
 	LIST_INSERT_HEAD(&ops_links, l, link);
-	pthread_mutex_unlock(&ops_lock);
+	pthread_mutex_unlock(&ops_links_lock);
 }
 
 static void ops_link_del(const char *xapi_task)
 {
 	struct ops_link *l;
 
-	pthread_mutex_lock(&ops_lock);
+	pthread_mutex_lock(&ops_links_lock);
 	LIST_FOREACH(l, &ops_links, link)
 		if (strcmp(l->xapi_task, xapi_task) == 0)
 			break;
 	if (l)
 		LIST_REMOVE(l, link);
-	pthread_mutex_unlock(&ops_lock);
+	pthread_mutex_unlock(&ops_links_lock);
 	if (l) {
 		free(l->xapi_task);
 		free(l->opsd_task);
@@ -341,11 +143,11 @@ void ops_cancel(const char *xapi_task)
 	struct ops_link *l;
 	char *id = NULL;
 
-	pthread_mutex_lock(&ops_lock);
+	pthread_mutex_lock(&ops_links_lock);
 	LIST_FOREACH(l, &ops_links, link)
 		if (strcmp(l->xapi_task, xapi_task) == 0)
 			id = xbt_strdup(l->opsd_task);
-	pthread_mutex_unlock(&ops_lock);
+	pthread_mutex_unlock(&ops_links_lock);
 	if (id)
 		ops_send_cancel(xapi_task, id);
 	free(id);
@@ -456,15 +258,23 @@ xbt_error *ops_run(const struct ops_op *op)
 							  &op->disks[i]));
 	if ((err = XBT_PROPAGATE(ops_client(&c))))
 		goto out;
-	if (op->start)
+	switch (op->kind) {
+	case OPS_START:
 		err = ops_call_failed(xops_vm_start(c, op->dbg, op->vm,
 						    op->session_ref, disks, &v),
 				      "VM.start", false);
-	else
+		break;
+	case OPS_SHUTDOWN:
 		err = ops_call_failed(xops_vm_shutdown(c, op->dbg, op->vm,
 						       op->session_ref, disks,
 						       op->hard, &v),
 				      "VM.shutdown", false);
+		break;
+	case OPS_DESTROY:
+		err = ops_call_failed(xops_vm_destroy(c, op->dbg, op->vm, &v),
+				      "VM.destroy", false);
+		break;
+	}
 	if (!err && !(id = xbt_value_text(v, NULL)))
 		err = XBT_RAISE_INTERNAL_ERROR("xbt-opsd: task id is not a string");
 	if (err)
@@ -505,4 +315,69 @@ out:
 		xbt_client_close(c);
 	free(id);
 	return err;
+}
+
+/* ---- resync ------------------------------------------------------------------------ */
+
+/* opsd's VMs: uuids (caller frees) of the running ones and of all. */
+static xbt_error *ops_list(xbt_strv *running, xbt_strv *known)
+{
+	xbt_client *c = NULL;
+	xmlrpc_value *v = NULL;
+	xbt_error *err = XBT_PROPAGATE(ops_client(&c));
+	size_t n;
+
+	if (!err)
+		err = ops_call_failed(xops_vm_list(c, "resync", &v), "VM.list",
+				      false);
+	if (!err && xmlrpc_value_type(v) != XMLRPC_TYPE_ARRAY)
+		err = XBT_RAISE_INTERNAL_ERROR("xbt-opsd: VM.list: not a list");
+	n = err ? 0 : xbt_value_size(v);
+	for (size_t i = 0; i < n && !err; i++) {
+		xmlrpc_value *item = xbt_value_item(v, i);
+		struct xops_vm_record r;
+		xbt_record_init(&xops_class_vm, &r);
+		err = ops_call_failed(ops_read(&xops_class_vm, item, &r),
+				      "VM.list", true);
+		if (!err) {
+			xbt_strv_add(known, r.uuid);
+			if (r.state == XOPS_VM_STATE_RUNNING)
+				xbt_strv_add(running, r.uuid);
+		}
+		xbt_record_release(&xops_class_vm, &r);
+		xmlrpc_DECREF(item);
+	}
+	if (v)
+		xmlrpc_DECREF(v);
+	if (c)
+		xbt_client_close(c);
+	return err;
+}
+
+void ops_resync(void)
+{
+	xbt_strv running = { 0 }, known = { 0 }, destroy = { 0 };
+	xbt_error *err = XBT_PROPAGATE(ops_list(&running, &known));
+
+	if (err) {
+		log_backtrace(LOG_LEVEL_WARN, "resync with xbt-opsd: VM.list",
+			      err);
+		xbt_error_free(err);
+		goto out;
+	}
+	vm_resync(&running, &known, &destroy);
+	for (size_t i = 0; i < destroy.n; i++) {
+		struct ops_op op = { .kind = OPS_DESTROY, .dbg = "resync",
+				     .vm = destroy.v[i] };
+		log_info("resync: VM %s runs in xbt-opsd but not here: "
+			 "destroying it there", destroy.v[i]);
+		if ((err = XBT_PROPAGATE(ops_run(&op)))) {
+			log_backtrace(LOG_LEVEL_WARN, "resync: VM.destroy", err);
+			xbt_error_free(err);
+		}
+	}
+out:
+	xbt_strv_clear(&running);
+	xbt_strv_clear(&known);
+	xbt_strv_clear(&destroy);
 }

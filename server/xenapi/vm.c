@@ -255,7 +255,7 @@ static xbt_error *vm_run_ops(struct vm_op *op, struct call *call, bool start,
 			     bool hard)
 {
 	struct ops_op o = {
-		.start = start,
+		.kind = start ? OPS_START : OPS_SHUTDOWN,
 		.hard = hard,
 		.dbg = op->op_ref,
 		.xapi_task = call->task,
@@ -330,4 +330,79 @@ xbt_error *vm_hard_shutdown(struct call *call, xmlrpc_value *const *args,
 {
 	return XBT_PROPAGATE(vm_shutdown(call,
 					 XBT_VM_OPERATIONS_HARD_SHUTDOWN_NAME));
+}
+
+/* ---- resync with xbt-opsd ---------------------------------------------------- */
+
+struct vm_resync_ctx {
+	const xbt_strv *running;
+	const xbt_strv *known;
+	xbt_strv *destroy;
+	xbt_strv seen;      /* uuids of VMs in the store */
+};
+
+/* Under the lock: the VM and its VBDs up here, or halted. */
+static void vm_set_power(const char *ref, struct xbt_vm_record *vm, bool up)
+{
+	static int64_t vm_resync_domid = 1000000;
+	struct xbt_host_record *host = store_edit(&xbt_class_host, host_self());
+
+	vm->power_state = up ? XBT_VM_POWER_STATE_RUNNING
+			     : XBT_VM_POWER_STATE_HALTED;
+	free(vm->resident_on);
+	vm->resident_on = xbt_strdup(up ? host_self() : XBT_REF_NULL);
+	vm->domid = up ? vm_resync_domid++ : -1;
+	for (size_t i = 0; i < vm->VBDs.n; i++) {
+		struct xbt_vbd_record *b = store_edit(&xbt_class_vbd,
+						      vm->VBDs.v[i]);
+		if (b && !b->empty)
+			b->currently_attached = up;
+	}
+	if (host) {
+		xbt_strv_remove(&host->resident_VMs, ref);
+		if (up)
+			xbt_strv_add(&host->resident_VMs, ref);
+	}
+	vm_update_allowed(vm);
+}
+
+static void vm_resync_one(const char *ref, const void *rec, void *arg)
+{
+	struct vm_resync_ctx *k = arg;
+	const struct xbt_vm_record *vm = rec;
+	bool here = strcmp(vm->resident_on, host_self()) == 0;
+	bool nowhere = strcmp(vm->resident_on, XBT_REF_NULL) == 0;
+	bool runs = xbt_strv_has(k->running, vm->uuid);
+
+	xbt_strv_add(&k->seen, vm->uuid);
+	if (vm->current_operations.n || vm->is_a_template)
+		return; /* its operation settles it */
+	if (runs && !here && !nowhere) {
+		xbt_strv_add(k->destroy, vm->uuid);
+	} else if (runs && (nowhere ||
+			    vm->power_state == XBT_VM_POWER_STATE_HALTED)) {
+		log_info("resync: VM %s runs in xbt-opsd: Running here",
+			 vm->uuid);
+		vm_set_power(ref, store_edit(&xbt_class_vm, ref), true);
+	} else if (!runs && here &&
+		   vm->power_state != XBT_VM_POWER_STATE_HALTED &&
+		   !xbt_strv_has(k->known, vm->uuid)) {
+		log_info("resync: VM %s is not in xbt-opsd: Halted", vm->uuid);
+		vm_set_power(ref, store_edit(&xbt_class_vm, ref), false);
+	}
+}
+
+void vm_resync(const xbt_strv *running, const xbt_strv *known,
+	       xbt_strv *destroy)
+{
+	struct vm_resync_ctx k = { running, known, destroy, { 0 } };
+
+	store_lock();
+	store_foreach(&xbt_class_vm, vm_resync_one, &k);
+	store_unlock();
+	/* What opsd runs that no VM here is. */
+	for (size_t i = 0; i < running->n; i++)
+		if (!xbt_strv_has(&k.seen, running->v[i]))
+			xbt_strv_add(destroy, running->v[i]);
+	xbt_strv_clear(&k.seen);
 }

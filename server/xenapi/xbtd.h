@@ -29,6 +29,9 @@
 #define TASK_DEFAULT_MAX 1000
 #define TASK_DEFAULT_MAX_AGE_S 3600
 
+/* Longest --opsd-dir: its socket must fit a sockaddr_un. */
+#define OPS_DIR_MAX 96
+
 struct xbtd_config {
 	char listen_addr[64];
 	unsigned listen_port;
@@ -49,7 +52,9 @@ struct xbtd_config {
 	int log_level;
 	bool syslog;
 	const char *opsd_path;    /* the xbt-opsd binary xbtd runs */
+	const char *opsd_dir;     /* its state directory */
 	const char *opsd_socket;  /* set: use this running opsd instead */
+	char opsd_dir_default[OPS_DIR_MAX + 1];
 };
 extern struct xbtd_config xbtd_conf;
 
@@ -111,7 +116,7 @@ void store_del(const xbt_class_desc *c, const char *ref);
 const char *store_ref_by_uuid(const xbt_class_desc *c, const char *uuid);
 size_t store_count(const xbt_class_desc *c);
 /* Calls fn for every object of c in creation order; fn may delete the
- * object it is given (store_del) or edit it (store_edit), nothing else. */
+ * object it is given (store_del) or edit any (store_edit), nothing else. */
 void store_foreach(const xbt_class_desc *c,
 		   void (*fn)(const char *ref, const void *rec, void *ctx),
 		   void *ctx);
@@ -177,21 +182,40 @@ xbt_error *world_load(const char *name, const char *xml, size_t len);
 /* Recomputes allowed_operations from power_state and current_operations. */
 struct xbt_vm_record;
 void vm_update_allowed(struct xbt_vm_record *vm);
+/*
+ * Resync, xbtd's side: given the uuids of the VMs opsd runs and of all it
+ * knows, fixes the store (a VM opsd runs and xbtd places nowhere becomes
+ * Running here; one xbtd runs here that opsd does not know becomes
+ * Halted) and adds to destroy the uuids opsd runs that xbtd does not
+ * know or places on another host. VMs with an operation in flight are
+ * left alone.
+ */
+void vm_resync(const xbt_strv *running, const xbt_strv *known,
+	       xbt_strv *destroy);
 
-/* ---- the backend, xbt-opsd (ops.c) --------------------------------------- */
+/* ---- the backend, xbt-opsd (ops_proc.c: the process; ops.c: calls) ------ */
 
 /*
- * Start-up: runs xbt-opsd (--opsd) with its socket in a private directory,
- * or takes --opsd-socket's. INTERNAL_ERROR ["xbt-opsd: ..."] when it
- * cannot start. ops_stop ends the one we run.
+ * Start-up, after the world: adopts the opsd serving in --opsd-dir, else
+ * runs one there (in a session of its own: it outlives xbtd), or takes
+ * --opsd-socket's; then resyncs. INTERNAL_ERROR ["xbt-opsd: ..."] when
+ * none can be had. ops_stop stops the one xbtd started, nothing else.
  */
 xbt_error *ops_start(void);
 void ops_stop(void);
+/* Housekeeping: starts a dead opsd again (with a growing delay while it
+ * keeps dying) and resyncs with one that came back. */
+void ops_supervise(int64_t now);
+/* Before a call: an opsd serves, or INTERNAL_ERROR ["xbt-opsd: ..."]. */
+xbt_error *ops_ensure(void);
+const char *ops_socket_path(void);
+const char *ops_url(void);
 
 /* One lifecycle operation for opsd: what its plugin calls need. */
 struct xops_disk_record;
+enum ops_kind { OPS_START, OPS_SHUTDOWN, OPS_DESTROY };
 struct ops_op {
-	bool start;                  /* else shutdown */
+	enum ops_kind kind;          /* DESTROY: opsd's recorded disks, hard */
 	bool hard;                   /* shutdown: go on past failing steps */
 	const char *dbg;             /* the XenAPI task (or operation) ref */
 	const char *xapi_task;       /* Async: its task, for cancel and progress */
@@ -203,12 +227,17 @@ struct ops_op {
 
 /*
  * Runs op in opsd and waits for its task (progress goes to xapi_task). A
- * Failed task's error is relayed with opsd's frames in front; opsd out of
- * reach: INTERNAL_ERROR ["xbt-opsd: <why>: <socket>"].
+ * Failed task's error is relayed with opsd's frames in front; a failed
+ * call to opsd is INTERNAL_ERROR ["xbt-opsd: ..."] (doc/opsd.md).
  */
 xbt_error *ops_run(const struct ops_op *op);
 /* task.cancel: passes the cancel on to opsd's task for xapi_task, if any. */
 void ops_cancel(const char *xapi_task);
+/*
+ * Brings xbtd's VMs and opsd's into line, by xapi's rules (doc/opsd.md,
+ * "Resync"): after opsd was started, adopted or came back.
+ */
+void ops_resync(void);
 
 /* ---- events (event.c, over evlog.c) ------------------------------------- */
 

@@ -18,10 +18,21 @@
 
 struct opsd_config opsd_conf;
 
+/* An absolute path short enough for its socket to fit a sockaddr_un. */
+static bool config_state_dir(const char *arg, void *dest)
+{
+	*(const char **)dest = arg;
+	return arg[0] == '/' && strlen(arg) <= OPSD_STATE_DIR_MAX &&
+	       strlen(arg) + sizeof("/opsd.sock") <= 108;
+}
+
 static const struct opt config_table[] = {
-	{ "socket", OPT_CUSTOM, &opsd_conf.socket_path, NULL, NULL,
-	  NULL, 0, 0, opt_parse_socket, "PATH",
-	  "serve on this Unix-domain socket, mode 0600 (required)" },
+	{ "state-dir", OPT_CUSTOM, &opsd_conf.state_dir, NULL, NULL, NULL, 0,
+	  0, config_state_dir, "DIR",
+	  "keep the lock, the socket and the VMs here (required)" },
+	{ "socket", OPT_CUSTOM, &opsd_conf.socket_path, NULL,
+	  "DIR/opsd.sock", NULL, 0, 0, opt_parse_socket, "PATH",
+	  "serve on this Unix-domain socket, mode 0600" },
 	{ "hostname", OPT_CUSTOM, opsd_conf.hostname, NULL,
 	  "the machine's name", NULL, 0, 0, opt_parse_hostname, "NAME",
 	  "this host's name, in backtraces" },
@@ -68,9 +79,15 @@ int opsd_config_parse(int argc, char **argv)
 			   "xbt-opsd", PACKAGE_VERSION, argc, argv);
 	if (status)
 		return status;
-	if (!opsd_conf.socket_path) {
-		fprintf(stderr, "xbt-opsd: --socket PATH is required\n");
+	if (!opsd_conf.state_dir) {
+		fprintf(stderr, "xbt-opsd: --state-dir DIR is required\n");
 		return 2;
+	}
+	if (!opsd_conf.socket_path) {
+		snprintf(opsd_conf.socket_default,
+			 sizeof(opsd_conf.socket_default), "%s/opsd.sock",
+			 opsd_conf.state_dir);
+		opsd_conf.socket_path = opsd_conf.socket_default;
 	}
 	opt_default_hostname(opsd_conf.hostname);
 	return 0;

@@ -2,7 +2,8 @@
 /*
  * xbt-opsd: start-up, the housekeeping loop, and shutdown. Runs in the
  * foreground; SIGTERM or SIGINT stop it, and so does the end of standard
- * input with --watch-stdin (xbtd holds that pipe: opsd never outlives it).
+ * input with --watch-stdin. Its VMs stay in its state directory: a new
+ * opsd on the same directory takes them back.
  */
 #include "config.h"
 
@@ -18,6 +19,7 @@
 
 #include <xmlrpc-c/base.h>
 
+#include "child.h"
 #include "log.h"
 #include "opsd.h"
 
@@ -37,8 +39,11 @@ static int main_loop(int sfd)
 			return -1;
 		if (rc > 0 && p[0].revents) {
 			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == sizeof(si) &&
-			    si.ssi_signo != SIGHUP)
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGCHLD)
+				child_reap_orphans();
+			else if (si.ssi_signo != SIGHUP)
 				return (int)si.ssi_signo;
 		}
 		if (rc > 0 && p[1].revents) {
@@ -66,11 +71,17 @@ int main(int argc, char **argv)
 	if (status)
 		return status;
 	log_init("xbt-opsd", (enum log_level)opsd_conf.log_level, opsd_conf.syslog);
+	/* A client that resets its connection must not kill the process. */
+	signal(SIGPIPE, SIG_IGN);
+	opsd_sweeper_start(); /* before threads, and before the lock */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* Orphans of its plugins (helpers they left) come to opsd. */
+	child_be_subreaper();
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0) {
 		fprintf(stderr, "xbt-opsd: signalfd: %s\n", strerror(errno));
@@ -83,14 +94,19 @@ int main(int argc, char **argv)
 		struct sm_config sc = { .sm_dir = opsd_conf.sm_dir };
 		sm_init(&sc); /* before threads: raises a process-wide limit */
 	}
+	if ((err = XBT_PROPAGATE(opsd_state_open(opsd_conf.state_dir))))
+		goto out;
 	opsd_task_init();
 	worker_start(opsd_conf.workers);
+	opsd_vm_recover();
 	hc.addr = opsd_conf.socket_path;
 	hc.max_body = opsd_conf.max_body;
 	hc.max_conn = opsd_conf.max_conn;
 	if ((err = XBT_PROPAGATE(http_start(&hc, opsd_dispatch_http, NULL,
 					    &http)))) {
+		opsd_task_cancel_all();
 		worker_stop();
+		opsd_task_shutdown();
 		goto out;
 	}
 	log_info("xbt-opsd %s listening on %s as %s, plugins in %s",
@@ -105,6 +121,7 @@ int main(int argc, char **argv)
 	opsd_task_cancel_all();
 	http_stop(http);
 	worker_stop();
+	opsd_task_shutdown();
 out:
 	if (err) {
 		char *s = xbt_error_summary(err);
@@ -113,8 +130,9 @@ out:
 		xbt_error_free(err);
 		status = 1;
 	}
+	opsd_sweeper_stop();
 	opsd_vm_shutdown_all();
-	opsd_task_shutdown();
+	opsd_state_close();
 	close(sfd);
 	return status;
 }

@@ -27,12 +27,19 @@
 /* ---- configuration (config.c): set at start-up, read-only afterwards ---- */
 
 #define OPSD_DEFAULT_TASK_MAX 1000
-#define OPSD_DEFAULT_TASK_MAX_AGE_S 3600
+/* An ended task nobody destroyed for a minute is an orphan (its xbtd died
+ * between reading and destroying it): xbtd destroys its tasks at once. */
+#define OPSD_DEFAULT_TASK_MAX_AGE_S 60
 #define OPSD_DEFAULT_WORKERS 64
 #define OPSD_UPDATES_MAX_WAIT_S 60
 
+/* The state directory's path (its socket must fit a sockaddr_un too). */
+#define OPSD_STATE_DIR_MAX 200
+
 struct opsd_config {
-	const char *socket_path;
+	const char *state_dir;
+	const char *socket_path;  /* default: <state_dir>/opsd.sock */
+	char socket_default[OPSD_STATE_DIR_MAX + 16];
 	char hostname[OPT_HOSTNAME_MAX];
 	const char *sm_dir;
 	unsigned plugin_timeout_s;
@@ -94,8 +101,49 @@ void opsd_task_end(struct opsd_task *t, const xbt_error *err);
 /* Housekeeping: drops ended tasks past the age and count limits. */
 void opsd_task_gc(int64_t now);
 
+/* ---- the state directory (state.c) ------------------------------------- */
+
+/*
+ * Makes dir (0700) and dir/vms, and takes dir/lock with flock(2) for the
+ * life of the process: INTERNAL_ERROR ["state directory: another xbt-opsd
+ * holds it"] when another opsd has it. Until it is open, save and remove
+ * do nothing and load finds nothing (in-process tests).
+ */
+xbt_error *opsd_state_open(const char *dir);
+void opsd_state_close(void);
+/* Writes the VM's record (write, fsync, rename); failures are logged. */
+void opsd_state_save(const char *uuid, xmlrpc_value *record);
+void opsd_state_remove(const char *uuid);
+/* Calls fn for every VM file; a file that cannot be read is logged and
+ * renamed <name>.bad. */
+void opsd_state_load(void (*fn)(const char *uuid, xmlrpc_value *rec,
+				void *ctx),
+		     void *ctx);
+
 /* ---- VMs (vm.c) ------------------------------------------------------- */
 
+/* A VM's key: [A-Za-z0-9_-]{1,OPSD_VM_ID_MAX} (it names its state file). */
+#define OPSD_VM_ID_MAX 64
+bool opsd_vm_id_ok(const char *uuid);
+/*
+ * Start-up, after opsd_state_open and worker_start: takes the VMs of the
+ * state directory back; an operation a dead opsd left half done runs
+ * again as a task (dbg "recovery"): a start is undone, a shutdown
+ * finished.
+ */
+void opsd_vm_recover(void);
 void opsd_vm_shutdown_all(void);
+
+/* ---- the sweeper (sweeper.c) --------------------------------------------- */
+
+/*
+ * Start-up, before threads and before the state directory is locked:
+ * forks the sweeper, a small process that learns of every plugin process
+ * group (sm_set_group_watch) and kills those still alive once opsd has
+ * ended, however it ended, so that no plugin outlives it. stop (at a
+ * normal end, after every plugin has ended) lets it go and reaps it.
+ */
+void opsd_sweeper_start(void);
+void opsd_sweeper_stop(void);
 
 #endif

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * opsd's VM class: the storage steps of the lifecycle, run as tasks on the
- * worker pool. Start attaches then activates each disk, undoing what it
- * did when a step fails or the task is cancelled; shutdown deactivates
- * then detaches, last disk first. Everything a plugin call needs comes
- * with the call (idl/xenops.xml); opsd only remembers which VMs are busy.
+ * opsd's VM class: the VMs it knows, keyed by uuid, and the jobs that run
+ * their storage steps (server/common/vmops.c) as tasks on the worker pool.
+ * A VM is known from the moment a start begins until a shutdown ends;
+ * every change to what is up is written to the state directory (state.c),
+ * so that a restarted opsd keeps its running VMs and finishes what a dead
+ * one left half done: a start is undone, a shutdown is carried through.
  */
 #include "config.h"
 
@@ -15,224 +16,204 @@
 
 #include "log.h"
 #include "opsd.h"
+#include "vmops.h"
 #include "xbt/value.h"
 #include "xbt/xenapi.h"
 
-/* A VM with an operation in flight, keyed by uuid. */
-struct vm_busy {
-	LIST_ENTRY(vm_busy) link;
-	char *uuid;
-	char *op;
-	char *task_id;
+/* What a job does to its VM. */
+enum vm_job_kind { JOB_START, JOB_SHUTDOWN, JOB_DESTROY, JOB_RECOVER };
+
+static const char *const vm_job_names[] = {
+	"start", "clean_shutdown", "destroy", "recover"
 };
 
-static LIST_HEAD(, vm_busy) vm_busy_list = LIST_HEAD_INITIALIZER(vm_busy_list);
+/* The operation's name in debug_info, logs and OTHER_OPERATION_IN_PROGRESS. */
+static const char *vm_job_name(enum vm_job_kind kind, bool hard)
+{
+	return kind == JOB_SHUTDOWN && hard ? "hard_shutdown"
+					    : vm_job_names[kind];
+}
+
+struct opsd_vm {
+	LIST_ENTRY(opsd_vm) link;
+	char *uuid;
+	int state;                 /* XOPS_VM_STATE_* */
+	char *session_ref;         /* the last operation's */
+	struct vmops_disk *disks;  /* what is up is what the flags say */
+	size_t ndisks;
+	const char *op;            /* the operation in flight; NULL: idle */
+	char *task_id;             /* its task */
+};
+
+static LIST_HEAD(, opsd_vm) vm_list = LIST_HEAD_INITIALIZER(vm_list);
+/* Guards the list and each VM's op, task_id and state. A busy VM's disks
+ * belong to its job alone. */
 static pthread_mutex_t vm_lock = PTHREAD_MUTEX_INITIALIZER;
 
-struct vm_disk {
-	struct xops_disk_record rec;
-	bool attached;    /* what this job did, for the undo */
-	bool activated;
-};
-
 struct vm_job {
+	enum vm_job_kind kind;
+	bool hard;
+	struct opsd_vm *vm;
 	struct opsd_task *task;
 	char *task_id;
-	char *vm;
-	char *session_ref;
-	struct vm_disk *disks;
-	size_t ndisks;
-	bool start;
-	bool hard;
-	size_t steps_done;
 };
 
-static void vm_job_free(struct vm_job *j)
+bool opsd_vm_id_ok(const char *uuid)
 {
-	for (size_t i = 0; i < j->ndisks; i++)
-		xbt_record_release(&xops_class_disk, &j->disks[i].rec);
-	free(j->disks);
-	free(j->task_id);
-	free(j->vm);
-	free(j->session_ref);
-	free(j);
+	size_t n = strspn(uuid, "abcdefghijklmnopqrstuvwxyz"
+				"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+
+	return n > 0 && n <= OPSD_VM_ID_MAX && uuid[n] == '\0';
 }
 
-/* ---- VMs in flight --------------------------------------------------------- */
-
-static xbt_error *vm_claim(const char *uuid, const char *op)
+static void vm_disks_free(struct vmops_disk *disks, size_t n)
 {
-	struct vm_busy *b;
-	xbt_error *err = NULL;
-
-	pthread_mutex_lock(&vm_lock);
-	LIST_FOREACH(b, &vm_busy_list, link)
-		if (strcmp(b->uuid, uuid) == 0)
-			break;
-	if (b) {
-		err = XBT_RAISE_OTHER_OPERATION_IN_PROGRESS("VM", uuid, b->op,
-							    b->task_id);
-	} else {
-		b = xbt_calloc(1, sizeof(*b));
-		b->uuid = xbt_strdup(uuid);
-		b->op = xbt_strdup(op);
-		b->task_id = xbt_strdup("");
-		LIST_INSERT_HEAD(&vm_busy_list, b, link);
-	}
-	pthread_mutex_unlock(&vm_lock);
-	return err;
+	for (size_t i = 0; i < n; i++)
+		xbt_record_release(&xops_class_disk, &disks[i].rec);
+	free(disks);
 }
 
-static void vm_set_task(const char *uuid, const char *task_id)
+static void vm_free(struct opsd_vm *vm)
 {
-	struct vm_busy *b;
-
-	pthread_mutex_lock(&vm_lock);
-	LIST_FOREACH(b, &vm_busy_list, link)
-		if (strcmp(b->uuid, uuid) == 0) {
-			free(b->task_id);
-			b->task_id = xbt_strdup(task_id);
-		}
-	pthread_mutex_unlock(&vm_lock);
+	vm_disks_free(vm->disks, vm->ndisks);
+	free(vm->uuid);
+	free(vm->session_ref);
+	free(vm->task_id);
+	free(vm);
 }
 
 /* Under vm_lock. */
-static void vm_busy_drop(struct vm_busy *b)
+static struct opsd_vm *vm_find(const char *uuid)
 {
-	LIST_REMOVE(b, link);
-	free(b->uuid);
-	free(b->op);
-	free(b->task_id);
-	free(b);
+	struct opsd_vm *vm;
+
+	LIST_FOREACH(vm, &vm_list, link)
+		if (strcmp(vm->uuid, uuid) == 0)
+			return vm;
+	return NULL;
 }
 
-static void vm_release(const char *uuid)
-{
-	struct vm_busy *b;
+/* ---- the state file -------------------------------------------------------- */
 
-	pthread_mutex_lock(&vm_lock);
-	LIST_FOREACH(b, &vm_busy_list, link)
-		if (strcmp(b->uuid, uuid) == 0)
-			break;
-	if (b)
-		vm_busy_drop(b);
-	pthread_mutex_unlock(&vm_lock);
+/* The VM as its state file holds it (see state.c). Its job or vm_lock. */
+static void vm_save(const struct opsd_vm *vm)
+{
+	xmlrpc_value *rec = xbt_value_struct(), *disks = xbt_value_array();
+
+	xbt_value_put(rec, "uuid", xbt_value_string(vm->uuid));
+	xbt_value_put(rec, "state",
+		      xbt_value_string(xops_enum_vm_state.values[vm->state]));
+	xbt_value_put(rec, "session_ref", xbt_value_string(vm->session_ref));
+	for (size_t i = 0; i < vm->ndisks; i++) {
+		const struct vmops_disk *d = &vm->disks[i];
+		xmlrpc_value *v = xbt_record_to_value(&xops_class_disk, &d->rec);
+		xbt_value_put(v, "attached", xbt_value_bool(d->attached));
+		xbt_value_put(v, "activated", xbt_value_bool(d->activated));
+		xbt_value_push(disks, v);
+	}
+	xbt_value_put(rec, "disks", disks);
+	opsd_state_save(vm->uuid, rec);
+	xmlrpc_DECREF(rec);
 }
 
-/* ---- plugin steps ------------------------------------------------------------ */
-
-static xbt_error *vm_step(struct vm_job *j, struct vm_disk *d,
-			  const char *command, bool cancellable)
+static bool vm_read_flag(xmlrpc_value *st, const char *key)
 {
-	static const char *const rw[] = { "true" }, *const ro[] = { "false" };
-	bool attach = strcmp(command, "vdi_attach") == 0;
+	xmlrpc_value *v = xbt_value_get(st, key);
+	xmlrpc_bool b = 0;
+	xmlrpc_env env;
+
+	xmlrpc_env_init(&env);
+	if (v && xmlrpc_value_type(v) == XMLRPC_TYPE_BOOL)
+		xmlrpc_read_bool(&env, v, &b);
+	xmlrpc_env_clean(&env);
+	if (v)
+		xmlrpc_DECREF(v);
+	return b;
+}
+
+/* ---- the jobs ------------------------------------------------------------------ */
+
+static void vm_hook_step(void *ctx, const char *name, int state)
+{
+	opsd_task_step(((struct vm_job *)ctx)->task, name, state);
+}
+
+static void vm_hook_progress(void *ctx, double done)
+{
+	opsd_task_progress(((struct vm_job *)ctx)->task, done);
+}
+
+static void vm_hook_changed(void *ctx)
+{
+	vm_save(((struct vm_job *)ctx)->vm);
+}
+
+/* Runs the job's steps on its VM. */
+static xbt_error *vm_job_steps(struct vm_job *j)
+{
+	struct opsd_vm *vm = j->vm;
 	struct sm_config cfg = {
 		.sm_dir = opsd_conf.sm_dir,
 		.timeout_s = opsd_conf.plugin_timeout_s,
 		.hostname = opsd_conf.hostname,
-		.cancel = cancellable ? opsd_task_cancel_switch(j->task) : NULL,
+		.cancel = opsd_task_cancel_switch(j->task),
 	};
-	xmlrpc_value *dc = xbt_value_map(&d->rec.device_config), *st;
-	xmlrpc_value *result = NULL;
-	struct sm_call_args a = {
-		.host_ref = d->rec.host_ref,
-		.session_ref = j->session_ref,
-		.sr_ref = d->rec.sr_ref,
-		.sr_uuid = d->rec.sr_uuid,
-		.vdi_ref = d->rec.vdi_ref,
-		.vdi_location = d->rec.vdi_location,
-		.vdi_uuid = d->rec.vdi_uuid,
-		.device_config = dc,
-		.args = attach ? (d->rec.mode == XOPS_DISK_MODE_RW ? rw : ro)
-			       : NULL,
-		.nargs = attach ? 1 : 0,
+	struct vmops op = {
+		.sm = &cfg,
+		.session_ref = vm->session_ref,
+		.disks = vm->disks,
+		.ndisks = vm->ndisks,
+		.hooks = { j, vm_hook_step, vm_hook_progress, vm_hook_changed },
 	};
-	char name[160];
-	xbt_error *err;
+	xbt_error *err = NULL;
 
-	snprintf(name, sizeof(name), "%s %.100s", command, d->rec.vdi_uuid);
-	opsd_task_step(j->task, name, XOPS_TASK_STATE_PENDING);
-	st = sm_call_new(command, &a);
-	err = XBT_PROPAGATE(sm_call(&cfg, d->rec.sr_type, command, st, &result));
-	opsd_task_step(j->task, name, err ? XOPS_TASK_STATE_FAILED
-					  : XOPS_TASK_STATE_COMPLETED);
-	if (result)
-		xmlrpc_DECREF(result);
-	xmlrpc_DECREF(st);
-	xmlrpc_DECREF(dc);
-	if (!err && cancellable) {
-		j->steps_done++;
-		opsd_task_progress(j->task, (double)j->steps_done /
-				   (double)(2 * j->ndisks + 1));
+	switch (j->kind) {
+	case JOB_START:
+		err = XBT_PROPAGATE(vmops_start(&op));
+		break;
+	case JOB_SHUTDOWN:
+	case JOB_DESTROY:
+		err = XBT_PROPAGATE(vmops_shutdown(&op, j->hard));
+		break;
+	case JOB_RECOVER:
+		/* A dead opsd's start is undone, its shutdown finished. */
+		if (vm->state == XOPS_VM_STATE_STARTING)
+			vmops_undo(&op);
+		else
+			err = XBT_PROPAGATE(vmops_shutdown(&op, true));
+		break;
 	}
 	return err;
 }
 
 /*
- * Deactivates and detaches what this job brought up, innermost first.
- * Not cancellable; a failing step is logged and never replaces the
- * error that led here.
+ * The VM after the job: running, or forgotten (its file removed) once
+ * nothing of it is up. Frees it when forgotten.
  */
-static void vm_undo(struct vm_job *j)
+static void vm_job_settle(struct vm_job *j, const xbt_error *err)
 {
-	for (size_t i = j->ndisks; i-- > 0;) {
-		struct vm_disk *d = &j->disks[i];
-		xbt_error *err = NULL;
-		if (d->activated &&
-		    !(err = XBT_PROPAGATE(vm_step(j, d, "vdi_deactivate", false))))
-			d->activated = false;
-		if (!err && d->attached &&
-		    !(err = XBT_PROPAGATE(vm_step(j, d, "vdi_detach", false))))
-			d->attached = false;
-		if (err) {
-			char what[160];
-			snprintf(what, sizeof(what), "undo on VDI %.100s (ignored)",
-				 d->rec.vdi_ref);
-			log_backtrace(LOG_LEVEL_WARN, what, err);
-			xbt_error_free(err);
-		}
+	struct opsd_vm *vm = j->vm;
+	bool up = false, forget;
+
+	for (size_t i = 0; i < vm->ndisks; i++)
+		up |= vm->disks[i].attached || vm->disks[i].activated;
+	/* A failed start is undone; a failed clean shutdown stays running. */
+	forget = j->kind == JOB_START ? err != NULL : !err || !up;
+	pthread_mutex_lock(&vm_lock);
+	vm->op = NULL;
+	free(vm->task_id);
+	vm->task_id = NULL;
+	if (forget) {
+		LIST_REMOVE(vm, link);
+	} else {
+		vm->state = XOPS_VM_STATE_RUNNING;
+		vm_save(vm);
 	}
-}
-
-static xbt_error *vm_do_start(struct vm_job *j)
-{
-	xbt_error *err = NULL;
-
-	for (size_t i = 0; i < j->ndisks && !err; i++) {
-		struct vm_disk *d = &j->disks[i];
-		if ((err = XBT_PROPAGATE(vm_step(j, d, "vdi_attach", true))))
-			break;
-		d->attached = true;
-		if ((err = XBT_PROPAGATE(vm_step(j, d, "vdi_activate", true))))
-			break;
-		d->activated = true;
+	pthread_mutex_unlock(&vm_lock);
+	if (forget) {
+		opsd_state_remove(vm->uuid);
+		vm_free(vm);
 	}
-	if (err)
-		vm_undo(j);
-	return err;
-}
-
-static xbt_error *vm_do_shutdown(struct vm_job *j)
-{
-	xbt_error *err = NULL;
-
-	for (size_t i = j->ndisks; i-- > 0 && !err;) {
-		struct vm_disk *d = &j->disks[i];
-		static const char *const steps[] = { "vdi_deactivate",
-						     "vdi_detach" };
-		for (size_t k = 0; k < 2 && !err; k++) {
-			err = XBT_PROPAGATE(vm_step(j, d, steps[k], true));
-			if (err && j->hard &&
-			    strcmp(err->code, XBT_ERR_TASK_CANCELLED) != 0) {
-				log_backtrace(LOG_LEVEL_WARN,
-					      "hard shutdown: step failed "
-					      "(ignored)", err);
-				xbt_error_free(err);
-				err = NULL;
-			}
-		}
-	}
-	return err;
 }
 
 /* The task boundary: the job's outcome goes into its task. */
@@ -242,100 +223,339 @@ static void vm_job_run(void *arg)
 	xbt_error *err;
 
 	log_set_thread_name(opsd_task_dbg(j->task));
-	err = XBT_PROPAGATE(j->start ? vm_do_start(j) : vm_do_shutdown(j));
+	err = XBT_PROPAGATE(vm_job_steps(j));
 	if (err) {
 		char what[160];
 		snprintf(what, sizeof(what), "task %s (VM %.60s %s) failed",
-			 j->task_id, j->vm, j->start ? "start" : "shutdown");
+			 j->task_id, j->vm->uuid, vm_job_name(j->kind, j->hard));
 		log_backtrace(LOG_LEVEL_INFO, what, err);
 	}
-	/* Free the VM first: whoever sees the task end may use it at once. */
-	vm_release(j->vm);
+	/* Settle the VM first: whoever sees the task end may use it at once. */
+	vm_job_settle(j, err);
 	opsd_task_end(j->task, err);
 	xbt_error_free(err);
-	vm_job_free(j);
+	free(j->task_id);
+	free(j);
 	log_set_thread_name("");
+}
+
+/*
+ * Makes a task for the job on a VM already marked busy and queues it;
+ * *id (caller frees) its id. On error the VM is left as it was (the
+ * caller undoes what it marked).
+ */
+static xbt_error *vm_job_submit(struct vm_job *j, const char *dbg, char **id)
+{
+	xbt_error *err;
+
+	err = XBT_PROPAGATE(opsd_task_new(dbg, vm_job_name(j->kind, j->hard),
+					  j->vm->uuid, &j->task, &j->task_id));
+	if (err)
+		goto out;
+	pthread_mutex_lock(&vm_lock);
+	j->vm->task_id = xbt_strdup(j->task_id);
+	pthread_mutex_unlock(&vm_lock);
+	*id = xbt_strdup(j->task_id);
+	log_info("VM %.60s: %s as task %s", j->vm->uuid,
+		 vm_job_name(j->kind, j->hard), j->task_id);
+	if ((err = XBT_PROPAGATE(worker_submit(vm_job_run, j)))) {
+		/* The task exists: it reports the failure like any other. */
+		vm_job_settle(j, err);
+		opsd_task_end(j->task, err);
+		xbt_error_free(err);
+		err = NULL;
+		free(j->task_id);
+		free(j);
+	}
+out:
+	return err;
 }
 
 /* ---- messages -------------------------------------------------------------------- */
 
-/* Reads the checked disks array (set (record disk)) into the job. */
-static xbt_error *vm_read_disks(struct vm_job *j, xmlrpc_value *disks)
+/* Reads the checked disks array (set (record disk)); all up when `up`. */
+static xbt_error *vm_read_disks(xmlrpc_value *in, bool up,
+				struct vmops_disk **out, size_t *nout)
 {
-	size_t n = xbt_value_size(disks);
+	size_t n = xbt_value_size(in), done = 0;
+	struct vmops_disk *disks = xbt_calloc(n ? n : 1, sizeof(*disks));
 	xbt_error *err = NULL;
 
-	j->disks = xbt_calloc(n ? n : 1, sizeof(*j->disks));
 	for (size_t i = 0; i < n && !err; i++) {
-		xmlrpc_value *v = xbt_value_item(disks, i);
-		xbt_record_init(&xops_class_disk, &j->disks[i].rec);
-		j->ndisks++;
+		xmlrpc_value *v = xbt_value_item(in, i);
+		xbt_record_init(&xops_class_disk, &disks[i].rec);
+		done++;
 		err = XBT_PROPAGATE(xbt_record_from_value(&xops_class_disk, v,
-							  &j->disks[i].rec));
+							  &disks[i].rec));
+		disks[i].attached = disks[i].activated = up;
 		xmlrpc_DECREF(v);
 	}
+	if (err) {
+		vm_disks_free(disks, done);
+		disks = NULL;
+		n = 0;
+	}
+	*out = disks;
+	*nout = n;
 	return err;
 }
 
-static xbt_error *vm_submit(struct call *call, bool start, bool hard,
-			    xmlrpc_value **result)
+/* Under vm_lock: the VM is free for an operation, or why not. */
+static xbt_error *vm_check_idle(const struct opsd_vm *vm)
 {
-	const char *op = start ? "start" : hard ? "hard_shutdown"
-						: "clean_shutdown";
-	struct vm_job *j = xbt_calloc(1, sizeof(*j));
-	bool claimed = false;
-	xbt_error *err;
+	xbt_error *err = NULL;
 
-	j->vm = xbt_strdup(call->argv[1].s);
-	j->session_ref = xbt_strdup(call->argv[2].s);
-	j->start = start;
-	j->hard = hard;
-	if ((err = XBT_PROPAGATE(vm_read_disks(j, call->argv[3].v))))
-		goto out;
-	if ((err = XBT_PROPAGATE(vm_claim(j->vm, op))))
-		goto out;
-	claimed = true;
-	if ((err = XBT_PROPAGATE(opsd_task_new(call->argv[0].s, op, j->vm,
-					       &j->task, &j->task_id))))
-		goto out;
-	vm_set_task(j->vm, j->task_id);
-	*result = xbt_value_string(j->task_id);
-	log_info("VM %.60s: %s as task %s", j->vm, op, j->task_id);
-	if ((err = XBT_PROPAGATE(worker_submit(vm_job_run, j)))) {
-		/* The task exists: it reports the failure like any other. */
-		vm_release(j->vm);
-		opsd_task_end(j->task, err);
-		xbt_error_free(err);
-		err = NULL;
-		vm_job_free(j);
-	}
-	j = NULL;
-out:
-	if (err && claimed)
-		vm_release(call->argv[1].s);
-	if (j)
-		vm_job_free(j);
+	if (vm->op)
+		err = XBT_RAISE_OTHER_OPERATION_IN_PROGRESS("VM", vm->uuid,
+				vm->op, vm->task_id ? vm->task_id : "");
+	return err;
+}
+
+static xbt_error *vm_check_id(const char *uuid)
+{
+	xbt_error *err = NULL;
+
+	if (!opsd_vm_id_ok(uuid))
+		err = XBT_RAISE_UUID_INVALID("VM", uuid);
 	return err;
 }
 
 xbt_error *opsd_vm_start(struct call *call, xmlrpc_value *const *args,
 			 xmlrpc_value **result)
 {
-	return XBT_PROPAGATE(vm_submit(call, true, false, result));
+	const char *uuid = call->argv[1].s;
+	struct vm_job *j = xbt_calloc(1, sizeof(*j));
+	struct opsd_vm *vm = NULL, *old;
+	char *id = NULL;
+	xbt_error *err;
+
+	j->kind = JOB_START;
+	if ((err = XBT_PROPAGATE(vm_check_id(uuid))))
+		goto out;
+	vm = xbt_calloc(1, sizeof(*vm));
+	vm->uuid = xbt_strdup(uuid);
+	vm->session_ref = xbt_strdup(call->argv[2].s);
+	vm->state = XOPS_VM_STATE_STARTING;
+	vm->op = vm_job_names[JOB_START];
+	err = XBT_PROPAGATE(vm_read_disks(call->argv[3].v, false, &vm->disks,
+					  &vm->ndisks));
+	if (err)
+		goto out;
+	pthread_mutex_lock(&vm_lock);
+	old = vm_find(uuid);
+	if (old && !(err = XBT_PROPAGATE(vm_check_idle(old))))
+		err = XBT_RAISE_VM_BAD_POWER_STATE(uuid, "halted", "running");
+	if (!err) {
+		LIST_INSERT_HEAD(&vm_list, vm, link);
+		vm_save(vm); /* before any step: a dead opsd's start is undone */
+	}
+	pthread_mutex_unlock(&vm_lock);
+	if (err)
+		goto out;
+	j->vm = vm;
+	if ((err = XBT_PROPAGATE(vm_job_submit(j, call->argv[0].s, &id)))) {
+		pthread_mutex_lock(&vm_lock);
+		LIST_REMOVE(vm, link);
+		pthread_mutex_unlock(&vm_lock);
+		opsd_state_remove(vm->uuid);
+		goto out;
+	}
+	*result = xbt_value_string(id);
+	vm = NULL;
+	j = NULL;
+out:
+	if (vm)
+		vm_free(vm);
+	free(j);
+	free(id);
+	return err;
+}
+
+/*
+ * Shutdown and destroy: a known VM goes down with the disks opsd recorded;
+ * shutdown of an unknown one with the disks given (all taken to be up).
+ */
+static xbt_error *vm_stop(struct call *call, enum vm_job_kind kind,
+			  bool hard, xmlrpc_value *given, xmlrpc_value **result)
+{
+	const char *uuid = call->argv[1].s;
+	struct vm_job *j = xbt_calloc(1, sizeof(*j));
+	struct opsd_vm *fresh = NULL, *vm;
+	bool inserted = false;
+	char *id = NULL;
+	xbt_error *err;
+
+	j->kind = kind;
+	j->hard = hard;
+	if ((err = XBT_PROPAGATE(vm_check_id(uuid))))
+		goto out;
+	if (given) {
+		fresh = xbt_calloc(1, sizeof(*fresh));
+		fresh->uuid = xbt_strdup(uuid);
+		fresh->session_ref = xbt_strdup(call->argv[2].s);
+		err = XBT_PROPAGATE(vm_read_disks(given, true, &fresh->disks,
+						  &fresh->ndisks));
+		if (err)
+			goto out;
+	}
+	pthread_mutex_lock(&vm_lock);
+	vm = vm_find(uuid);
+	if (vm) {
+		if (!(err = XBT_PROPAGATE(vm_check_idle(vm))) && fresh) {
+			free(vm->session_ref);
+			vm->session_ref = xbt_strdup(fresh->session_ref);
+		}
+	} else if (fresh) {
+		vm = fresh;
+		fresh = NULL;
+		LIST_INSERT_HEAD(&vm_list, vm, link);
+		inserted = true;
+	} else {
+		err = XBT_RAISE_UUID_INVALID("VM", uuid);
+	}
+	if (!err) {
+		vm->op = vm_job_name(kind, hard);
+		vm->state = XOPS_VM_STATE_STOPPING;
+		vm_save(vm);
+	}
+	pthread_mutex_unlock(&vm_lock);
+	if (err)
+		goto out;
+	j->vm = vm;
+	if ((err = XBT_PROPAGATE(vm_job_submit(j, call->argv[0].s, &id)))) {
+		pthread_mutex_lock(&vm_lock);
+		vm->op = NULL;
+		vm->state = XOPS_VM_STATE_RUNNING;
+		if (inserted)
+			LIST_REMOVE(vm, link);
+		else
+			vm_save(vm);
+		pthread_mutex_unlock(&vm_lock);
+		if (inserted) {
+			opsd_state_remove(vm->uuid);
+			vm_free(vm);
+		}
+		goto out;
+	}
+	*result = xbt_value_string(id);
+	j = NULL;
+out:
+	if (fresh)
+		vm_free(fresh);
+	free(j);
+	free(id);
+	return err;
 }
 
 xbt_error *opsd_vm_shutdown(struct call *call, xmlrpc_value *const *args,
 			    xmlrpc_value **result)
 {
-	return XBT_PROPAGATE(vm_submit(call, false, call->argv[4].b, result));
+	return XBT_PROPAGATE(vm_stop(call, JOB_SHUTDOWN, call->argv[4].b,
+				     call->argv[3].v, result));
+}
+
+xbt_error *opsd_vm_destroy(struct call *call, xmlrpc_value *const *args,
+			   xmlrpc_value **result)
+{
+	return XBT_PROPAGATE(vm_stop(call, JOB_DESTROY, true, NULL, result));
+}
+
+xbt_error *opsd_vm_list(struct call *call, xmlrpc_value *const *args,
+			xmlrpc_value **result)
+{
+	struct opsd_vm *vm;
+
+	*result = xbt_value_array();
+	pthread_mutex_lock(&vm_lock);
+	LIST_FOREACH(vm, &vm_list, link) {
+		struct xops_vm_record r = { .uuid = vm->uuid, .state = vm->state };
+		xbt_value_push(*result, xbt_record_to_value(&xops_class_vm, &r));
+	}
+	pthread_mutex_unlock(&vm_lock);
+	return NULL;
+}
+
+/* ---- start-up and shutdown ------------------------------------------------------- */
+
+/* One state file: a running VM, or a dead opsd's operation to finish. */
+static void vm_recover_one(const char *uuid, xmlrpc_value *rec, void *ctx)
+{
+	struct opsd_vm *vm = xbt_calloc(1, sizeof(*vm));
+	xmlrpc_value *disks = xbt_value_get(rec, "disks");
+	char *state = NULL, *session = NULL, *id = NULL;
+	struct vm_job *j = NULL;
+	xbt_error *err = NULL;
+	int s;
+
+	(void)ctx;
+	vm->uuid = xbt_strdup(uuid);
+	{
+		xmlrpc_value *v = xbt_value_get(rec, "state");
+		state = v ? xbt_value_text(v, NULL) : NULL;
+		if (v)
+			xmlrpc_DECREF(v);
+		v = xbt_value_get(rec, "session_ref");
+		session = v ? xbt_value_text(v, NULL) : NULL;
+		if (v)
+			xmlrpc_DECREF(v);
+	}
+	s = state ? xbt_enum_index(&xops_enum_vm_state, state) : -1;
+	if (s < 0 || !disks || xmlrpc_value_type(disks) != XMLRPC_TYPE_ARRAY) {
+		err = XBT_RAISE_INTERNAL_ERROR("state file: no state or disks");
+		goto out;
+	}
+	vm->state = s;
+	vm->session_ref = xbt_strdup(session ? session : "");
+	if ((err = XBT_PROPAGATE(vm_read_disks(disks, false, &vm->disks,
+					       &vm->ndisks))))
+		goto out;
+	for (size_t i = 0; i < vm->ndisks; i++) {
+		xmlrpc_value *d = xbt_value_item(disks, i);
+		vm->disks[i].attached = vm_read_flag(d, "attached");
+		vm->disks[i].activated = vm_read_flag(d, "activated");
+		xmlrpc_DECREF(d);
+	}
+	pthread_mutex_lock(&vm_lock);
+	LIST_INSERT_HEAD(&vm_list, vm, link);
+	if (s != XOPS_VM_STATE_RUNNING)
+		vm->op = vm_job_names[JOB_RECOVER];
+	pthread_mutex_unlock(&vm_lock);
+	log_info("VM %s: %s in the state directory", uuid, state);
+	if (s != XOPS_VM_STATE_RUNNING) {
+		j = xbt_calloc(1, sizeof(*j));
+		j->kind = JOB_RECOVER;
+		j->vm = vm;
+		if ((err = XBT_PROPAGATE(vm_job_submit(j, "recovery", &id))))
+			j = NULL; /* the VM stays busy; the next start retries */
+	}
+	vm = NULL;
+out:
+	if (err) {
+		log_backtrace(LOG_LEVEL_ERROR, uuid, err);
+		xbt_error_free(err);
+	}
+	if (vm)
+		vm_free(vm);
+	if (disks)
+		xmlrpc_DECREF(disks);
+	free(state);
+	free(session);
+	free(id);
+}
+
+void opsd_vm_recover(void)
+{
+	opsd_state_load(vm_recover_one, NULL);
 }
 
 void opsd_vm_shutdown_all(void)
 {
-	struct vm_busy *b;
+	struct opsd_vm *vm;
 
 	pthread_mutex_lock(&vm_lock);
-	while ((b = LIST_FIRST(&vm_busy_list)))
-		vm_busy_drop(b);
+	while ((vm = LIST_FIRST(&vm_list))) {
+		LIST_REMOVE(vm, link);
+		vm_free(vm);
+	}
 	pthread_mutex_unlock(&vm_lock);
 }

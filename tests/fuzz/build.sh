@@ -20,13 +20,13 @@ SERVER="$WIRE api/model.c api/record.c api/check.c api/strv.c api/datetime.c
 api/client.c @build@/api/xenapi.c @build@/api/xenops.c
 @build@/api/xenops_client.c
 server/common/log.c server/common/worker.c server/common/options.c
-server/common/rpc.c server/common/child.c
+server/common/rpc.c server/common/child.c server/common/vmops.c
 server/common/sm_call.c server/common/sm_decode.c server/common/sm_run.c
 server/xenapi/config.c server/xenapi/dispatch.c
 @build@/server/dispatch_table.c server/xenapi/store.c server/xenapi/evlog.c
 server/xenapi/event.c server/xenapi/subs.c server/xenapi/host.c
 server/xenapi/session.c server/xenapi/task.c server/xenapi/vm.c
-server/xenapi/pbd.c server/xenapi/world.c server/xenapi/ops.c"
+server/xenapi/pbd.c server/xenapi/world.c server/xenapi/ops.c server/xenapi/ops_proc.c"
 
 # Extra sources (relative to SRCDIR; @build@/ is BUILDDIR) a target needs
 # beyond the core, one line per target: "<target>: file file ...".
@@ -65,6 +65,7 @@ cat > "$OUTDIR/config.h" <<CONFIG
 #define XBT_SM_DIR "/nonexistent/xbt-fuzz/sm"
 #define XBT_BUILDDIR "$BUILDDIR"
 #define XBT_OPSD_PATH "/nonexistent/xbt-fuzz/xbt-opsd"
+#define XBT_LOCALSTATEDIR "/nonexistent/xbt-fuzz/var"
 CONFIG
 
 GEN_INCLUDES=
