@@ -9,11 +9,15 @@ cd "$1"
 port=${XBT_PORT:-8080}
 fifo=$(mktemp -u)
 mkfifo "$fifo"
-trap 'rm -f "$fifo"' EXIT
+# A fresh state directory for xbt-opsd: every run starts from halted VMs
+# (opsd keeps running VMs across restarts; doc/opsd.md).
+state=$(mktemp -d)
+trap 'rm -f "$fifo"; rm -rf "$state"' EXIT
 
-./server/xbtd --listen "127.0.0.1:$port" --log-level "${XBT_LOG_LEVEL:-warn}" >"$fifo" &
+./server/xbtd --listen "127.0.0.1:$port" --log-level "${XBT_LOG_LEVEL:-warn}" \
+	--opsd-dir "$state/opsd" >"$fifo" &
 xbtd=$!
-trap 'kill $xbtd 2>/dev/null; wait $xbtd 2>/dev/null; rm -f "$fifo"; exit 0' INT TERM
+trap 'kill $xbtd 2>/dev/null; wait $xbtd 2>/dev/null; rm -f "$fifo"; rm -rf "$state"; exit 0' INT TERM
 
 # xbtd prints one line on stdout once it accepts connections.
 if ! read -r ready <"$fifo"; then
