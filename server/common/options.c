@@ -121,7 +121,9 @@ int opt_parse(const struct opt *table, size_t n, const char *prog,
 	longs[n + 1].name = "version";
 	longs[n + 1].val = (int)n + 1;
 	optind = 1;
-	while (!status && (c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+	/* argc 0: the defaults only (in-process tests). */
+	while (!status && argc > 0 &&
+	       (c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
 		if (c == (int)n) {
 			opt_usage(stdout, table, n, prog);
 			exit(0);
@@ -136,7 +138,7 @@ int opt_parse(const struct opt *table, size_t n, const char *prog,
 			status = 2;
 		}
 	}
-	if (!status && optind < argc) {
+	if (!status && argc > 0 && optind < argc) {
 		fprintf(stderr, "%s: unexpected argument: %s\n", prog,
 			argv[optind]);
 		status = 2;

@@ -39,7 +39,8 @@ struct opt {
 };
 
 /*
- * Applies the defaults, then the environment, then argv. --help prints
+ * Applies the defaults, then the environment, then argv (none when argc
+ * is 0). --help prints
  * the usage and --version the version, and both exit 0. Returns 0, or 2
  * after printing what is wrong to stderr.
  */

@@ -144,14 +144,9 @@ static bool config_in_build_tree(void)
 
 int config_parse(int argc, char **argv)
 {
-	static char *no_args[] = { (char *)"xbtd", NULL };
 	int status;
 
 	memset(&xbtd_conf, 0, sizeof(xbtd_conf));
-	if (argc == 0) {
-		argc = 1;
-		argv = no_args;
-	}
 	status = opt_parse(config_table,
 			   sizeof(config_table) / sizeof(config_table[0]),
 			   "xbtd", PACKAGE_VERSION, argc, argv);

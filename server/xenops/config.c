@@ -66,14 +66,9 @@ static const struct opt config_table[] = {
 
 int opsd_config_parse(int argc, char **argv)
 {
-	static char *no_args[] = { (char *)"xbt-opsd", NULL };
 	int status;
 
 	memset(&opsd_conf, 0, sizeof(opsd_conf));
-	if (argc == 0) {
-		argc = 1;
-		argv = no_args;
-	}
 	status = opt_parse(config_table,
 			   sizeof(config_table) / sizeof(config_table[0]),
 			   "xbt-opsd", PACKAGE_VERSION, argc, argv);
