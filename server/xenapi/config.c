@@ -109,6 +109,10 @@ static const struct opt config_table[] = {
 	{ "opsd-socket", OPT_CUSTOM, &xbtd_conf.opsd_socket, NULL,
 	  "none: xbtd runs its own", NULL, 0, 0, opt_parse_socket, "PATH",
 	  "use the xbt-opsd already serving on PATH" },
+	{ "storage-in-process", OPT_FLAG, &xbtd_conf.storage_in_process, NULL,
+	  "off: the steps run in xbt-opsd", NULL, 0, 0, NULL, NULL,
+	  "run VM storage steps in xbtd, no xbt-opsd (for measuring the "
+	  "split only)" },
 	{ "log-level", OPT_CUSTOM, &xbtd_conf.log_level, "info", NULL, NULL, 0,
 	  0, opt_parse_log_level, "LEVEL", "error, warn, info or debug" },
 	{ "syslog", OPT_FLAG, &xbtd_conf.syslog, NULL, NULL, NULL, 0, 0, NULL,

@@ -7,7 +7,8 @@
  * housekeeping loop watches it: one that died is started again, after a
  * delay that doubles from 1 s up to 30 s while it keeps dying, then
  * resynced. On shutdown xbtd stops the opsd it started and leaves alone
- * one it adopted or was given (--opsd-socket).
+ * one it adopted or was given (--opsd-socket). With --storage-in-process
+ * there is no opsd at all: every entry point here does nothing.
  */
 #include "config.h"
 
@@ -253,6 +254,8 @@ xbt_error *ops_start(void)
 	xbt_error *err = NULL;
 	int64_t now = now_seconds();
 
+	if (xbtd_conf.storage_in_process)
+		return NULL; /* no opsd to run, adopt or resync (vm_local.c) */
 	pthread_mutex_lock(&proc_lock);
 	proc_external = xbtd_conf.opsd_socket != NULL;
 	if (proc_external)
@@ -285,6 +288,8 @@ xbt_error *ops_ensure(void)
 	xbt_error *err = NULL;
 	bool fresh;
 
+	if (xbtd_conf.storage_in_process)
+		return proc_fail("not run (--storage-in-process)", 0);
 	pthread_mutex_lock(&proc_lock);
 	fresh = proc_ensure(now_seconds(), &err);
 	if (fresh)
@@ -298,6 +303,8 @@ void ops_supervise(int64_t now)
 	xbt_error *err = NULL;
 	bool resync;
 
+	if (xbtd_conf.storage_in_process)
+		return;
 	pthread_mutex_lock(&proc_lock);
 	if (proc_ensure(now, &err))
 		proc_resync_due = true;
@@ -311,6 +318,8 @@ void ops_supervise(int64_t now)
 
 void ops_stop(void)
 {
+	if (xbtd_conf.storage_in_process)
+		return;
 	pthread_mutex_lock(&proc_lock);
 	if (proc_pid > 0) {
 		int waited = 0;

@@ -222,8 +222,10 @@ xbt_error *task_cancel(struct call *call, xmlrpc_value *const *args,
 		task_update_allowed(t);
 	}
 	store_unlock();
-	/* A step running in xbt-opsd stops now, not at its end. */
-	if (!err)
+	/* A step running in xbt-opsd (or in xbtd) stops now, not at its end. */
+	if (!err && xbtd_conf.storage_in_process)
+		vm_local_cancel(call->argv[0].s);
+	else if (!err)
 		ops_cancel(call->argv[0].s);
 	return err;
 }

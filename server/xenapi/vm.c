@@ -250,7 +250,10 @@ static void vm_op_end(struct vm_op *op)
 	vm_disks_free(op);
 }
 
-/* The storage steps in opsd, with the plugins' session open meanwhile. */
+/*
+ * The storage steps in opsd (or in xbtd with --storage-in-process), with
+ * the plugins' session open meanwhile.
+ */
 static xbt_error *vm_run_ops(struct vm_op *op, struct call *call, bool start,
 			     bool hard)
 {
@@ -267,7 +270,10 @@ static xbt_error *vm_run_ops(struct vm_op *op, struct call *call, bool start,
 
 	op->sm_session = session_open_internal("root", "SM");
 	o.session_ref = op->sm_session;
-	err = XBT_PROPAGATE(ops_run(&o));
+	if (xbtd_conf.storage_in_process)
+		err = XBT_PROPAGATE(vm_local_run(&o)); /* measuring the split */
+	else
+		err = XBT_PROPAGATE(ops_run(&o));
 	return err;
 }
 

@@ -54,6 +54,7 @@ struct xbtd_config {
 	const char *opsd_path;    /* the xbt-opsd binary xbtd runs */
 	const char *opsd_dir;     /* its state directory */
 	const char *opsd_socket;  /* set: use this running opsd instead */
+	bool storage_in_process;  /* no opsd: vm_local.c runs the steps */
 	char opsd_dir_default[OPS_DIR_MAX + 1];
 };
 extern struct xbtd_config xbtd_conf;
@@ -233,6 +234,14 @@ struct ops_op {
 xbt_error *ops_run(const struct ops_op *op);
 /* task.cancel: passes the cancel on to opsd's task for xapi_task, if any. */
 void ops_cancel(const char *xapi_task);
+/*
+ * --storage-in-process (vm_local.c), for measuring the split only: runs
+ * op's storage steps in xbtd itself (server/common/vmops.c), with no
+ * process boundary, no state directory and no resync. vm_local_cancel is
+ * task.cancel's: it fires the cancel switch of xapi_task's operation.
+ */
+xbt_error *vm_local_run(const struct ops_op *op);
+void vm_local_cancel(const char *xapi_task);
 /*
  * Brings xbtd's VMs and opsd's into line, by xapi's rules (doc/opsd.md,
  * "Resync"): after opsd was started, adopted or came back.
