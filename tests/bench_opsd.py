@@ -309,7 +309,12 @@ def main():
     world_file = os.path.join(tmp, "world.xml")
     with open(world_file, "w") as f:
         f.write(world(a.vms))
-    modes = [Mode("opsd", world_file, a.log_level)]
+    # opsd's state where xbtd puts it by default: on tmpfs (doc/opsd.md).
+    shm = tempfile.mkdtemp(prefix="xbt-bench-opsd-",
+                           dir="/dev/shm" if os.path.isdir("/dev/shm")
+                           else None)
+    modes = [Mode("opsd", world_file, a.log_level,
+                  state_dir=os.path.join(shm, "opsd"))]
     if a.also_state_dir:
         modes.append(Mode("opsd, state in " + os.path.basename(
             a.also_state_dir.rstrip("/")), world_file, a.log_level,
@@ -345,6 +350,7 @@ def main():
                 print("bench_opsd: %s" % e)
                 status = 1
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(shm, ignore_errors=True)
         for m in modes:
             if m.state_dir:
                 shutil.rmtree(m.state_dir, ignore_errors=True)

@@ -1366,8 +1366,8 @@ START_TEST(test_xops_model)
 {
 	static const char *const wires[] = {
 		"VM.start", "VM.shutdown", "VM.destroy", "VM.list",
-		"TASK.stat", "TASK.cancel", "TASK.destroy", "TASK.list",
-		"UPDATES.get"
+		"TASK.stat", "TASK.wait", "TASK.cancel", "TASK.destroy",
+		"TASK.list", "UPDATES.get"
 	};
 	static const char *const classes[] = { "disk", "VM", "TASK", "UPDATES" };
 
@@ -1393,11 +1393,11 @@ START_TEST(test_xops_model)
 	ck_assert_uint_eq(xops_class_vm.record_size, sizeof(xops_vm_record));
 	ck_assert_uint_eq(xops_class_task.record_size, sizeof(xops_task_record));
 
-	ck_assert_uint_eq(xops_api.nmessages, 9);
+	ck_assert_uint_eq(xops_api.nmessages, 10);
 	ck_assert_uint_eq(xops_nmessages, XOPS_MSG__COUNT);
 	ck_assert_ptr_eq(xops_api.messages, xops_messages);
 	ck_assert_ptr_eq(xops_api.messages_by_name, xops_messages_by_name);
-	for (size_t i = 0; i < 9; i++) {
+	for (size_t i = 0; i < 10; i++) {
 		const xbt_message_desc *m = &xops_messages[i];
 
 		ck_assert_str_eq(m->wire_name, wires[i]);

@@ -174,6 +174,24 @@ static char *updates(int64_t last, int64_t timeout, int64_t *token)
 	return xbt_buf_detach(&b, NULL);
 }
 
+/* TASK.wait(id, seen, timeout) into *rec (initialised here). */
+static void wait_rec(const char *id, double seen, int64_t timeout,
+		     struct xops_task_record *rec)
+{
+	xmlrpc_value *p = xbt_value_array(), *r;
+	xbt_error *e;
+
+	xbt_value_push(p, xbt_value_string("dbg-wait"));
+	xbt_value_push(p, xbt_value_string(id));
+	xbt_value_push(p, xbt_value_float(seen));
+	xbt_value_push(p, xbt_value_int(timeout));
+	r = call_ok("TASK.wait", p);
+	xbt_record_init(&xops_class_task, rec);
+	e = xbt_record_from_value(&xops_class_task, r, rec);
+	ck_assert_msg(e == NULL, "TASK.wait: not a TASK record");
+	xmlrpc_DECREF(r);
+}
+
 /* The ids of TASK.list, in order, joined by ",". */
 static char *list_ids(void)
 {
@@ -610,6 +628,76 @@ START_TEST(test_cancel_all_wakes_and_refuses)
 }
 END_TEST
 
+/* ---- TASK.wait ----------------------------------------------------------------- */
+
+struct task_waiter {
+	pthread_t th;
+	const char *id;
+	double seen;
+	struct xops_task_record rec;
+};
+
+static void *task_waiter_run(void *arg)
+{
+	struct task_waiter *w = arg;
+
+	wait_rec(w->id, w->seen, 60, &w->rec);
+	return NULL;
+}
+
+START_TEST(test_task_wait)
+{
+	struct opsd_task *t = new_task("OpaqueRef:w", "1"), *old;
+	struct task_waiter w = { .id = "1", .seen = 0.0 };
+	struct xops_task_record r;
+
+	/* Nothing moved and timeout 0: at once, as it is. */
+	wait_rec("1", 0.0, 0, &r);
+	ck_assert_str_eq(r.id, "1");
+	ck_assert_int_eq(r.state, XOPS_TASK_STATE_PENDING);
+	xbt_record_release(&xops_class_task, &r);
+	/* A waiter (60 s: beyond the Check timeout, so one the end does not
+	 * wake fails the case) returns the ended task. */
+	ck_assert_int_eq(pthread_create(&w.th, NULL, task_waiter_run, &w), 0);
+	usleep(100 * 1000); /* likely asleep by now; correct either way */
+	opsd_task_end(t, NULL);
+	ck_assert_int_eq(pthread_join(w.th, NULL), 0);
+	ck_assert_int_eq(w.rec.state, XOPS_TASK_STATE_COMPLETED);
+	ck_assert(w.rec.progress == 1.0);
+	xbt_record_release(&xops_class_task, &w.rec);
+	/* An ended task: at once, whatever was seen. */
+	wait_rec("1", 1.0, 60, &r);
+	ck_assert_int_eq(r.state, XOPS_TASK_STATE_COMPLETED);
+	xbt_record_release(&xops_class_task, &r);
+
+	/* Progress returns once the task has run 0.2 s, at once after. */
+	old = new_task("OpaqueRef:o", "2");
+	usleep(250 * 1000);
+	opsd_task_progress(old, 0.4);
+	wait_rec("2", 0.0, 60, &r);
+	ck_assert_int_eq(r.state, XOPS_TASK_STATE_PENDING);
+	ck_assert(r.progress == 0.4);
+	xbt_record_release(&xops_class_task, &r);
+	opsd_task_end(old, NULL);
+
+	call_fails("TASK.wait", strs("d", "9", NULL),
+		   XBT_ERR_MESSAGE_PARAMETER_COUNT_MISMATCH, 3, "TASK.wait", "4",
+		   "2");
+}
+END_TEST
+
+START_TEST(test_task_wait_unknown)
+{
+	xmlrpc_value *p = xbt_value_array();
+
+	xbt_value_push(p, xbt_value_string("d"));
+	xbt_value_push(p, xbt_value_string("nope"));
+	xbt_value_push(p, xbt_value_float(0.0));
+	xbt_value_push(p, xbt_value_int(0));
+	call_fails("TASK.wait", p, XBT_ERR_HANDLE_INVALID, 2, "TASK", "nope");
+}
+END_TEST
+
 /* ---- dispatch ------------------------------------------------------------------ */
 
 /*
@@ -718,13 +806,13 @@ START_TEST(test_list_methods)
 {
 	static const char *const want[] = {
 		"system.listMethods", "VM.start", "VM.shutdown", "VM.destroy",
-		"VM.list", "TASK.stat", "TASK.cancel", "TASK.destroy",
-		"TASK.list", "UPDATES.get",
+		"VM.list", "TASK.stat", "TASK.wait", "TASK.cancel",
+		"TASK.destroy", "TASK.list", "UPDATES.get",
 	};
 	xmlrpc_value *r = call_ok("system.listMethods", strs(NULL));
 
-	ck_assert_uint_eq(xbt_value_size(r), 10);
-	for (size_t i = 0; i < 10; i++) {
+	ck_assert_uint_eq(xbt_value_size(r), 11);
+	for (size_t i = 0; i < 11; i++) {
 		xmlrpc_value *v = xbt_value_item(r, i);
 		check_eq_free(text_of(v), want[i]);
 		xmlrpc_DECREF(v);
@@ -1172,6 +1260,8 @@ static Suite *opsd_suite(void)
 	tcase_set_timeout(upd, 30);
 	tcase_add_test(upd, test_updates_tokens_and_order);
 	tcase_add_test(upd, test_updates_waiter_is_woken);
+	tcase_add_test(upd, test_task_wait);
+	tcase_add_test(upd, test_task_wait_unknown);
 	tcase_add_test(upd, test_cancel_all_wakes_and_refuses);
 	suite_add_tcase(s, upd);
 

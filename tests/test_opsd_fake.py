@@ -5,9 +5,10 @@ server/xenapi/ops.c): what xbtd makes of every answer opsd could give.
 
 The fake is an XML-RPC server on a Unix-domain socket, in this process,
 answering in the XenAPI envelope as opsd does. VM.start and VM.shutdown
-return a task id; TASK.stat returns the record each test scripts (a list of
-states, the next one given after each TASK.stat, announced through
-UPDATES.get); TASK.cancel can move a task to its cancelled end. It records
+return a task id; TASK.wait (what xbtd waits with) and TASK.stat return the
+record each test scripts (a list of states, the next one given after each
+read; TASK.wait on the last, pending state waits for a change, as opsd's
+does); TASK.cancel can move a task to its cancelled end. It records
 every call. xbtd runs with --opsd-socket (the demo world, --hostname h1),
 and each test starts demo-ok and checks the XenAPI error code and params
 the client sees, that TASK.destroy was called for the task, and that every
@@ -128,7 +129,7 @@ class FakeOpsd:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def reset(self, states=None, faults=None, on_cancel=None):
-        """states: what TASK.stat gives for a new VM.start task, in turn
+        """states: what TASK.wait gives for a new VM.start task, in turn
         (dicts of fields over task_record's, or any value as it is);
         faults: {method: ("http", status) | ("close",) | ("hang",)};
         on_cancel: TASK.cancel replaces the states with [on_cancel] (the
@@ -195,7 +196,21 @@ class FakeOpsd:
             if method.startswith("TASK.") and method != "TASK.list" and \
                     tid not in self.tasks:
                 return "failure", ["HANDLE_INVALID", "TASK", str(tid)]
-            if method == "TASK.stat":
+            if method == "TASK.wait":
+                t = self.tasks[tid]
+                deadline = time.monotonic() + min(int(params[3]), 60)
+                # The last state, pending: wait for a change (a cancel).
+                while len(t["states"]) == 1 and \
+                        isinstance(t["states"][0], dict) and \
+                        t["states"][0].get("state", "pending") == "pending" \
+                        and not self.stopping.is_set():
+                    gen, left = t["gen"], deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self.cond.wait(left)
+                    if t["gen"] != gen:
+                        break
+            if method in ("TASK.stat", "TASK.wait"):
                 rec = self._record(tid)
                 t = self.tasks[tid]
                 if len(t["states"]) > 1:
@@ -467,7 +482,7 @@ class Failures(FakeOpsdCase):
     def test_not_a_task_record(self):
         # opsd's reply is not the client's mistake: INTERNAL_ERROR, not
         # XMLRPC_UNMARSHAL_FAILURE, naming the call and what was wrong.
-        why = "xbt-opsd: TASK.stat: unexpected reply: " \
+        why = "xbt-opsd: TASK.wait: unexpected reply: " \
             "XMLRPC_UNMARSHAL_FAILURE [%s]"
         for stat, want in (
                 ("a string", 'record TASK; string "a string"'),
@@ -490,8 +505,8 @@ class Failures(FakeOpsdCase):
         # An error of the call itself (not of the task) names opsd's call:
         # the client never sees opsd's classes and ids as its own error.
         for method, error, want in (
-                ("TASK.stat", ["HANDLE_INVALID", "TASK", "task-1"],
-                 "xbt-opsd: TASK.stat failed: HANDLE_INVALID [TASK; task-1]"),
+                ("TASK.wait", ["HANDLE_INVALID", "TASK", "task-1"],
+                 "xbt-opsd: TASK.wait failed: HANDLE_INVALID [TASK; task-1]"),
                 ("VM.start", ["OTHER_OPERATION_IN_PROGRESS", "VM", "u",
                               "start", "task-0"],
                  "xbt-opsd: VM.start failed: OTHER_OPERATION_IN_PROGRESS "
@@ -501,23 +516,6 @@ class Failures(FakeOpsdCase):
                 _task, rec = self.start()
                 self.assertEqual((rec["status"], rec["error_info"]),
                                  ("failure", ["INTERNAL_ERROR", want]))
-
-    def test_not_an_updates_record(self):
-        why = "xbt-opsd: UPDATES.get: unexpected reply: " \
-            "XMLRPC_UNMARSHAL_FAILURE [%s]"
-        for reply, want in (
-                ("a string", 'record UPDATES; string "a string"'),
-                ({"id": "soon", "tasks": []},
-                 'int; string "soon" at field "id"'),
-                ({"id": 1, "tasks": "task-1"},
-                 'set (string); string "task-1" at field "tasks"')):
-            with self.subTest(reply=reply):
-                self.fake.reset(faults={"UPDATES.get": ("value", reply)})
-                task, rec = self.start()
-                self.assertEqual((rec["status"], rec["error_info"]),
-                                 ("failure", ["INTERNAL_ERROR", why % want]))
-                self.check_destroyed(task)
-                self.check_dbg(task)
 
     def test_task_id_not_a_string(self):
         for reply in (42, {"id": "task-1"}, ["task-1"]):
@@ -554,7 +552,7 @@ class Transport(FakeOpsdCase):
         why = self.transport_fails("VM.start", ("http", 500), False)
         self.assertEqual(why, "xbt-opsd: HTTP response code is 500, not "
                          "200: " + self.fake.path)
-        why = self.transport_fails("TASK.stat", ("http", 500), True)
+        why = self.transport_fails("TASK.wait", ("http", 500), True)
         self.assertEqual(why, "xbt-opsd: HTTP response code is 500, not "
                          "200: " + self.fake.path)
 
@@ -563,9 +561,7 @@ class Transport(FakeOpsdCase):
         want = "xbt-opsd: Empty reply from server: " + self.fake.path
         self.assertEqual(self.transport_fails("VM.start", ("close",),
                                               False), want)
-        self.assertEqual(self.transport_fails("UPDATES.get", ("close",),
-                                              True), want)
-        self.assertEqual(self.transport_fails("TASK.stat", ("close",),
+        self.assertEqual(self.transport_fails("TASK.wait", ("close",),
                                               True), want)
 
     def test_no_socket(self):
@@ -617,7 +613,10 @@ class Progress(FakeOpsdCase):
         self.assertEqual(self.api("VM.get_power_state", self.vm), "Running")
         self.check_destroyed(task)
         self.check_dbg(task)
-        self.assertEqual(len(self.fake.calls_of("TASK.stat")), 3)
+        # One TASK.wait per state: xbtd reads each progress once.
+        self.assertEqual(len(self.fake.calls_of("TASK.wait")), 3)
+        self.assertEqual([p[2] for p in self.fake.calls_of("TASK.wait")],
+                         [0.0, 0.25, 0.5])
         self.fake.reset()
         self.api("VM.hard_shutdown", self.vm)
         self.assertEqual(self.api("VM.get_power_state", self.vm), "Halted")
@@ -629,7 +628,7 @@ class Progress(FakeOpsdCase):
         task = self.api("Async.VM.start", self.vm, False, False)
         deadline = time.monotonic() + TASK_TIMEOUT
         # Cancel once xbtd waits for opsd's task.
-        while not self.fake.calls_of("TASK.stat"):
+        while not self.fake.calls_of("TASK.wait"):
             self.assertLess(time.monotonic(), deadline)
             time.sleep(0.02)
         self.assertEqual(self.api("task.get_status", task), "pending")

@@ -2,7 +2,6 @@
 /* Starting children with posix_spawn (child.h). */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -68,53 +67,25 @@ void child_be_subreaper(void)
 		log_warn("cannot become a subreaper: %s", strerror(errno));
 }
 
-/* The parent pid in /proc/<pid>/stat (after the name, which may hold
- * anything, parentheses included): -1 when unreadable. */
-static pid_t child_ppid_of(const char *pid)
-{
-	char path[64], buf[512], *close_paren;
-	FILE *f;
-	long ppid = -1;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-	if (!(f = fopen(path, "re")))
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	close_paren = strrchr(buf, ')');
-	if (close_paren && sscanf(close_paren + 1, " %*c %ld", &ppid) != 1)
-		ppid = -1;
-	return (pid_t)ppid;
-}
-
 /*
- * The kernel has no call that lists a process's children without
- * CONFIG_PROC_CHILDREN, and waitid(P_ALL, WNOWAIT) shows only the first
- * waitable one (it may be ours): so /proc is read.
+ * waitid(WNOWAIT) shows one waitable child without reaping it: an orphan
+ * is reaped and the next looked at; one of ours ends the look, as its
+ * spawner reaps it soon and the next call (the next SIGCHLD or tick) sees
+ * past it. A few system calls, whatever the machine runs.
  */
 void child_reap_orphans(void)
 {
-	pid_t self = getpid();
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-
-	if (!d)
-		return;
 	pthread_mutex_lock(&child_lock);
-	while ((de = readdir(d))) {
-		pid_t pid;
-		int status;
-		if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
-		    child_ppid_of(de->d_name) != self)
-			continue;
-		pid = (pid_t)atol(de->d_name);
-		if (!child_ours(pid) && waitpid(pid, &status, WNOHANG) == pid)
-			log_debug("reaped orphan %d", (int)pid);
+	for (;;) {
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+		    si.si_pid == 0 || child_ours(si.si_pid))
+			break;
+		if (waitpid(si.si_pid, NULL, WNOHANG) == si.si_pid)
+			log_debug("reaped orphan %d", (int)si.si_pid);
 	}
 	pthread_mutex_unlock(&child_lock);
-	closedir(d);
 }
 
 int child_spawn(const char *path, char *const argv[], char *const envp[],

@@ -26,10 +26,10 @@ int child_spawn(const char *path, char *const argv[], char *const envp[],
  * Reaping. Whoever spawned a child reaps it (waitpid on its pid) and then
  * calls child_forget. A daemon that is a subreaper (child_be_subreaper)
  * also gets the orphans of its dead descendants (the plugins of a killed
- * xbt-opsd, the helpers a plugin left): child_reap_orphans, called when
- * SIGCHLD comes, reaps those exited children that it did not spawn
- * (child_spawn, child_track), so that none stays a zombie whatever the
- * machine's init does.
+ * xbt-opsd, the helpers a plugin left): child_reap_orphans, called on
+ * SIGCHLD and on the housekeeping tick, reaps those exited children that
+ * it did not spawn (child_spawn, child_track), so that none stays a zombie
+ * whatever the machine's init does.
  */
 void child_track(pid_t pid);
 void child_forget(pid_t pid);

@@ -101,8 +101,8 @@ static const struct opt config_table[] = {
 	  "the build tree's when run from it, else the installed one", NULL,
 	  0, 0, NULL, "FILE", "the xbt-opsd binary to run" },
 	{ "opsd-dir", OPT_CUSTOM, &xbtd_conf.opsd_dir, NULL,
-	  "run/opsd-NAME in the build tree when run from it, else "
-	  "LOCALSTATEDIR/lib/xbt/opsd-NAME (NAME: --hostname)", NULL,
+	  "/run/xbt/opsd-NAME as root, else $XDG_RUNTIME_DIR/xbt/opsd-NAME, "
+	  "else /dev/shm/xbt-UID/opsd-NAME (NAME: --hostname)", NULL,
 	  0, 0, config_opsd_dir, "DIR",
 	  "xbt-opsd's state directory: xbtd adopts the opsd serving there, "
 	  "else runs one" },
@@ -119,13 +119,26 @@ static const struct opt config_table[] = {
 	  NULL, "log to syslog instead of stderr" },
 };
 
-/* run/opsd-<hostname> under base, the name made safe for a path. */
-static void config_default_opsd_dir(const char *base)
+/*
+ * The default --opsd-dir: on tmpfs, as xenopsd keeps its own under /run
+ * (opsd's state must outlive the daemons, not the machine, and tmpfs
+ * keeps its writes off the disk): /run/xbt as root, else
+ * $XDG_RUNTIME_DIR/xbt, else /dev/shm/xbt-<uid>; then opsd-<hostname>,
+ * the name made safe for a path.
+ */
+static void config_default_opsd_dir(void)
 {
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	char *out = xbtd_conf.opsd_dir_default;
 	size_t size = sizeof(xbtd_conf.opsd_dir_default), n;
 
-	n = (size_t)snprintf(out, size, "%s/opsd-", base);
+	if (geteuid() == 0)
+		n = (size_t)snprintf(out, size, "/run/xbt/opsd-");
+	else if (xdg && xdg[0] == '/' && strlen(xdg) < 48)
+		n = (size_t)snprintf(out, size, "%s/xbt/opsd-", xdg);
+	else
+		n = (size_t)snprintf(out, size, "/dev/shm/xbt-%u/opsd-",
+				     (unsigned)geteuid());
 	for (const char *h = xbtd_conf.hostname; *h && n + 1 < size; h++)
 		out[n++] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
 				  "OPQRSTUVWXYZ0123456789.-_", *h) ? *h : '_';
@@ -164,7 +177,6 @@ int config_parse(int argc, char **argv)
 		xbtd_conf.opsd_path = config_in_build_tree()
 			? XBT_BUILDDIR "/server/xbt-opsd" : XBT_OPSD_PATH;
 	if (!xbtd_conf.opsd_dir)
-		config_default_opsd_dir(config_in_build_tree()
-			? XBT_BUILDDIR "/run" : XBT_LOCALSTATEDIR "/lib/xbt");
+		config_default_opsd_dir();
 	return 0;
 }

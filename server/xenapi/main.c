@@ -112,14 +112,19 @@ int main(int argc, char **argv)
 	/* Tests and scripts wait for this line on stdout. */
 	printf("xbtd listening on %s:%u\n", xbtd_conf.listen_addr, http_port(http));
 	fflush(stdout);
-	for (;;) {
+	for (int64_t last = 0;;) {
 		struct timespec tick = { 1, 0 };
+		int64_t now;
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
-		if (sig == SIGCHLD)
-			child_reap_orphans();
-		int64_t now = now_seconds();
+		/* Every plugin's end is a SIGCHLD: reap, but keep the
+		 * housekeeping to its pace. */
+		child_reap_orphans();
+		now = now_seconds();
+		if (sig == SIGCHLD && now == last)
+			continue;
+		last = now;
 		session_expire(now);
 		task_gc(now);
 		event_gc();

@@ -76,16 +76,57 @@ out:
 	return err;
 }
 
-/* A client of opsd, once one serves. */
+/*
+ * Idle connections to opsd, kept for the next operation: a new one costs
+ * opsd a thread (Abyss runs one per connection) and a connect. One that
+ * died with its opsd is noticed by libcurl, which connects again.
+ */
+#define OPS_POOL_MAX 16
+static pthread_mutex_t ops_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static xbt_client *ops_pool[OPS_POOL_MAX];
+static size_t ops_pool_n;
+
+/* A client of opsd, once one serves: an idle one, else a new one. */
 static xbt_error *ops_client(xbt_client **c)
 {
 	xbt_error *err = XBT_PROPAGATE(ops_ensure());
 
-	if (!err)
+	*c = NULL;
+	if (err)
+		goto out;
+	pthread_mutex_lock(&ops_pool_lock);
+	if (ops_pool_n)
+		*c = ops_pool[--ops_pool_n];
+	pthread_mutex_unlock(&ops_pool_lock);
+	if (!*c)
 		err = ops_call_failed(xbt_client_open(ops_url(),
 						      OPS_CALL_TIMEOUT_MS, c),
 				      "connect", false);
+out:
 	return err;
+}
+
+/* Gives a client back: kept when its last exchange went well. */
+static void ops_client_done(xbt_client *c, bool healthy)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&ops_pool_lock);
+	if (healthy && ops_pool_n < OPS_POOL_MAX) {
+		ops_pool[ops_pool_n++] = c;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&ops_pool_lock);
+	if (c)
+		xbt_client_close(c);
+}
+
+void ops_pool_drain(void)
+{
+	pthread_mutex_lock(&ops_pool_lock);
+	while (ops_pool_n)
+		xbt_client_close(ops_pool[--ops_pool_n]);
+	pthread_mutex_unlock(&ops_pool_lock);
 }
 
 /* ---- cancel ------------------------------------------------------------------- */
@@ -125,17 +166,18 @@ static void ops_send_cancel(const char *dbg, const char *opsd_task)
 	xbt_client *c = NULL;
 	xmlrpc_value *r = NULL;
 	xbt_error *err = XBT_PROPAGATE(ops_client(&c));
+	bool healthy;
 
 	if (!err)
 		err = XBT_PROPAGATE(xops_task_cancel(c, dbg, opsd_task, &r));
+	healthy = !err;
 	if (err) {
 		log_backtrace(LOG_LEVEL_WARN, "cancel in xbt-opsd", err);
 		xbt_error_free(err);
 	}
 	if (r)
 		xmlrpc_DECREF(r);
-	if (c)
-		xbt_client_close(c);
+	ops_client_done(c, healthy);
 }
 
 void ops_cancel(const char *xapi_task)
@@ -195,51 +237,36 @@ static xbt_error *ops_read(const xbt_class_desc *c, xmlrpc_value *v,
 	return XBT_PROPAGATE(xbt_record_from_value(c, v, rec));
 }
 
-/* Waits until task id has ended; *t gets its record. */
+/*
+ * Waits until task id has ended (*t gets its record), forwarding its
+ * progress: TASK.wait returns at the end, or on progress once the task has
+ * run a while, so a short operation costs one call.
+ */
 static xbt_error *ops_wait(xbt_client *c, const char *dbg, const char *id,
 			   const char *xapi_task, struct xops_task_record *t)
 {
-	int64_t last = 0;
+	double seen = 0.0;
 	xbt_error *err = NULL;
 
 	for (;;) {
-		struct xops_updates_record u;
 		xmlrpc_value *v = NULL;
-		bool mine;
 
-		xbt_record_init(&xops_class_updates, &u);
-		err = ops_call_failed(xops_updates_get(c, dbg, last,
-						       OPS_WAIT_S, &v),
-				      "UPDATES.get", false);
-		if (!err)
-			err = ops_call_failed(ops_read(&xops_class_updates, v,
-						       &u),
-					      "UPDATES.get", true);
-		if (v)
-			xmlrpc_DECREF(v);
-		last = u.id;
-		/* A wait that saw no change reads the task anyway: one that
-		 * vanished (destroyed by another client) must not hang us. */
-		mine = xbt_strv_has(&u.tasks, id) || u.tasks.n == 0;
-		xbt_record_release(&xops_class_updates, &u);
-		if (err)
-			break;
-		if (!mine)
-			continue;
-		err = ops_call_failed(xops_task_stat(c, dbg, id, &v),
-				      "TASK.stat", false);
+		err = ops_call_failed(xops_task_wait(c, dbg, id, seen,
+						     OPS_WAIT_S, &v),
+				      "TASK.wait", false);
 		if (!err) {
 			xbt_record_release(&xops_class_task, t);
 			xbt_record_init(&xops_class_task, t);
 			err = ops_call_failed(ops_read(&xops_class_task, v, t),
-					      "TASK.stat", true);
+					      "TASK.wait", true);
 		}
 		if (v)
 			xmlrpc_DECREF(v);
 		if (err || t->state != XOPS_TASK_STATE_PENDING)
 			break;
-		if (xapi_task)
+		if (xapi_task && t->progress != seen)
 			task_progress(xapi_task, t->progress);
+		seen = t->progress;
 	}
 	return err;
 }
@@ -303,6 +330,9 @@ xbt_error *ops_run(const struct ops_op *op)
 			xmlrpc_DECREF(r);
 	}
 out:
+	/* A failed task is opsd's answer; a failed call may have broken
+	 * the connection. */
+	ops_client_done(c, !err);
 	if (!err)
 		err = failed;
 	else
@@ -311,8 +341,6 @@ out:
 		xmlrpc_DECREF(v);
 	xmlrpc_DECREF(disks);
 	xbt_record_release(&xops_class_task, &t);
-	if (c)
-		xbt_client_close(c);
 	free(id);
 	return err;
 }
@@ -349,8 +377,7 @@ static xbt_error *ops_list(xbt_strv *running, xbt_strv *known)
 	}
 	if (v)
 		xmlrpc_DECREF(v);
-	if (c)
-		xbt_client_close(c);
+	ops_client_done(c, !err);
 	return err;
 }
 

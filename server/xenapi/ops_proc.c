@@ -232,19 +232,33 @@ static bool proc_ensure(int64_t now, xbt_error **err)
 	return fresh;
 }
 
-/* mkdir -p for the directory's parents (opsd makes the last one, 0700). */
+/*
+ * mkdir -p for the directory's parents (opsd makes the last one, 0700).
+ * The parent itself must be ours and no symlink: under a shared /dev/shm
+ * someone else could have made it first.
+ */
 static xbt_error *proc_make_parents(const char *dir)
 {
 	char path[OPS_DIR_MAX + 1];
+	struct stat st;
+	char *last;
 	xbt_error *err = NULL;
 
 	snprintf(path, sizeof(path), "%s", dir);
 	for (char *p = path + 1; (p = strchr(p, '/')) && !err; p++) {
 		*p = '\0';
-		if (mkdir(path, 0755) != 0 && errno != EEXIST)
+		if (mkdir(path, 0700) != 0 && errno != EEXIST)
 			err = proc_fail("cannot make the state directory's "
 					"parent", errno);
 		*p = '/';
+	}
+	last = strrchr(path, '/');
+	if (!err && last && last != path) {
+		*last = '\0';
+		if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) ||
+		    st.st_uid != geteuid())
+			err = proc_fail("the state directory's parent is not a "
+					"directory of ours", 0);
 	}
 	return err;
 }
@@ -318,6 +332,7 @@ void ops_supervise(int64_t now)
 
 void ops_stop(void)
 {
+	ops_pool_drain();
 	if (xbtd_conf.storage_in_process)
 		return;
 	pthread_mutex_lock(&proc_lock);

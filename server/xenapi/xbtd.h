@@ -209,6 +209,8 @@ void ops_stop(void);
 void ops_supervise(int64_t now);
 /* Before a call: an opsd serves, or INTERNAL_ERROR ["xbt-opsd: ..."]. */
 xbt_error *ops_ensure(void);
+/* Closes the idle connections to opsd (at shutdown). */
+void ops_pool_drain(void);
 const char *ops_socket_path(void);
 const char *ops_url(void);
 

@@ -54,6 +54,8 @@ static int main_loop(int sfd)
 				return 0;
 			}
 		}
+		if (rc == 0)
+			child_reap_orphans(); /* what SIGCHLD could not see */
 		clock_gettime(CLOCK_REALTIME, &now);
 		opsd_task_gc((int64_t)now.tv_sec);
 	}

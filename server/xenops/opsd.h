@@ -31,7 +31,10 @@
  * between reading and destroying it): xbtd destroys its tasks at once. */
 #define OPSD_DEFAULT_TASK_MAX_AGE_S 60
 #define OPSD_DEFAULT_WORKERS 64
-#define OPSD_UPDATES_MAX_WAIT_S 60
+#define OPSD_UPDATES_MAX_WAIT_S 60   /* UPDATES.get and TASK.wait */
+/* TASK.wait returns on progress only once a task has run this long: a
+ * short task is one round trip. */
+#define OPSD_WAIT_PROGRESS_AFTER_S 0.2
 
 /* The state directory's path (its socket must fit a sockaddr_un too). */
 #define OPSD_STATE_DIR_MAX 200
@@ -111,7 +114,7 @@ void opsd_task_gc(int64_t now);
  */
 xbt_error *opsd_state_open(const char *dir);
 void opsd_state_close(void);
-/* Writes the VM's record (write, fsync, rename); failures are logged. */
+/* Writes the VM's record (write, rename); failures are logged. */
 void opsd_state_save(const char *uuid, xmlrpc_value *record);
 void opsd_state_remove(const char *uuid);
 /* Calls fn for every VM file; a file that cannot be read is logged and

@@ -2,7 +2,7 @@
 /*
  * opsd's state directory, as xenopsd keeps its own: <dir>/lock, held with
  * flock(2) for opsd's life so that two never share a directory, and one
- * file per VM, <dir>/vms/<uuid>.json, rewritten (write, fsync, rename)
+ * file per VM, <dir>/vms/<uuid>.json, rewritten (write, then rename: it must outlive opsd, not the machine)
  * whenever a disk of that VM comes up or goes down. A restarted opsd reads
  * them to know its running VMs and to finish what the dead one left half
  * done (vm.c).
@@ -117,8 +117,9 @@ void opsd_state_save(const char *uuid, xmlrpc_value *record)
 	xbt_wire_json_value(&json, record);
 	xbt_buf_addch(&json, '\n');
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	ok = fd >= 0 && write(fd, json.buf, json.len) == (ssize_t)json.len &&
-	     fsync(fd) == 0;
+	/* No fsync: the state must outlive opsd, not the machine (as
+	 * xenopsd keeps its own under /run); rename is atomic for that. */
+	ok = fd >= 0 && write(fd, json.buf, json.len) == (ssize_t)json.len;
 	if (fd >= 0 && close(fd) != 0)
 		ok = false;
 	if (ok && rename(tmp, path) != 0)

@@ -32,7 +32,10 @@ struct opsd_task {
 
 static TAILQ_HEAD(, opsd_task) task_list = TAILQ_HEAD_INITIALIZER(task_list);
 static pthread_mutex_t task_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t task_changed;
+/* Two conditions, so that a step does not wake every TASK.wait: */
+static pthread_cond_t task_changed;  /* any change: UPDATES.get */
+static pthread_cond_t task_moved;    /* progress or end: TASK.wait */
+static unsigned task_updates_waiters, task_wait_waiters;
 static uint64_t task_gen;        /* last generation handed out */
 static uint64_t task_next_id = 1;
 static size_t task_count;
@@ -45,6 +48,7 @@ void opsd_task_init(void)
 	pthread_condattr_init(&a);
 	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
 	pthread_cond_init(&task_changed, &a);
+	pthread_cond_init(&task_moved, &a);
 	pthread_condattr_destroy(&a);
 }
 
@@ -56,11 +60,14 @@ static double task_wall_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Under the lock: the task changed. */
-static void task_touch(struct opsd_task *t)
+/* Under the lock: the task changed; moved: its progress or its end. */
+static void task_touch(struct opsd_task *t, bool moved)
 {
 	t->gen = ++task_gen;
-	pthread_cond_broadcast(&task_changed);
+	if (task_updates_waiters)
+		pthread_cond_broadcast(&task_changed);
+	if (moved && task_wait_waiters)
+		pthread_cond_broadcast(&task_moved);
 }
 
 static void task_free(struct opsd_task *t)
@@ -157,7 +164,7 @@ xbt_error *opsd_task_new(const char *dbg, const char *op, const char *vm,
 	clock_gettime(CLOCK_MONOTONIC, &t->started);
 	TAILQ_INSERT_TAIL(&task_list, t, link);
 	task_count++;
-	task_touch(t);
+	task_touch(t, false);
 	*out = t;
 	*id = xbt_strdup(idbuf);
 out:
@@ -179,7 +186,7 @@ void opsd_task_progress(struct opsd_task *t, double progress)
 {
 	pthread_mutex_lock(&task_lock);
 	t->rec.progress = progress;
-	task_touch(t);
+	task_touch(t, true);
 	pthread_mutex_unlock(&task_lock);
 }
 
@@ -187,7 +194,7 @@ void opsd_task_step(struct opsd_task *t, const char *name, int state)
 {
 	pthread_mutex_lock(&task_lock);
 	xbt_map_set(&t->rec.subtasks, name, xops_enum_task_state.values[state]);
-	task_touch(t);
+	task_touch(t, false);
 	pthread_mutex_unlock(&task_lock);
 }
 
@@ -218,7 +225,7 @@ void opsd_task_end(struct opsd_task *t, const xbt_error *err)
 	t->ended = (int64_t)task_wall_now();
 	if (t->ended <= 0)
 		t->ended = 1;
-	task_touch(t);
+	task_touch(t, true);
 	pthread_mutex_unlock(&task_lock);
 }
 
@@ -232,6 +239,7 @@ void opsd_task_cancel_all(void)
 		if (t->running)
 			sm_cancel_fire(t->cancel);
 	pthread_cond_broadcast(&task_changed);
+	pthread_cond_broadcast(&task_moved);
 	pthread_mutex_unlock(&task_lock);
 }
 
@@ -247,6 +255,7 @@ void opsd_task_shutdown(void)
 	task_count = 0;
 	pthread_mutex_unlock(&task_lock);
 	pthread_cond_destroy(&task_changed);
+	pthread_cond_destroy(&task_moved);
 }
 
 /* ---- messages ------------------------------------------------------------ */
@@ -259,6 +268,74 @@ xbt_error *opsd_task_stat(struct call *call, xmlrpc_value *const *args,
 
 	pthread_mutex_lock(&task_lock);
 	err = XBT_PROPAGATE(task_need(call->argv[1].s, &t));
+	if (!err)
+		*result = xbt_record_to_value(&xops_class_task, &t->rec);
+	pthread_mutex_unlock(&task_lock);
+	return err;
+}
+
+static double task_age(const struct opsd_task *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->started.tv_sec) +
+	       (double)(now.tv_nsec - t->started.tv_nsec) / 1e9;
+}
+
+static struct timespec task_at(const struct timespec *base, double after)
+{
+	struct timespec at = *base;
+	long long ns = at.tv_nsec + (long long)(after * 1e9);
+
+	at.tv_sec += (time_t)(ns / 1000000000LL);
+	at.tv_nsec = (long)(ns % 1000000000LL);
+	return at;
+}
+
+xbt_error *opsd_task_wait(struct call *call, xmlrpc_value *const *args,
+			  xmlrpc_value **result)
+{
+	const char *id = call->argv[1].s;
+	double seen = call->argv[2].d;
+	int64_t timeout = call->argv[3].i;
+	struct timespec now, deadline;
+	struct opsd_task *t;
+	xbt_error *err;
+
+	if (timeout < 0)
+		timeout = 0;
+	if (timeout > OPSD_UPDATES_MAX_WAIT_S)
+		timeout = OPSD_UPDATES_MAX_WAIT_S;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	deadline = task_at(&now, (double)timeout);
+	pthread_mutex_lock(&task_lock);
+	for (;;) {
+		struct timespec wake = deadline;
+		bool moved;
+		int rc;
+		/* Destroyed by someone else while we slept: say so. */
+		if ((err = XBT_PROPAGATE(task_need(id, &t))))
+			break;
+		moved = t->rec.progress != seen;
+		if (!t->running || task_stopping ||
+		    (moved && task_age(t) >= OPSD_WAIT_PROGRESS_AFTER_S))
+			break;
+		if (moved) {
+			struct timespec at = task_at(&t->started,
+						     OPSD_WAIT_PROGRESS_AFTER_S);
+			if (at.tv_sec < wake.tv_sec ||
+			    (at.tv_sec == wake.tv_sec && at.tv_nsec < wake.tv_nsec))
+				wake = at;
+		}
+		task_wait_waiters++;
+		rc = pthread_cond_timedwait(&task_moved, &task_lock, &wake);
+		task_wait_waiters--;
+		if (rc == ETIMEDOUT &&
+		    wake.tv_sec == deadline.tv_sec &&
+		    wake.tv_nsec == deadline.tv_nsec)
+			break;
+	}
 	if (!err)
 		*result = xbt_record_to_value(&xops_class_task, &t->rec);
 	pthread_mutex_unlock(&task_lock);
@@ -341,10 +418,12 @@ xbt_error *opsd_updates_get(struct call *call, xmlrpc_value *const *args,
 	/* A token from another run of opsd (or none) reads as 0. */
 	if (last < 0 || (uint64_t)last > task_gen)
 		last = 0;
+	task_updates_waiters++;
 	while (!task_stopping && task_gen <= (uint64_t)last &&
 	       pthread_cond_timedwait(&task_changed, &task_lock, &until) !=
 		       ETIMEDOUT)
 		;
+	task_updates_waiters--;
 	changed = xbt_calloc(task_count ? task_count : 1, sizeof(*changed));
 	TAILQ_FOREACH(t, &task_list, link)
 		if (t->gen > (uint64_t)last)

@@ -143,9 +143,24 @@ static void vm_hook_progress(void *ctx, double done)
 	opsd_task_progress(((struct vm_job *)ctx)->task, done);
 }
 
+/*
+ * A disk came up or went down: the state file follows, but for the last
+ * step of an operation, whose end (vm_job_settle) writes or removes the
+ * file anyway; dying in between leaves the step before, which recovery
+ * undoes or finishes just as well.
+ */
 static void vm_hook_changed(void *ctx)
 {
-	vm_save(((struct vm_job *)ctx)->vm);
+	struct vm_job *j = ctx;
+	bool all_up = true, none_up = true;
+
+	for (size_t i = 0; i < j->vm->ndisks; i++) {
+		const struct vmops_disk *d = &j->vm->disks[i];
+		all_up &= d->attached && d->activated;
+		none_up &= !d->attached && !d->activated;
+	}
+	if (!(j->kind == JOB_START ? all_up : none_up))
+		vm_save(j->vm);
 }
 
 /* Runs the job's steps on its VM. */

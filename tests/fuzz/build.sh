@@ -65,7 +65,6 @@ cat > "$OUTDIR/config.h" <<CONFIG
 #define XBT_SM_DIR "/nonexistent/xbt-fuzz/sm"
 #define XBT_BUILDDIR "$BUILDDIR"
 #define XBT_OPSD_PATH "/nonexistent/xbt-fuzz/xbt-opsd"
-#define XBT_LOCALSTATEDIR "/nonexistent/xbt-fuzz/var"
 CONFIG
 
 GEN_INCLUDES=
