@@ -360,10 +360,10 @@ xbt_error *opsd_vm_start(struct call *call, xmlrpc_value *const *args,
 	old = vm_find(uuid);
 	if (old && !(err = XBT_PROPAGATE(vm_check_idle(old))))
 		err = XBT_RAISE_VM_BAD_POWER_STATE(uuid, "halted", "running");
-	if (!err) {
+	/* Its file comes with the first disk up: the state records what is
+	 * up, which is what recovery needs. */
+	if (!err)
 		LIST_INSERT_HEAD(&vm_list, vm, link);
-		vm_save(vm); /* before any step: a dead opsd's start is undone */
-	}
 	pthread_mutex_unlock(&vm_lock);
 	if (err)
 		goto out;
@@ -428,10 +428,10 @@ static xbt_error *vm_stop(struct call *call, enum vm_job_kind kind,
 	} else {
 		err = XBT_RAISE_UUID_INVALID("VM", uuid);
 	}
+	/* Saved with the first disk down, as for a start. */
 	if (!err) {
 		vm->op = vm_job_name(kind, hard);
 		vm->state = XOPS_VM_STATE_STOPPING;
-		vm_save(vm);
 	}
 	pthread_mutex_unlock(&vm_lock);
 	if (err)
@@ -443,8 +443,6 @@ static xbt_error *vm_stop(struct call *call, enum vm_job_kind kind,
 		vm->state = XOPS_VM_STATE_RUNNING;
 		if (inserted)
 			LIST_REMOVE(vm, link);
-		else
-			vm_save(vm);
 		pthread_mutex_unlock(&vm_lock);
 		if (inserted) {
 			opsd_state_remove(vm->uuid);
