@@ -540,6 +540,7 @@ class Processes(unittest.TestCase):
         self.assertEqual(cmdline(opsd)[1:3], ["--state-dir", state])
         self.assertEqual(SPAWNED.findall(x.stderr()), [(str(opsd), sock)])
         self.assertEqual(x.kill(), -signal.SIGKILL)
+        self.addCleanup(fx.stop_opsd_of, state)  # should the test fail
         # opsd runs in a session of its own: it came to us and serves on.
         wait_for(lambda: ppid_of(opsd) == os.getpid(),
                  "xbt-opsd %d reparented to the test" % opsd, timeout=5)
