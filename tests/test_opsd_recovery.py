@@ -6,12 +6,13 @@ VMTESTSR plugin journalling its calls.
 
 - OpsdDies: opsd SIGKILLed while idle (xbtd starts a new one at once; a
   running VM stays Running), in the middle of a start (the XenAPI task
-  fails at once, the sweeper kills the hung plugin, the new opsd undoes
-  the start from its state file), right after a start (the new opsd has
+  fails at once, the sweeper kills the hung plugin and its helper, the new
+  opsd undoes the start from its state file), right after a start (the new opsd has
   the VM), and in a crash loop (every new opsd finds the state directory
   locked: the restarts slow down, and opsd comes back once it is free).
 - XbtdDies: opsd survives a SIGKILL of xbtd; the next xbtd adopts it,
-  starts no other, and leaves it running when stopped.
+  starts no other, and leaves it running when stopped; an adopted opsd
+  that dies is replaced by one of xbtd's own.
 - Resync: a VM opsd runs that xbtd does not know is destroyed in opsd; a
   VM xbtd runs that opsd does not know is Halted (opsd restarted by xbtd,
   and an external opsd coming back); a VM opsd runs that xbtd places
@@ -53,11 +54,11 @@ LOCKED = "xbt-opsd: INTERNAL_ERROR [state directory: another xbt-opsd " \
 SETTLE = 10.0
 
 # The VMs of the world, by name: their disks' locations (VMTESTSR acts on
-# them: "hang-b" hangs in vdi_activate).
+# them: "hang-b" hangs in vdi_activate, with a helper process it forked).
 VMS = {
     "r-one": ["one"],
     "r-two": ["two-a", "two-b"],
-    "r-hang": ["hang-a", "hang-b;vdi_activate=hang"],
+    "r-hang": ["hang-a", "hang-b;vdi_activate=hang_child"],
 }
 
 
@@ -99,7 +100,7 @@ def fd_list(pid):
     return out
 
 
-def settled_fds(pid, quiet=0.5, timeout=SETTLE):
+def settled_fds(pid, quiet=0.3, timeout=SETTLE):
     """pid's fd count once it has not changed for `quiet` seconds."""
     deadline = time.monotonic() + timeout
     last, since = fd_count(pid), time.monotonic()
@@ -242,7 +243,7 @@ class RecoveryCase(vmt.VmCase):
                 "vdi_uuid": "vdi-" + location.split(";")[0],
                 "vdi_location": location, "mode": "RW"}
 
-    def assert_stays_running(self, vm, seconds=1.0):
+    def assert_stays_running(self, vm, seconds=0.6):
         """The VM is Running here, and still is for a while (a resync that
         changes nothing leaves no trace to wait for)."""
         deadline = time.monotonic() + seconds
@@ -376,7 +377,7 @@ class OpsdDies(RecoveryCase):
         vm = self.vm("r-hang")
         uuid = self.uuid(vm)
         vdi_a, vdi_b = self.vdi_uuids(vm)
-        hang = "hang-b;vdi_activate=hang"
+        hang = "hang-b;vdi_activate=hang_child"
         task = self.ok("Async.VM.start", self.session, vm, False, False)
         self.assertEqual(self.wait_calls(4), [
             "vdi_attach hang-a true", "vdi_activate hang-a",
@@ -385,6 +386,10 @@ class OpsdDies(RecoveryCase):
                                                      hang),
                               "hung VMTESTSR process")
         self.addCleanup(top.kill_group, plugin)
+        helper = top.wait_for(lambda: top.children(plugin),
+                              "the helper of the hung plugin")
+        self.assertEqual(len(helper), 1, helper)
+        helper = helper[0]
         # The state file says how far the start got.
         st = self.read_state(uuid)
         self.assertEqual((st["uuid"], st["state"]), (uuid, "starting"))
@@ -403,9 +408,12 @@ class OpsdDies(RecoveryCase):
         self.assertEqual((len(ei), ei[0]), (2, "INTERNAL_ERROR"), ei)
         self.assertTrue(ei[1].startswith("xbt-opsd: "), ei)
         self.assertTrue(ei[1].endswith(": " + self.sock), ei)
-        # The sweeper killed the hung plugin; xbtd reaped it.
-        top.wait_for(lambda: vmt.process_state(plugin) is None,
-                     "end of the hung plugin %d" % plugin, timeout=5)
+        # The sweeper killed the hung plugin's group, its helper too; xbtd
+        # (the subreaper both came to) reaped them.
+        for pid in (plugin, helper):
+            top.wait_for(lambda: vmt.process_state(pid) is None,
+                         "end of the hung plugin's process %d" % pid,
+                         timeout=5)
         # The new opsd undoes the start, innermost first.
         again = self.new_opsd(opsd)
         self.assertEqual(self.wait_calls(3), [
@@ -588,6 +596,48 @@ class XbtdDies(RecoveryCase):
         self.assertEqual(fx.opsd_pids(self.state), [])
         self.assertEqual(self.read_state(uuid)["state"], "running")
         self.check_no_leftovers()
+
+
+    def test_adopted_opsd_dying_is_replaced(self):
+        x = self.start_xbtd()
+        opsd = self.opsd_pid()
+        self.snapshot(opsd)
+        vm = self.start("r-one")
+        uuid = self.uuid(vm)
+        self.assertEqual(x.kill(), -signal.SIGKILL)
+        self.addCleanup(fx.stop_opsd_of, self.state)  # should the test fail
+        y = self.start_xbtd()
+        self.assertIn("adopting the xbt-opsd serving on %s" % self.sock,
+                      y.stderr())
+        # The adopted opsd dies (it is this process's child by now): xbtd's
+        # probe notices, and it starts one of its own, which has the VM.
+        top.wait_for(lambda: top.ppid_of(opsd) == os.getpid(),
+                     "xbt-opsd %d reparented to the test" % opsd, timeout=5)
+        sweeper = [p for p in top.children(opsd)
+                   if fx.proc_comm(p) == "xbt-opsd-sweep"]
+        self.assertEqual(len(sweeper), 1, sweeper)
+        os.kill(opsd, signal.SIGKILL)
+        self.assertEqual(top.reap(opsd), -signal.SIGKILL)
+        # Its sweeper came to this process too, and ends once it has swept.
+        self.assertEqual(top.reap(sweeper[0]), 0)
+        self.xbtd = y
+        again = self.new_opsd(opsd, timeout=5)
+        err = y.stderr()
+        gone = "xbtd warn [main] the adopted xbt-opsd on %s is gone" \
+            % self.sock
+        self.assertIn(gone, err)
+        self.assertLess(err.index(gone), err.index(
+            "xbt-opsd running as pid %d on %s" % (again, self.sock)))
+        self.assertEqual(top.opsd_of(y.proc.pid), again)
+        self.assertEqual(fx.opsd_pids(self.state), [again])
+        self.assertEqual(opsd_call(self.sock, "VM.list", "test"),
+                         [{"uuid": uuid, "state": "running"}])
+        self.assert_stays_running(vm)
+        self.mark_journal()
+        self.assertEqual(self.ok("VM.clean_shutdown", self.session, vm), "")
+        self.assertEqual(self.calls(), ["vdi_deactivate one",
+                                        "vdi_detach one"])
+        self.check_procs(again, y.proc.pid)
 
 
 # ---- resync ---------------------------------------------------------------

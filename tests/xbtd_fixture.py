@@ -362,21 +362,29 @@ def _proc_state(pid):
     return stat[stat.rindex(")") + 2:].split()[0]
 
 
+def proc_comm(pid):
+    """A process's name (/proc/PID/comm), or None when it is gone."""
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().rstrip("\n")
+    except OSError:
+        return None
+
+
 def opsd_pids(state_dir):
-    """The live xbt-opsd processes on state_dir (not their sweepers)."""
+    """The live xbt-opsd processes on state_dir (not their sweepers,
+    forks named xbt-opsd-sweep)."""
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         pid = int(entry)
         try:
-            with open("/proc/%d/comm" % pid) as f:
-                comm = f.read().strip()
             with open("/proc/%d/cmdline" % pid, "rb") as f:
                 argv = f.read().decode("utf-8", "replace").split("\0")
         except OSError:
             continue
-        if comm == "xbt-opsd" and state_dir in argv and \
+        if proc_comm(pid) == "xbt-opsd" and state_dir in argv and \
                 _proc_state(pid) not in (None, "Z"):
             pids.append(pid)
     return pids
