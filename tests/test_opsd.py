@@ -10,13 +10,19 @@
   rises to 1; opsd SIGKILLed in mid-start.
 - FiftyAtOnce: an opsd run by the test, xbtd with --opsd-socket: 50 starts
   at once (every 5th failing), 40 clean shutdowns, and no task left in opsd.
-- Processes: opsd exits when xbtd is SIGKILLed; an external opsd outlives
-  xbtd; its socket (mode 0600; a live one, a stale one, a regular file).
+- Processes: opsd survives a SIGKILL of xbtd and the next xbtd on its
+  directory adopts it; an external opsd outlives xbtd; its socket (mode
+  0600; a live one, a stale one, a regular file).
+
+This process makes itself a subreaper (PR_SET_CHILD_SUBREAPER), so that an
+opsd orphaned by the death of its xbtd becomes its child: the test reaps it
+and reads its exit status, whatever the machine's init does.
 
 The sexp reader and the VM helpers are tests/test_vm_start.py's.
 """
 
 import concurrent.futures
+import ctypes
 import os
 import re
 import shutil
@@ -110,6 +116,40 @@ def plugin_pid(opsd, command, location):
     pids = [p for p in children(opsd)
             if plugin_call(p) == (command, location)]
     return pids[0] if len(pids) == 1 else None
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper():
+    """Orphans of our descendants (an opsd whose xbtd was SIGKILLed) come
+    to this process instead of init, which may never reap them."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def reap(pid, timeout=SOON):
+    """Waits for pid, a child of this process (an orphan that came to us),
+    to exit and reaps it: its wait status as os.waitstatus_to_exitcode
+    gives it (-N for signal N)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got, status = os.waitpid(pid, os.WNOHANG)
+        if got == pid:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            raise AssertionError("%d has not exited after %.0f s"
+                                 % (pid, timeout))
+        time.sleep(0.02)
+
+
+def socket_answers(path):
+    """Whether an xbt-opsd answers TASK.list on path (its tasks, or None)."""
+    try:
+        return fx.opsd_client(path).raw("TASK.list", "test")
+    except OSError:
+        return None
 
 
 def kill_group(pgid):
@@ -351,15 +391,24 @@ class Lifecycle(OpsdCase):
                                   "Recv failure: Connection reset by peer",
                                   "Empty reply from server")])
         self.assert_halted(vm)
-        # The plugin outlives opsd: its own process group, not signalled.
-        self.assertNotIn(vmt.process_state(pid), (None, "Z"))
-        # The next operation starts a new opsd.
+        # opsd's sweeper killed the plugin's group, and xbtd, the
+        # subreaper it came to, reaped it: not even a zombie.
+        wait_for(lambda: vmt.process_state(pid) is None,
+                 "end of the hung plugin %d" % pid, timeout=5)
+        self.assertEqual(vmt.zombie_children(self.xbtd.proc.pid), [])
+        # xbtd started a new opsd by itself; the next operation uses it.
+        again = wait_for(lambda: [p for p in children(self.xbtd.proc.pid)
+                                  if p != opsd and any(
+                                      "xbt-opsd" in a
+                                      for a in cmdline(p)[:1])],
+                         "a new xbt-opsd", timeout=5)
+        self.assertEqual(len(again), 1, again)
+        again = again[0]
         good = self.vm("op-good")
         self.assertEqual(self.ok("VM.start", self.session, good, False,
                                  False), "")
         self.assert_running(good)
-        again = opsd_of(self.xbtd.proc.pid)
-        self.assertNotEqual(again, opsd)
+        self.assertEqual(opsd_of(self.xbtd.proc.pid), again)
         err = self.xbtd.stderr()
         self.assertIn("xbt-opsd (pid %d) ended: signal 9" % opsd, err)
         self.assertEqual([p for p, _s in SPAWNED.findall(err)],
@@ -473,25 +522,53 @@ class Processes(unittest.TestCase):
         self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
 
     def refused(self, path, why):
-        """A second xbt-opsd on path exits 1 saying why."""
+        """A second xbt-opsd on path (with a state directory of its own)
+        exits 1 saying why."""
+        state = tempfile.mkdtemp(prefix="state-", dir=self.tmp)
         self.assertEqual(
-            fx.run_program([fx.OPSD, "--socket", path], env=fx.clean_env()),
+            fx.run_program([fx.OPSD, "--state-dir", state, "--socket", path],
+                           env=fx.clean_env()),
             (1, "", "xbt-opsd: INTERNAL_ERROR [http: %s]\n" % why))
 
-    def test_xbtd_killed_its_opsd_exits(self):
-        x = fx.Xbtd(["--hostname", HOST], env={"TMPDIR": self.tmp}).start()
+    def test_xbtd_killed_its_opsd_survives(self):
+        become_subreaper()
+        state = os.path.join(self.tmp, "opsd")
+        sock = os.path.join(state, "opsd.sock")
+        x = fx.Xbtd(["--hostname", HOST, "--opsd-dir", state]).start()
         self.addCleanup(x.stop)
         opsd = opsd_of(x.proc.pid)
-        private = [d for d in os.listdir(self.tmp)
-                   if re.fullmatch(r"xbtd-opsd-\w{6}", d)]
-        self.assertEqual(len(private), 1)
+        self.assertEqual(cmdline(opsd)[1:3], ["--state-dir", state])
+        self.assertEqual(SPAWNED.findall(x.stderr()), [(str(opsd), sock)])
         self.assertEqual(x.kill(), -signal.SIGKILL)
-        wait_for(lambda: vmt.process_state(opsd) in (None, "Z"),
-                 "exit of xbt-opsd %d" % opsd, timeout=5)
-        wait_for(lambda: "xbt-opsd info [main] stopping (stdin closed)"
-                 in x.stderr(), "opsd's last line")
-        # It removed its socket; the directory was xbtd's to remove.
-        self.assertEqual(os.listdir(os.path.join(self.tmp, private[0])), [])
+        self.addCleanup(fx.stop_opsd_of, state)  # should the test fail
+        # opsd runs in a session of its own: it came to us and serves on.
+        wait_for(lambda: ppid_of(opsd) == os.getpid(),
+                 "xbt-opsd %d reparented to the test" % opsd, timeout=5)
+        self.assertEqual(socket_answers(sock), [])
+        self.assertNotIn(vmt.process_state(opsd), (None, "Z"))
+        # The next xbtd on the directory adopts it and starts none.
+        y = fx.Xbtd(["--hostname", HOST, "--opsd-dir", state]).start()
+        self.addCleanup(y.stop)
+        self.assertIn("xbtd info [main] adopting the xbt-opsd serving on %s"
+                      % sock, y.stderr())
+        self.assertNotRegex(y.stderr(), SPAWNED)
+        self.assertEqual([p for p in children(y.proc.pid)
+                          if any("xbt-opsd" in a for a in cmdline(p)[:1])],
+                         [])
+        vm = y.api("VM.get_by_name_label", "demo-ok")[0]
+        self.assertEqual(y.api("VM.start", vm, False, False), "")
+        self.assertEqual(y.api("VM.hard_shutdown", vm), "")
+        # Stopped, it leaves the adopted opsd running.
+        y.stop()
+        self.assertEqual(socket_answers(sock), [])
+        self.assertEqual(ppid_of(opsd), os.getpid())
+        os.kill(opsd, signal.SIGTERM)
+        self.assertEqual(reap(opsd), 0)
+        self.assertIn("xbt-opsd info [main] stopping (Terminated)",
+                      x.stderr())
+        # It removed its socket; the lock and vms/ stay.
+        self.assertEqual(sorted(os.listdir(state)), ["lock", "vms"])
+        self.assertEqual(os.listdir(os.path.join(state, "vms")), [])
 
     def test_external_opsd_outlives_xbtd(self):
         opsd = self.opsd()

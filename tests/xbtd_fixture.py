@@ -268,10 +268,27 @@ class Xbtd(Server):
     def more_args(self):
         # Each xbtd its own xbt-opsd, in the server's directory: xbtd would
         # adopt the opsd of a directory another test's xbtd runs.
+        self.opsd_dir = None
         if any(a in ("--opsd-dir", "--opsd-socket") for a in self.argv):
             return []
         self.opsd_dir = os.path.join(self.tmpdir, "opsd")
         return ["--opsd-dir", self.opsd_dir]
+
+    def stop(self):
+        """Server.stop(), then the end of the xbt-opsd of the server's own
+        --opsd-dir if it outlived xbtd: it does when xbtd was killed (it
+        runs in a session of its own, to be adopted), and nothing would
+        stop it; after a clean stop it is an error (xbtd stops the opsd it
+        started)."""
+        clean = self.proc is not None and self.killed is None and \
+            self.proc.poll() is None
+        try:
+            return super().stop()
+        finally:
+            left = stop_opsd_of(getattr(self, "opsd_dir", None))
+            if left and clean:
+                raise ServerError("%s: its xbt-opsd %r outlived a clean stop"
+                                  % (self.describe(), left))
 
     def start(self, login=True):
         super().start()
@@ -334,6 +351,68 @@ class Opsd(Server):
 
     def client(self):
         return opsd_client(self.path)
+
+
+def _proc_state(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2:].split()[0]
+
+
+def proc_comm(pid):
+    """A process's name (/proc/PID/comm), or None when it is gone."""
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().rstrip("\n")
+    except OSError:
+        return None
+
+
+def opsd_pids(state_dir):
+    """The live xbt-opsd processes on state_dir (not their sweepers,
+    forks named xbt-opsd-sweep)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                argv = f.read().decode("utf-8", "replace").split("\0")
+        except OSError:
+            continue
+        if proc_comm(pid) == "xbt-opsd" and state_dir in argv and \
+                _proc_state(pid) not in (None, "Z"):
+            pids.append(pid)
+    return pids
+
+
+def stop_opsd_of(state_dir):
+    """SIGTERMs the xbt-opsd still serving on state_dir (SIGKILL after
+    STOP_TIMEOUT) and waits for its end, reaping it when it came to this
+    process (a subreaper); returns the pids it found."""
+    if not state_dir:
+        return []
+    pids = opsd_pids(state_dir)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while _proc_state(pid) not in (None, "Z"):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                deadline = float("inf")
+            time.sleep(0.02)
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+    return pids
 
 
 def stop_all(servers):

@@ -173,6 +173,19 @@ out:
 	return err;
 }
 
+/*
+ * Under proc_lock: an opsd of ours is gone, dead or never ready; the next
+ * start waits. The first restart is at once; a crash loop slows down.
+ */
+static void proc_backoff(int64_t now)
+{
+	if (now - proc_started_at >= PROC_STABLE_S)
+		proc_backoff_s = 1;
+	proc_next_try = now + (proc_backoff_s > 1 ? proc_backoff_s : 0);
+	proc_backoff_s = proc_backoff_s * 2 < PROC_BACKOFF_MAX_S
+		? proc_backoff_s * 2 : PROC_BACKOFF_MAX_S;
+}
+
 /* Under proc_lock: notes a death of ours; the next start waits. */
 static void proc_reap(int64_t now)
 {
@@ -185,12 +198,7 @@ static void proc_reap(int64_t now)
 		 WIFSIGNALED(status) ? "signal" : "status",
 		 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	proc_pid = -1;
-	if (now - proc_started_at >= PROC_STABLE_S)
-		proc_backoff_s = 1;
-	/* The first restart is at once; a crash loop slows down. */
-	proc_next_try = now + (proc_backoff_s > 1 ? proc_backoff_s : 0);
-	if (proc_backoff_s < PROC_BACKOFF_MAX_S)
-		proc_backoff_s *= 2;
+	proc_backoff(now);
 }
 
 /*
@@ -226,6 +234,16 @@ static bool proc_ensure(int64_t now, xbt_error **err)
 	} else if (now >= proc_next_try) {
 		*err = XBT_PROPAGATE(proc_spawn(now));
 		fresh = !*err;
+		if (*err) {
+			/* One that exits at once (its state directory held, a
+			 * bad binary) is a crash loop too: without this, the
+			 * SIGCHLD of each failure woke the loop to start the
+			 * next one at once. */
+			proc_started_at = now;
+			proc_backoff(now);
+			log_warn("xbt-opsd did not start; next try in %lld s",
+				 (long long)(proc_next_try - now));
+		}
 	} else {
 		*err = proc_fail("down, starting it again soon", 0);
 	}

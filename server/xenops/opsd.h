@@ -117,9 +117,10 @@ void opsd_state_close(void);
 /* Writes the VM's record (write, rename); failures are logged. */
 void opsd_state_save(const char *uuid, xmlrpc_value *record);
 void opsd_state_remove(const char *uuid);
-/* Calls fn for every VM file; a file that cannot be read is logged and
+/* Calls fn for every VM file; a file that cannot be read, or whose
+ * record fn refuses (returns false, having logged why), is logged and
  * renamed <name>.bad. */
-void opsd_state_load(void (*fn)(const char *uuid, xmlrpc_value *rec,
+void opsd_state_load(bool (*fn)(const char *uuid, xmlrpc_value *rec,
 				void *ctx),
 		     void *ctx);
 

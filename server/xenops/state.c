@@ -147,7 +147,7 @@ void opsd_state_remove(const char *uuid)
 
 /* Reads one file; a broken one is kept aside as <name>.bad. */
 static void state_load_one(const char *name,
-			   void (*fn)(const char *uuid, xmlrpc_value *rec,
+			   bool (*fn)(const char *uuid, xmlrpc_value *rec,
 				      void *ctx),
 			   void *ctx)
 {
@@ -176,12 +176,17 @@ static void state_load_one(const char *name,
 			err = XBT_PROPAGATE(xbt_json_parse(text.buf, text.len,
 							   8, &rec));
 	}
-	if (err) {
+	if (err)
 		log_backtrace(LOG_LEVEL_ERROR, path, err);
+	/* A record of the wrong shape is as broken as one that does not
+	 * parse: kept at its name, it would be refused at every start. */
+	if (err || !fn(uuid, rec, ctx)) {
 		snprintf(bad, sizeof(bad), "%s.bad", path);
-		rename(path, bad);
-	} else {
-		fn(uuid, rec, ctx);
+		if (rename(path, bad) == 0)
+			log_error("%s: set aside as %s", path, bad);
+		else
+			log_error("%s: cannot set it aside: %s", path,
+				  strerror(errno));
 	}
 	xbt_error_free(err);
 	if (rec)
@@ -189,7 +194,7 @@ static void state_load_one(const char *name,
 	xbt_buf_release(&text);
 }
 
-void opsd_state_load(void (*fn)(const char *uuid, xmlrpc_value *rec,
+void opsd_state_load(bool (*fn)(const char *uuid, xmlrpc_value *rec,
 				void *ctx),
 		     void *ctx)
 {

@@ -490,14 +490,18 @@ xbt_error *opsd_vm_list(struct call *call, xmlrpc_value *const *args,
 
 /* ---- start-up and shutdown ------------------------------------------------------- */
 
-/* One state file: a running VM, or a dead opsd's operation to finish. */
-static void vm_recover_one(const char *uuid, xmlrpc_value *rec, void *ctx)
+/*
+ * One state file: a running VM, or a dead opsd's operation to finish.
+ * false (logged) when the record is not one (state.c sets it aside).
+ */
+static bool vm_recover_one(const char *uuid, xmlrpc_value *rec, void *ctx)
 {
 	struct opsd_vm *vm = xbt_calloc(1, sizeof(*vm));
 	xmlrpc_value *disks = xbt_value_get(rec, "disks");
 	char *state = NULL, *session = NULL, *id = NULL;
 	struct vm_job *j = NULL;
 	xbt_error *err = NULL;
+	bool taken = false;
 	int s;
 
 	(void)ctx;
@@ -528,6 +532,7 @@ static void vm_recover_one(const char *uuid, xmlrpc_value *rec, void *ctx)
 		vm->disks[i].activated = vm_read_flag(d, "activated");
 		xmlrpc_DECREF(d);
 	}
+	taken = true;
 	pthread_mutex_lock(&vm_lock);
 	LIST_INSERT_HEAD(&vm_list, vm, link);
 	if (s != XOPS_VM_STATE_RUNNING)
@@ -554,6 +559,7 @@ out:
 	free(state);
 	free(session);
 	free(id);
+	return taken;
 }
 
 void opsd_vm_recover(void)
