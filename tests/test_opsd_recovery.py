@@ -835,13 +835,14 @@ class StateDir(RecoveryCase):
         self.assertEqual(opsd_call(self.sock, "TASK.list", "test"), [])
         self.assertEqual(sorted(os.listdir(self.state)),
                          ["lock", "opsd.sock", "vms"])
-        # Through xbtd: its --opsd-dir adopts the one that serves there.
+        self.check_procs(o.proc.pid)
+        # Through xbtd: its --opsd-dir adopts the one that serves there
+        # (and keeps a connection to it: fds are compared above).
         self.start_xbtd()
         self.assertIn("adopting the xbt-opsd serving on %s" % self.sock,
                       self.xbtd.stderr())
         self.assertEqual(fx.opsd_pids(self.state), [o.proc.pid])
-        self.check_procs(o.proc.pid)
-        self.check_no_leftovers(self.xbtd.proc.pid)
+        self.check_no_leftovers(o.proc.pid, self.xbtd.proc.pid)
 
     def test_corrupt_state_file_is_set_aside(self):
         vms = os.path.join(self.state, "vms")

@@ -31,7 +31,9 @@ XBTD_PROCESS = "xbtd @ %s" % HOST
 OPSD_PROCESS = "xbt-opsd @ %s" % HOST
 # Sanitizer builds and loaded machines are slow; a healthy run takes seconds.
 TASK_TIMEOUT = 180.0
-PLUGIN_TIMEOUT = 2
+# Long enough for a Python plugin to start on a loaded machine (a flake at 2
+# under a parallel make check), short enough for the hang tests.
+PLUGIN_TIMEOUT = 4
 FIXTURE_DIR = os.path.abspath(os.path.join(fx.BUILDDIR, "tests", "plugins"))
 KIT_SRC = os.path.join(fx.SRCDIR, "api", "python", "xbtsm.py")
 KIT_MARK = "# xbtsm: the plugin's frames start here"

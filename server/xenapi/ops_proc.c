@@ -5,7 +5,7 @@
  * xbtd adopts the opsd already serving there, else starts one in a session
  * of its own, so that it survives xbtd; then it resyncs (ops.c). The
  * housekeeping loop watches it: one that died is started again, after a
- * delay that doubles from 1 s up to 30 s while it keeps dying, then
+ * delay of 2, 4, 8, 16, then 30 s while it keeps dying, then
  * resynced. On shutdown xbtd stops the opsd it started and leaves alone
  * one it adopted or was given (--opsd-socket). With --storage-in-process
  * there is no opsd at all: every entry point here does nothing.

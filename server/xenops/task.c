@@ -222,6 +222,9 @@ void opsd_task_end(struct opsd_task *t, const xbt_error *err)
 	}
 	t->rec.cancellable = false;
 	t->running = false;
+	/* Its job is over: the switch (an eventfd) is no longer needed. */
+	sm_cancel_free(t->cancel);
+	t->cancel = NULL;
 	t->ended = (int64_t)task_wall_now();
 	if (t->ended <= 0)
 		t->ended = 1;

@@ -543,8 +543,10 @@ static bool vm_recover_one(const char *uuid, xmlrpc_value *rec, void *ctx)
 		j = xbt_calloc(1, sizeof(*j));
 		j->kind = JOB_RECOVER;
 		j->vm = vm;
+		/* No task for it (the table is full): the VM stays busy as
+		 * "recover" and its file stays for the next opsd. */
 		if ((err = XBT_PROPAGATE(vm_job_submit(j, "recovery", &id))))
-			j = NULL; /* the VM stays busy; the next start retries */
+			free(j);
 	}
 	vm = NULL;
 out:
