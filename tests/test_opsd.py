@@ -70,26 +70,7 @@ def wait_for(pred, what, timeout=SOON):
         time.sleep(0.02)
 
 
-def ppid_of(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            stat_ = f.read()
-    except OSError:
-        return None
-    return int(stat_[stat_.rindex(")") + 2:].split()[1])
-
-
-def cmdline(pid):
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            return f.read().decode("utf-8", "replace").split("\0")
-    except OSError:
-        return []
-
-
-def children(pid):
-    return [int(p) for p in os.listdir("/proc")
-            if p.isdigit() and ppid_of(int(p)) == pid]
+ppid_of, cmdline, children = fx.ppid_of, fx.cmdline, fx.children
 
 
 def opsd_of(xbtd_pid):

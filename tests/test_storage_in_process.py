@@ -27,31 +27,7 @@ XBTD_P = vmt.XBTD_PROCESS
 SOON = 30.0
 
 
-def ppid_of(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            stat = f.read()
-    except OSError:
-        return None
-    return int(stat[stat.rindex(")") + 2:].split()[1])
-
-
-def cmdline(pid):
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            return f.read().decode("utf-8", "replace").split("\0")
-    except OSError:
-        return []
-
-
-def children(pid):
-    return [int(p) for p in os.listdir("/proc")
-            if p.isdigit() and ppid_of(int(p)) == pid]
-
-
-def opsd_children(pid):
-    return [p for p in children(pid)
-            if any("xbt-opsd" in a for a in cmdline(p)[:1])]
+children, opsd_children = fx.children, fx.opsd_children
 
 
 def runs(processes):

@@ -353,13 +353,52 @@ class Opsd(Server):
         return opsd_client(self.path)
 
 
-def _proc_state(pid):
+# ---- /proc: the tests' view of processes ----------------------------------
+
+def _stat_fields(pid):
+    """The fields of /proc/PID/stat after "pid (comm)" (comm may hold
+    spaces and parens), or None when the process is gone."""
     try:
         with open("/proc/%d/stat" % pid) as f:
             stat = f.read()
     except OSError:
         return None
-    return stat[stat.rindex(")") + 2:].split()[0]
+    return stat[stat.rindex(")") + 2:].split()
+
+
+def process_state(pid):
+    """The state letter of pid, or None when it is gone."""
+    fields = _stat_fields(pid)
+    return fields[0] if fields else None
+
+
+def ppid_of(pid):
+    fields = _stat_fields(pid)
+    return int(fields[1]) if fields else None
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().decode("utf-8", "replace").split("\0")
+    except OSError:
+        return []
+
+
+def children(pid):
+    return [int(p) for p in os.listdir("/proc")
+            if p.isdigit() and ppid_of(int(p)) == pid]
+
+
+def zombie_children(pid):
+    """pids of zombie processes whose parent is pid."""
+    return [p for p in children(pid) if process_state(p) == "Z"]
+
+
+def opsd_children(pid):
+    """The children of pid that are xbt-opsd (or its sweeper)."""
+    return [p for p in children(pid)
+            if any("xbt-opsd" in a for a in cmdline(p)[:1])]
 
 
 def proc_comm(pid):
@@ -385,7 +424,7 @@ def opsd_pids(state_dir):
         except OSError:
             continue
         if proc_comm(pid) == "xbt-opsd" and state_dir in argv and \
-                _proc_state(pid) not in (None, "Z"):
+                process_state(pid) not in (None, "Z"):
             pids.append(pid)
     return pids
 
@@ -403,7 +442,7 @@ def stop_opsd_of(state_dir):
         except ProcessLookupError:
             continue
         deadline = time.monotonic() + STOP_TIMEOUT
-        while _proc_state(pid) not in (None, "Z"):
+        while process_state(pid) not in (None, "Z"):
             if time.monotonic() > deadline:
                 os.kill(pid, signal.SIGKILL)
                 deadline = float("inf")
