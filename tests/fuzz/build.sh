@@ -26,7 +26,8 @@ server/xenapi/config.c server/xenapi/dispatch.c
 @build@/server/dispatch_table.c server/xenapi/store.c server/xenapi/evlog.c
 server/xenapi/event.c server/xenapi/subs.c server/xenapi/host.c
 server/xenapi/session.c server/xenapi/task.c server/xenapi/vm.c
-server/xenapi/pbd.c server/xenapi/world.c server/xenapi/ops.c server/xenapi/ops_proc.c"
+server/xenapi/pbd.c server/xenapi/world.c server/xenapi/ops.c server/xenapi/ops_proc.c
+server/xenapi/vm_local.c"
 
 # Extra sources (relative to SRCDIR; @build@/ is BUILDDIR) a target needs
 # beyond the core, one line per target: "<target>: file file ...".
