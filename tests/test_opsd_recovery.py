@@ -950,6 +950,10 @@ class StateDir(RecoveryCase):
         self.assertEqual([c_ for c_ in calls if " t-" in c_],
                          ["vdi_deactivate t-a", "vdi_detach t-a"])
         self.assertEqual(len(calls), 5, calls)
+        # The VM record goes before its recovery task is marked ended.
+        top.wait_for(lambda: all(t["state"] != "pending" for t in
+                                 opsd_call(self.sock, "TASK.list", "test")),
+                     "the recovery tasks to end")
         tasks = opsd_call(self.sock, "TASK.list", "test")
         self.assertEqual(sorted((t["dbg"], t["state"],
                                  t["debug_info"]["vm"],
