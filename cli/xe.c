@@ -29,6 +29,9 @@ XE_CLASS_GETTER(task)
 
 static const char *const reqd_uuid[] = { "uuid", NULL };
 static const char *const reqd_param_get[] = { "uuid", "param-name", NULL };
+static const char *const reqd_host_uuid[] = { "host-uuid", NULL };
+static const char *const reqd_pool_join[] = { "master-address",
+	"master-username", "master-password", NULL };
 
 #define LIST_OPTIONAL "params, <field>=<value>, <map>:<key>=<value>, " \
 	"<set>:contains=<value>"
@@ -47,6 +50,16 @@ const struct xe_cmd xe_cmds[] = {
 	  NULL, "<command>", false, xe_cmd_help, NULL },
 	{ "host-list", "list hosts", LIST_HELP("hosts"),
 	  NULL, LIST_OPTIONAL, true, xe_cmd_list, cls_host },
+	{ "pool-eject", "make a host leave the pool",
+	  "Ejects the host with that uuid from the pool; it restarts as the "
+	  "master of a pool of its own. Lists the VDIs of the host's local "
+	  "SRs and asks for 'yes' unless --force.",
+	  reqd_host_uuid, "force", true, xe_cmd_pool_eject, NULL },
+	{ "pool-join", "make this host join a pool",
+	  "Makes the host xe talks to a slave of the master at "
+	  "master-address, logging in there with master-username and "
+	  "master-password. force is accepted and changes nothing.",
+	  reqd_pool_join, "force", true, xe_cmd_pool_join, NULL },
 	{ "sr-list", "list storage repositories",
 	  LIST_HELP("storage repositories"),
 	  NULL, LIST_OPTIONAL, true, xe_cmd_list, cls_sr },

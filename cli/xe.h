@@ -294,6 +294,7 @@ const struct xe_cmd *xe_cmd_find(const char *name);
 typedef xbt_error *xe_cmd_fn(const struct xe_cmd *cmd, struct xe_opts *o,
 			     struct xe_conn *conn, xbt_buf *out);
 xe_cmd_fn xe_cmd_list, xe_cmd_param_get, xe_cmd_vm_start, xe_cmd_vm_shutdown,
-	xe_cmd_task_cancel, xe_cmd_task_destroy, xe_cmd_help;
+	xe_cmd_task_cancel, xe_cmd_task_destroy, xe_cmd_pool_join,
+	xe_cmd_pool_eject, xe_cmd_help;
 
 #endif

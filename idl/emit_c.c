@@ -501,9 +501,11 @@ void emit_model(out *o)
 			      m->nrequired, i);
 		else
 			out_s(o, "\t\t0, 0, NULL, ");
-		out_f(o, "&type_%d, %s, %s,\n", m->result->id,
+		out_f(o, "&type_%d, %s, %s, %s, %s,\n", m->result->id,
 		      m->session ? "true" : "false",
-		      m->async ? "true" : "false");
+		      m->async ? "true" : "false",
+		      m->pool_only ? "true" : "false",
+		      m->emergency ? "true" : "false");
 		if (m->errors.n)
 			out_f(o, "\t\t%zu, errors_%zu,\n", m->errors.n, i);
 		else

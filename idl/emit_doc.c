@@ -286,6 +286,11 @@ void emit_doc(out *o)
 			      m->async ? " *async*" : "", m->doc);
 			if (!m->session)
 				out_s(o, "Takes no session.\n\n");
+			if (m->pool_only)
+				out_s(o, "Intra-pool: a pool session only "
+				      "(session.slave_login).\n\n");
+			if (m->emergency)
+				out_s(o, "A pool slave serves it too.\n\n");
 			if (m->params.n) {
 				out_s(o, "| Parameter | Type | Default | "
 				      "Description |\n| --- | --- | --- | "

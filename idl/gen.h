@@ -129,6 +129,8 @@ typedef struct msg_def {
 	char *result_doc;
 	bool session;
 	bool async;
+	bool pool_only;          /* pool="true": pool sessions only */
+	bool emergency;          /* emergency="true": a slave serves it too */
 	vec errors;              /* char * (codes) */
 	char *doc;
 	char *wire;              /* "VM.start" */

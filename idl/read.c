@@ -422,6 +422,8 @@ static void read_messages(class_def *c)
 		m->name = attr(n, "name");
 		m->async = attr_bool(n, "async", false);
 		m->session = attr_bool(n, "session", true);
+		m->pool_only = attr_bool(n, "pool", false);
+		m->emergency = attr_bool(n, "emergency", false);
 		m->doc = child_description(n);
 		if (find_message(c, m->name))
 			fail(m->line, "message %s.%s declared twice", c->name,

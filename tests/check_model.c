@@ -106,12 +106,12 @@ static void assert_error(xbt_error *e, const char *code, size_t n, ...)
 START_TEST(test_classes)
 {
 	static const char *const names[] = {
-		"session", "task", "pool", "host", "SR", "PBD", "VDI", "VBD",
-		"VM", "event"
+		"session", "task", "pool", "host", "host_metrics", "SR", "PBD",
+		"VDI", "VBD", "VM", "event"
 	};
 
-	ck_assert_uint_eq(xbt_nclasses, 10);
-	for (size_t i = 0; i < 10; i++) {
+	ck_assert_uint_eq(xbt_nclasses, 11);
+	for (size_t i = 0; i < 11; i++) {
 		ck_assert_str_eq(xbt_classes[i]->name, names[i]);
 		ck_assert_ptr_eq(xbt_class_find(names[i]), xbt_classes[i]);
 	}
@@ -393,8 +393,11 @@ START_TEST(test_messages_table)
 		} else {
 			ck_assert_int_eq(m->field, -1);
 		}
+		/* Only the logins take no session. */
 		ck_assert_int_eq(m->session,
-				 i != XBT_MSG_SESSION_LOGIN_WITH_PASSWORD);
+				 i != XBT_MSG_SESSION_LOGIN_WITH_PASSWORD &&
+				 i != XBT_MSG_SESSION_SLAVE_LOGIN &&
+				 i != XBT_MSG_SESSION_SLAVE_LOCAL_LOGIN_WITH_PASSWORD);
 		for (size_t j = 0; j < m->nerrors; j++) {
 			bool found = false;
 
@@ -411,7 +414,7 @@ START_TEST(test_messages_table)
 				xbt_messages[xbt_messages_by_name[i - 1]].wire_name,
 				xbt_messages[xbt_messages_by_name[i]].wire_name), 0);
 	}
-	ck_assert_uint_eq(ncustom, 19);
+	ck_assert_uint_eq(ncustom, 28);
 	/* one getter per field of every class but event */
 	for (size_t i = 0; i < xbt_nclasses; i++) {
 		const xbt_class_desc *c = xbt_classes[i];

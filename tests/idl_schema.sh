@@ -56,7 +56,7 @@ l=$(line_of '<field name="domid"')
 expect_fail missing_name \
 	's/<field name="domid" /<field /' \
 	"$l" "schema: Element field failed to validate attributes"
-l=$(line_of '<message name="logout">')
+l=$(line_of '<message name="logout" emergency="true">')
 expect_fail empty_description \
 	's|<description>Closes the session given as the session parameter.</description>|<description> </description>|' \
 	"$((l + 1))" "schema: Error validating datatype string"

@@ -133,7 +133,8 @@ class Events(fx.XbtdTestCase):
                 assert e["operation"] in ("add", "mod"), e
                 last[(e["class"], e["ref"])] = e["snapshot"]
             seen = 0
-            for cls in ["pool", "host", "SR", "PBD", "VDI", "VBD", "VM"]:
+            for cls in ["pool", "host", "host_metrics", "SR", "PBD", "VDI",
+                        "VBD", "VM"]:
                 records = c(cls + ".get_all_records")
                 assert records, cls
                 for ref, rec in records.items():

@@ -888,7 +888,7 @@ class WorldErrors(unittest.TestCase):
     def test_unknown_element(self):
         self.refused('<world>\n  <sr name="s" type="DEMO"/>\n'
                      '  <disk name="d"/>\n</world>\n', 3,
-                     "expected <sr> or <vm> in <world>")
+                     "expected <host>, <sr> or <vm> in <world>")
         self.refused('<world>\n  <vm name="v">\n    <nic/>\n  </vm>\n'
                      '</world>\n', 3,
                      "expected <vbd> in <vm>")

@@ -38,8 +38,8 @@ CONNECT_MSG = ("Unable to contact server. Please check server and port "
 HOME = tempfile.mkdtemp(prefix="test_xe.")
 
 
-def xe(*args, port=None, env=None, home=HOME):
-    """Runs xe; returns (status, stdout, stderr)."""
+def xe(*args, port=None, env=None, home=HOME, stdin=""):
+    """Runs xe (stdin: its input); returns (status, stdout, stderr)."""
     e = dict(os.environ)
     e.pop("XE_EXTRA_ARGS", None)
     e["HOME"] = home
@@ -48,7 +48,7 @@ def xe(*args, port=None, env=None, home=HOME):
     if port is not None:
         argv += ["-p", str(port)]
     p = subprocess.run(argv, capture_output=True, text=True, env=e,
-                       timeout=120)
+                       timeout=120, input=stdin)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -277,7 +277,8 @@ class CommandLine(unittest.TestCase):
     def test_help_lists_every_command(self):
         status, out, err = xe("help", port=free_port())
         check((status, err), (0, ""))
-        for cmd in ("help", "host-list", "sr-list", "task-cancel",
+        for cmd in ("help", "host-list", "pool-eject", "pool-join",
+                    "sr-list", "task-cancel",
                     "task-destroy", "task-list", "task-param-get", "vbd-list",
                     "vdi-list", "vm-list", "vm-param-get", "vm-shutdown",
                     "vm-start"):
@@ -759,6 +760,153 @@ class Tasks(unittest.TestCase):
         check(xe("task-destroy", "uuid=" + uuid, port=D.port),
               (1, "", error_text(info)))
         check(xe("task-list", "uuid=" + uuid, port=D.port), (0, "", ""))
+
+
+# A master whose world declares h2 with a local SR of two disks.
+POOL_WORLD = """<world>
+  <host name="h2"/>
+  <sr name="h2-local" type="DEMO" host="h2">
+    <vdi name="h2-disk-a"/>
+    <vdi name="h2-disk-b"/>
+  </sr>
+  <sr name="h1-local" type="DEMO"><vdi name="h1-disk"/></sr>
+</world>
+"""
+
+JOIN_NOTICE = ("Host agent will restart and attempt to join pool in 1. "
+               "seconds...\n")
+EJECT_NOTICE = ("Specified host will attempt to restart as a master of a "
+                "new pool in 1. seconds...\n")
+EJECT_WARNING = ("WARNING: Ejecting a host from the pool will reinitialise "
+                 "that host's local SRs.\nWARNING: Any data contained with "
+                 "the local SRs will be lost.\n")
+
+
+def until(pred, what, timeout=20):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def login_error(host):
+    """Root's login on host: None, its ErrorDescription, or "down" while
+    it restarts."""
+    try:
+        fx.XmlRpc(host.url).raw("session.login_with_password", "root",
+                                fx.ROOT_PASSWORD, "1.0", "t")
+    except fx.XenAPIError as e:
+        return e.desc
+    except OSError:
+        return "down"
+    return None
+
+
+class Pool(unittest.TestCase):
+    """pool-join and pool-eject between two hosts on 127.0.0.1 and .2."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="test_xe.pool.")
+        world = os.path.join(self.dir, "world.xml")
+        with open(world, "w") as f:
+            f.write(POOL_WORLD)
+        self.hosts = fx.Hosts(2, ["--log-level", "error", "--heartbeat", "1"])
+        self.hosts.start()
+        self.master, self.slave = self.hosts
+        # The master reloads its world with the declared host.
+        self.master.stop()
+        self.master = fx.Xbtd(["--hostname", "h1", "--log-level", "error",
+                               "--world", world], address="127.0.0.1",
+                              port=self.hosts.port).start()
+        self.hosts.hosts[0] = self.master
+
+    def tearDown(self):
+        try:
+            self.hosts.stop()
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def on(self, host, *args, stdin=""):
+        return xe("-s", host.address, *args, port=self.hosts.port,
+                  stdin=stdin)
+
+    def join(self):
+        check(self.on(self.slave, "pool-join", "master-address=127.0.0.1",
+                      "master-username=root",
+                      "master-password=" + fx.ROOT_PASSWORD),
+              (0, JOIN_NOTICE, ""))
+        until(lambda: login_error(self.slave) == ["HOST_IS_SLAVE",
+                                                  "127.0.0.1"],
+              "the slave's restart")
+
+    def test_join_then_eject(self):
+        self.join()
+        status, out, err = self.on(self.master, "host-list",
+                                   "params=name-label", "--minimal")
+        check((status, sorted(out.strip().split(",")), err),
+              (0, ["h1", "h2"], ""))
+        h2 = self.master.api("host.get_by_name_label", "h2")[0]
+        uuid = self.master.api("host.get_uuid", h2)
+        vdis = sorted("VDI: %s (%s)\n" % (
+            self.master.api("VDI.get_uuid", v), name) for name in
+            ("h2-disk-a", "h2-disk-b")
+            for v in self.master.api("VDI.get_by_name_label", name))
+        warned = EJECT_WARNING + ("The following VDI objects will be "
+                                  "destroyed:\n") + "".join(vdis) + (
+            "Type 'yes' to continue\n")
+        # Anything but yes leaves the host in the pool.
+        check(self.on(self.master, "pool-eject", "host-uuid=" + uuid,
+                      stdin="no\n"), (0, warned, ""))
+        check(self.master.api("host.get_uuid", h2), uuid)
+        check(self.on(self.master, "pool-eject", "host-uuid=" + uuid,
+                      stdin=" YES \n"), (0, warned + EJECT_NOTICE, ""))
+        until(lambda: login_error(self.slave) is None,
+              "the ejected host's restart as a master")
+        check(self.on(self.master, "host-list", "params=name-label",
+                      "--minimal"), (0, "h1\n", ""))
+
+    def test_eject_force_asks_nothing(self):
+        self.join()
+        uuid = self.master.api("host.get_uuid", self.master.api(
+            "host.get_by_name_label", "h2")[0])
+        check(self.on(self.master, "pool-eject", "host-uuid=" + uuid,
+                      "--force"), (0, EJECT_NOTICE, ""))
+        until(lambda: login_error(self.slave) is None,
+              "the ejected host's restart as a master")
+
+    def test_eject_master_refused(self):
+        uuid = self.master.api("host.get_uuid", self.master.api(
+            "host.get_by_name_label", "h1")[0])
+        check(self.on(self.master, "pool-eject", "host-uuid=" + uuid,
+                      "--force"),
+              (1, "", error_text(["OPERATION_NOT_ALLOWED",
+                                  "Cannot eject the pool master"])))
+
+    def test_join_unreachable_master_is_a_notice(self):
+        # As upstream's xe: printed, exit status 0, the host unchanged.
+        check(self.on(self.slave, "pool-join", "master-address=127.0.0.9",
+                      "master-username=root", "master-password=x"),
+              (0, "Host cannot contact destination host: connection "
+               "refused.\nCheck destination host has services running and "
+               "accessible from this host.\n", ""))
+        check(login_error(self.slave), None)
+
+    def test_join_wrong_master_password_is_the_masters_error(self):
+        info = fx.fails(fx.XmlRpc(self.master.url).raw,
+                        "session.login_with_password", "root", "wrong",
+                        "1.0", "t")
+        check(self.on(self.slave, "pool-join", "master-address=127.0.0.1",
+                      "master-username=root", "master-password=wrong"),
+              (1, "", error_text(info)))
+        check(login_error(self.slave), None)
+
+    def test_join_parameters_required(self):
+        check(self.on(self.slave, "pool-join", "master-address=127.0.0.1",
+                      "master-username=root"),
+              (2, "", "Required parameter not found: master-password\n" +
+               USAGE_TAIL))
 
 
 if __name__ == "__main__":

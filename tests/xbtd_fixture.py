@@ -266,13 +266,19 @@ class Xbtd(Server):
                 re.escape(address), port or r"\d+"), env)
 
     def more_args(self):
-        # Each xbtd its own xbt-opsd, in the server's directory: xbtd would
-        # adopt the opsd of a directory another test's xbtd runs.
+        # Each xbtd its own state directory (its pool role) and its own
+        # xbt-opsd, in the server's directory: xbtd would adopt the opsd of
+        # a directory another test's xbtd runs.
+        more = []
         self.opsd_dir = None
-        if any(a in ("--opsd-dir", "--opsd-socket") for a in self.argv):
-            return []
-        self.opsd_dir = os.path.join(self.tmpdir, "opsd")
-        return ["--opsd-dir", self.opsd_dir]
+        self.state_dir = None
+        if "--state-dir" not in self.argv:
+            self.state_dir = os.path.join(self.tmpdir, "state")
+            more += ["--state-dir", self.state_dir]
+        if not any(a in ("--opsd-dir", "--opsd-socket") for a in self.argv):
+            self.opsd_dir = os.path.join(self.tmpdir, "opsd")
+            more += ["--opsd-dir", self.opsd_dir]
+        return more
 
     def stop(self):
         """Server.stop(), then the end of the xbt-opsd of the server's own

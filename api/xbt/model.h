@@ -124,6 +124,8 @@ typedef struct xbt_message_desc {
 	const xbt_type *result;
 	bool session;                  /* takes a session ref first */
 	bool async;                    /* Async.<wire_name> exists */
+	bool pool_only;                /* callable with a pool session only */
+	bool emergency;                /* a pool slave serves it too */
 	size_t nerrors;
 	const char *const *errors;
 	const char *description;
@@ -240,6 +242,13 @@ xbt_error *xbt_value_check(const xbt_type *t, xmlrpc_value *in,
  * xbt_value_check gives (new reference); NULL for a required parameter.
  */
 xmlrpc_value *xbt_param_default(const xbt_param_desc *p);
+
+/*
+ * pool.join and pool.eject answer first; the host they change restarts in
+ * its new role this many seconds later (Async: see doc/pools.md). xe's
+ * notices print it.
+ */
+#define XBT_POOL_RESTART_DELAY_S 1
 
 /*
  * Datetime text: parses the forms xbt_value_check accepts into seconds

@@ -43,6 +43,29 @@ static bool child_ours(pid_t pid)
 	return false;
 }
 
+pid_t child_parent_of(pid_t pid)
+{
+	char path[64], buf[512];
+	const char *close_paren;
+	long ppid = -1;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid ...": comm may hold spaces and parens. */
+	close_paren = strrchr(buf, ')');
+	if (!close_paren || sscanf(close_paren + 1, " %*c %ld", &ppid) != 1)
+		ppid = -1;
+	return (pid_t)ppid;
+}
+
 void child_track(pid_t pid)
 {
 	pthread_mutex_lock(&child_lock);

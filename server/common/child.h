@@ -32,6 +32,8 @@ int child_spawn(const char *path, char *const argv[], char *const envp[],
  * whatever the machine's init does.
  */
 void child_track(pid_t pid);
+/* The parent of a live process (/proc), or -1. */
+pid_t child_parent_of(pid_t pid);
 void child_forget(pid_t pid);
 void child_be_subreaper(void);
 void child_reap_orphans(void);

@@ -48,6 +48,41 @@ static bool config_listen(const char *arg, void *dest)
 	return true;
 }
 
+/* Appends the host's name to out[0..n), made safe for a path. */
+static void config_safe_name(char *out, size_t size, size_t n)
+{
+	for (const char *h = xbtd_conf.hostname; *h && n + 1 < size; h++)
+		out[n++] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
+				  "OPQRSTUVWXYZ0123456789.-_", *h) ? *h : '_';
+	out[n < size ? n : size - 1] = '\0';
+}
+
+/* An absolute path that fits the role's buffers. */
+static bool config_state_dir(const char *arg, void *dest)
+{
+	*(const char **)dest = arg;
+	return arg[0] == '/' && strlen(arg) <= ROLE_DIR_MAX;
+}
+
+/* The default --state-dir, the host's name made safe for a path. */
+static void config_default_state_dir(void)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char *out = xbtd_conf.state_dir_default;
+	size_t size = sizeof(xbtd_conf.state_dir_default), n;
+
+	if (geteuid() == 0)
+		n = (size_t)snprintf(out, size, "/var/lib/xbt/xbtd-");
+	else if (xdg && xdg[0] == '/' && strlen(xdg) < 100)
+		n = (size_t)snprintf(out, size, "%s/xbt/xbtd-", xdg);
+	else
+		n = (size_t)snprintf(out, size, "%s/.local/state/xbt/xbtd-",
+				     home && home[0] == '/' && strlen(home) < 100
+				     ? home : "/tmp");
+	config_safe_name(out, size, n);
+	xbtd_conf.state_dir = out;
+}
+
 /* An absolute path short enough for the socket in it. */
 static bool config_opsd_dir(const char *arg, void *dest)
 {
@@ -97,6 +132,18 @@ static const struct opt config_table[] = {
 	{ "event-history", OPT_UINT, &xbtd_conf.event_history,
 	  OPT_STR(EVLOG_DEFAULT_CAPACITY), NULL, NULL, 16, 10000000, NULL, "N",
 	  "events kept for event.from" },
+	{ "state-dir", OPT_CUSTOM, &xbtd_conf.state_dir, NULL,
+	  "/var/lib/xbt/xbtd-NAME as root, else "
+	  "$XDG_STATE_HOME/xbt/xbtd-NAME or ~/.local/state/xbt/xbtd-NAME "
+	  "(NAME: --hostname)", NULL, 0, 0, config_state_dir, "DIR",
+	  "the host's pool role and the pool secret (and, on a master, "
+	  "the hosts that joined)" },
+	{ "heartbeat", OPT_UINT, &xbtd_conf.heartbeat_s,
+	  OPT_STR(POOL_DEFAULT_HEARTBEAT_S), NULL, NULL, 1, 3600, NULL, "S",
+	  "a slave's heartbeat to its master, every S seconds" },
+	{ "host-dead-after", OPT_UINT, &xbtd_conf.dead_after_s,
+	  OPT_STR(POOL_DEFAULT_DEAD_AFTER_S), NULL, NULL, 1, 86400, NULL, "S",
+	  "a master takes a slave silent for S seconds as not live" },
 	{ "opsd", OPT_STRING, &xbtd_conf.opsd_path, NULL,
 	  "the build tree's when run from it, else the installed one", NULL,
 	  0, 0, NULL, "FILE", "the xbt-opsd binary to run" },
@@ -139,10 +186,7 @@ static void config_default_opsd_dir(void)
 	else
 		n = (size_t)snprintf(out, size, "/dev/shm/xbt-%u/opsd-",
 				     (unsigned)geteuid());
-	for (const char *h = xbtd_conf.hostname; *h && n + 1 < size; h++)
-		out[n++] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
-				  "OPQRSTUVWXYZ0123456789.-_", *h) ? *h : '_';
-	out[n < size ? n : size - 1] = '\0';
+	config_safe_name(out, size, n);
 	xbtd_conf.opsd_dir = out;
 }
 
@@ -178,5 +222,8 @@ int config_parse(int argc, char **argv)
 			? XBT_BUILDDIR "/server/xbt-opsd" : XBT_OPSD_PATH;
 	if (!xbtd_conf.opsd_dir)
 		config_default_opsd_dir();
+	if (!xbtd_conf.state_dir)
+		config_default_state_dir();
+	xbtd_conf.argv = argv;
 	return 0;
 }

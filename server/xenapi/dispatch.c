@@ -149,6 +149,33 @@ static xbt_error *call_run(struct call *call, xmlrpc_value **result)
 	return err;
 }
 
+/* ---- pool roles ---------------------------------------------------------- */
+
+/*
+ * Who may call what, by this host's role (doc/pools.md, after xapi's
+ * session_check.ml): an intra-pool message made with a user's session is an
+ * INTERNAL_ERROR on any host; a slave answers a login, and any call made
+ * with a user's session, with HOST_IS_SLAVE [master] (xapi checks this
+ * before the password). Pool and local sessions pass both checks.
+ */
+static xbt_error *dispatch_role_check(const xbt_message_desc *m,
+				      const char *session)
+{
+	enum session_kind kind = session ? session_kind(session) : SESSION_USER;
+	xbt_error *err = NULL;
+
+	if (session && kind == SESSION_USER && m->pool_only) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "Internal API \"%s\" call attempted "
+			 "with non-pool (external) session", m->wire_name);
+		err = XBT_RAISE_INTERNAL_ERROR(msg);
+	} else if (role_is_slave() && kind == SESSION_USER &&
+		   (session || !m->emergency)) {
+		err = XBT_RAISE_HOST_IS_SLAVE(role_master());
+	}
+	return err;
+}
+
 /* ---- Async ---------------------------------------------------------------- */
 
 struct async_job {
@@ -214,11 +241,17 @@ xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 		err = XBT_RAISE_MESSAGE_METHOD_UNKNOWN(method);
 		goto out;
 	}
+	/* A slave the master does not know serves its emergency calls only. */
+	if (!call.msg->emergency &&
+	    (err = XBT_PROPAGATE(role_check_emergency())))
+		goto out;
 	if ((err = XBT_PROPAGATE(rpc_prepare(&call, method, params,
 						 session_check, &session))))
 		goto out;
 	if (session)
 		call.session = session;
+	if ((err = XBT_PROPAGATE(dispatch_role_check(call.msg, session))))
+		goto out;
 	if (async) {
 		struct async_job *job = xbt_calloc(1, sizeof(*job));
 		job->call = call;

@@ -70,6 +70,7 @@ int main(int argc, char **argv)
 	xbt_error *err = NULL;
 	int status = main_options(argc, argv);
 	int sig = 0;
+	bool restart = false;
 
 	if (status)
 		return status;
@@ -88,10 +89,14 @@ int main(int argc, char **argv)
 	evlog_init(xbtd_conf.event_history);
 	store_init();
 	host_init(xbtd_conf.hostname, xbtd_conf.listen_addr);
+	if ((err = XBT_PROPAGATE(role_init(xbtd_conf.state_dir))))
+		goto out;
 	if (xbtd_conf.users_file &&
 	    (err = XBT_PROPAGATE(session_load_users(xbtd_conf.users_file))))
 		goto out;
-	if ((err = XBT_PROPAGATE(world_init(xbtd_conf.world_file))))
+	/* A slave keeps no world: the pool's objects are the master's. */
+	if (!role_is_slave() &&
+	    (err = XBT_PROPAGATE(world_init(xbtd_conf.world_file))))
 		goto out;
 	if ((err = XBT_PROPAGATE(ops_start())))
 		goto out;
@@ -102,6 +107,12 @@ int main(int argc, char **argv)
 	hc.max_conn = xbtd_conf.max_conn;
 	hc.keepalive_s = xbtd_conf.keepalive_s;
 	if ((err = XBT_PROPAGATE(http_start(&hc, dispatch_http, NULL, &http)))) {
+		worker_stop();
+		ops_stop();
+		goto out;
+	}
+	if ((err = XBT_PROPAGATE(pool_start(http_port(http))))) {
+		http_stop(http);
 		worker_stop();
 		ops_stop();
 		goto out;
@@ -118,6 +129,8 @@ int main(int argc, char **argv)
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
+		if ((restart = role_restart_due(now_seconds())))
+			break;
 		/* Every plugin's end is a SIGCHLD: reap, but keep the
 		 * housekeeping to its pace. */
 		child_reap_orphans();
@@ -129,12 +142,21 @@ int main(int argc, char **argv)
 		task_gc(now);
 		event_gc();
 		ops_supervise(now);
+		pool_liveness(now);
 	}
-	log_info("signal %d: shutting down", sig);
+	if (restart)
+		log_info("a new role in the pool: restarting");
+	else
+		log_info("signal %d: shutting down", sig);
+	pool_stop();
 	evlog_stop();
 	http_stop(http);
 	worker_stop();
-	ops_stop();
+	/* The opsd xbtd started stays for the new image to adopt. */
+	if (restart)
+		ops_pool_drain();
+	else
+		ops_stop();
 out:
 	if (err) {
 		char *s = xbt_error_summary(err);
@@ -147,5 +169,14 @@ out:
 	event_shutdown();
 	evlog_shutdown();
 	session_free_users();
+	role_shutdown();
+	if (restart) {
+		/* As xapi after a join or an eject: the same program, anew,
+		 * in its new role. Our descriptors are close-on-exec. */
+		fflush(NULL);
+		execv("/proc/self/exe", xbtd_conf.argv);
+		fprintf(stderr, "xbtd: cannot restart: %s\n", strerror(errno));
+		status = 1;
+	}
 	return status;
 }

@@ -6,8 +6,9 @@
  * of its own, so that it survives xbtd; then it resyncs (ops.c). The
  * housekeeping loop watches it: one that died is started again, after a
  * delay of 2, 4, 8, 16, then 30 s while it keeps dying, then
- * resynced. On shutdown xbtd stops the opsd it started and leaves alone
- * one it adopted or was given (--opsd-socket). With --storage-in-process
+ * resynced. On shutdown xbtd stops the opsd it started (also before a
+ * restart in a new pool role, which keeps the pid) and leaves alone one it
+ * adopted or was given (--opsd-socket). With --storage-in-process
  * there is no opsd at all: every entry point here does nothing.
  */
 #include "config.h"
@@ -84,6 +85,29 @@ static bool proc_probe(void)
 	if (fd >= 0)
 		close(fd);
 	return live;
+}
+
+/*
+ * The pid of the opsd serving on the socket when it is our own child: one
+ * this process started before it restarted itself in a new pool role
+ * (execv keeps the pid, so the child stays ours to stop). Else -1.
+ */
+static pid_t proc_own_child(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	pid_t pid = -1;
+
+	memcpy(sun.sun_path, proc_socket, strlen(proc_socket) + 1);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+	    cred.pid > 0 && child_parent_of(cred.pid) == getpid())
+		pid = cred.pid;
+	if (fd >= 0)
+		close(fd);
+	return pid;
 }
 
 /* Reads opsd's stdout until its ready line; false on EOF or timeout. */
@@ -226,7 +250,13 @@ static bool proc_ensure(int64_t now, xbt_error **err)
 		log_warn("the adopted xbt-opsd on %s is gone", proc_socket);
 		proc_adopted = false;
 	}
-	if (proc_probe()) {
+	if ((proc_pid = proc_own_child()) > 0) {
+		log_info("keeping the xbt-opsd (pid %d) started before the "
+			 "restart", (int)proc_pid);
+		child_track(proc_pid);
+		proc_started_at = now;
+		fresh = true;
+	} else if (proc_probe()) {
 		/* Left by an xbtd before us, or started by hand. */
 		log_info("adopting the xbt-opsd serving on %s", proc_socket);
 		proc_adopted = true;

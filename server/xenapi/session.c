@@ -27,6 +27,10 @@ struct session_user {
 };
 static struct session_user *session_users;
 static size_t session_nusers;
+/* Local sessions (slave_local_login_with_password): refs, under the lock.
+ * As xapi's, they are this host's alone, whatever its role. */
+static xbt_strv session_local;
+
 /* Bumped whenever a session ends, for calls that wait (event.c). */
 static atomic_uint session_ends;
 
@@ -81,6 +85,7 @@ out:
 
 void session_free_users(void)
 {
+	xbt_strv_clear(&session_local);
 	for (size_t i = 0; i < session_nusers; i++) {
 		free(session_users[i].name);
 		free(session_users[i].hash);
@@ -117,6 +122,14 @@ static bool session_authenticate(const char *user, const char *pwd)
 		free(cd);
 	}
 	return ok;
+}
+
+/* Sleeps a while after a failed login: slows password guessing. */
+static void session_fail_delay(void)
+{
+	struct timespec delay = { 0, SESSION_FAIL_DELAY_MS * 1000000L };
+
+	nanosleep(&delay, NULL);
 }
 
 static const char *session_new(const char *user, const char *originator)
@@ -156,9 +169,8 @@ xbt_error *session_login_with_password(struct call *call,
 	xbt_error *err = NULL;
 
 	if (!session_authenticate(user, call->argv[1].s)) {
-		struct timespec delay = { 0, SESSION_FAIL_DELAY_MS * 1000000L };
 		log_info("login failed for user \"%.64s\"", user);
-		nanosleep(&delay, NULL);
+		session_fail_delay();
 		err = XBT_RAISE_SESSION_AUTHENTICATION_FAILED(user,
 				"Authentication failure");
 		goto out;
@@ -172,10 +184,77 @@ out:
 
 void session_destroy(const char *ref)
 {
+	xbt_strv_remove(&session_local, ref);
 	store_del(&xbt_class_session, ref);
 	/* Sessions have no events: wake the waiters, who ask session_alive. */
 	atomic_fetch_add(&session_ends, 1);
 	evlog_poke();
+}
+
+xbt_error *session_slave_login(struct call *call, xmlrpc_value *const *args,
+			       xmlrpc_value **result)
+{
+	const char *host = call->argv[0].s;
+	struct xbt_session_record *s;
+	const char *ref;
+	xbt_error *err = NULL;
+
+	if (!role_secret_ok(call->argv[1].s)) {
+		log_info("pool login refused for host %.64s", host);
+		session_fail_delay();
+		err = XBT_RAISE_SESSION_AUTHENTICATION_FAILED(host,
+				"Pool credentials invalid");
+		goto out;
+	}
+	store_lock();
+	ref = session_new("root", "xbt-pool");
+	s = store_edit(&xbt_class_session, ref);
+	s->pool = true;
+	free(s->this_host);
+	s->this_host = xbt_strdup(host);
+	*result = xbt_value_string(ref);
+	store_unlock();
+out:
+	return err;
+}
+
+xbt_error *session_slave_local_login_with_password(struct call *call,
+						   xmlrpc_value *const *args,
+						   xmlrpc_value **result)
+{
+	const char *user = call->argv[0].s;
+	const char *ref;
+	xbt_error *err = NULL;
+
+	if (!session_authenticate(user, call->argv[1].s)) {
+		log_info("local login failed for user \"%.64s\"", user);
+		session_fail_delay();
+		err = XBT_RAISE_SESSION_AUTHENTICATION_FAILED(user,
+				"Authentication failure");
+		goto out;
+	}
+	store_lock();
+	ref = session_new(user, "xbt-local");
+	xbt_strv_add(&session_local, ref);
+	*result = xbt_value_string(ref);
+	store_unlock();
+out:
+	return err;
+}
+
+enum session_kind session_kind(const char *ref)
+{
+	const struct xbt_session_record *s;
+	enum session_kind kind = SESSION_USER;
+
+	store_lock();
+	s = store_get(&xbt_class_session, ref);
+	if (s && s->pool)
+		kind = SESSION_POOL;
+	else if (xbt_strv_has(&session_local, ref))
+		kind = SESSION_LOCAL;
+	store_unlock();
+	return kind;
 }
 
 unsigned session_generation(void)

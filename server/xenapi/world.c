@@ -16,6 +16,7 @@
 #include <libxml/tree.h>
 
 #include "sm.h"
+#include "options.h"
 #include "xbtd.h"
 
 #define WORLD_MAX_FILE (16u * 1024 * 1024)
@@ -282,14 +283,42 @@ static bool world_vdi(struct world_load *w, xmlNode *n, const char *sr_ref)
 	return true;
 }
 
+/* The ref of a host the world names (itself or a <host>), or NULL. */
+static const char *world_host_ref(struct world_load *w, xmlNode *n,
+				  const char *name)
+{
+	char uuid[40];
+	const char *ref;
+
+	world_uuid(uuid, "host", name);
+	ref = store_ref_by_uuid(&xbt_class_host, uuid);
+	if (!ref)
+		world_fail(w, n, "no such host (declare it with <host name>)");
+	return ref;
+}
+
+/* Under the lock: for a shared SR (ctx, its ref), a PBD on every other
+ * host, with the device_config of its first. */
+static void world_share_one(const char *ref, const void *rec, void *ctx)
+{
+	const struct xbt_sr_record *sr = store_get(&xbt_class_sr, ctx);
+	const struct xbt_pbd_record *first =
+		store_get(&xbt_class_pbd, sr->PBDs.v[0]);
+
+	(void)rec;
+	if (strcmp(ref, host_self()) != 0)
+		host_new_pbd(ref, ctx, &first->device_config, false);
+}
+
 static bool world_sr(struct world_load *w, xmlNode *n)
 {
 	static const char *const attrs[] = { "name", "description", "type",
-		"plugged", "shared", "uuid", NULL };
+		"plugged", "shared", "uuid", "host", NULL };
 	struct xbt_sr_record *sr = xbt_calloc(1, sizeof(*sr));
-	struct xbt_pbd_record *pbd;
-	const char *sr_ref, *pbd_ref;
-	bool plugged = true;
+	const char *sr_ref, *host = host_self();
+	char *host_name = NULL;
+	xbt_map dc = { 0 };
+	bool plugged = true, shared = false;
 	bool ok;
 
 	xbt_record_init(&xbt_class_sr, sr);
@@ -301,55 +330,74 @@ static bool world_sr(struct world_load *w, xmlNode *n)
 	     world_identity(w, n, &xbt_class_sr, "sr", sr->name_label,
 			    &sr->uuid) &&
 	     world_bool(w, n, "plugged", true, &plugged) &&
-	     world_bool(w, n, "shared", false, &sr->shared);
+	     world_bool(w, n, "shared", false, &shared);
+	sr->shared = shared;
 	if (ok && !sm_type_valid(sr->type))
 		ok = world_fail(w, n, "SR type must be 1 to 64 of [A-Za-z0-9_]");
-	if (!ok) {
-		xbt_record_release(&xbt_class_sr, sr);
-		free(sr);
-		return false;
+	if (ok && (host_name = world_attr(n, "host"))) {
+		if (shared)
+			ok = world_fail(w, n, "a shared SR names no host");
+		else
+			ok = (host = world_host_ref(w, n, host_name)) != NULL;
 	}
-	world_str(&sr->content_type, "user");
-	sr_ref = store_add(&xbt_class_sr, sr);
-
-	pbd = xbt_calloc(1, sizeof(*pbd));
-	xbt_record_init(&xbt_class_pbd, pbd);
-	{
-		xbt_buf key = XBT_BUF_INIT;
-		char uuid[40];
-
-		xbt_buf_addf(&key, "%s/%s", sr->name_label, host_self());
-		world_uuid(uuid, "pbd", key.buf);
-		world_str(&pbd->uuid, uuid);
-		xbt_buf_release(&key);
-	}
-	world_str(&pbd->host, host_self());
-	world_str(&pbd->SR, sr_ref);
-	pbd->currently_attached = plugged;
 	for (xmlNode *c = n->children; c && ok; c = c->next) {
 		if (world_is(c, "device_config")) {
-			static const char *const dc[] = { "key", "value", NULL };
+			static const char *const dca[] = { "key", "value", NULL };
 			char *k = world_attr(c, "key"), *v = world_attr(c, "value");
-			ok = world_check_attrs(w, c, dc);
+			ok = world_check_attrs(w, c, dca);
 			if (ok && (!k || !v))
 				ok = world_fail(w, c, "<device_config> needs key and value");
 			if (ok)
-				xbt_map_set(&pbd->device_config, k, v);
+				xbt_map_set(&dc, k, v);
 			xmlFree(k);
 			xmlFree(v);
 		}
 	}
-	pbd_ref = store_add(&xbt_class_pbd, pbd);
-	world_link(&xbt_class_sr, sr_ref, offsetof(struct xbt_sr_record, PBDs),
-		   pbd_ref);
-	world_link(&xbt_class_host, host_self(),
-		   offsetof(struct xbt_host_record, PBDs), pbd_ref);
+	xmlFree(host_name);
+	if (!ok) {
+		xbt_record_release(&xbt_class_sr, sr);
+		free(sr);
+		xbt_map_clear(&dc);
+		return false;
+	}
+	world_str(&sr->content_type, "user");
+	sr_ref = store_add(&xbt_class_sr, sr);
+	/* This host's PBD first (or the named host's): a plugged one is
+	 * attached where it runs; then one on every other host if shared. */
+	host_new_pbd(host, sr_ref, &dc, plugged && strcmp(host, host_self()) == 0);
+	if (shared)
+		store_foreach(&xbt_class_host, world_share_one, (void *)sr_ref);
+	xbt_map_clear(&dc);
 	for (xmlNode *c = n->children; c && ok; c = c->next) {
 		if (world_is(c, "vdi"))
 			ok = world_vdi(w, c, sr_ref);
 		else if (c->type == XML_ELEMENT_NODE && !world_is(c, "device_config"))
 			ok = world_fail(w, c, "expected <vdi> or <device_config> in <sr>");
 	}
+	return ok;
+}
+
+/* A host of the pool the world declares, not (yet) joined: not live. */
+static bool world_host(struct world_load *w, xmlNode *n)
+{
+	static const char *const attrs[] = { "name", NULL };
+	char *name = NULL;
+	char uuid[40];
+	bool ok = world_check_attrs(w, n, attrs) &&
+		  world_text(w, n, "name", true, &name) &&
+		  world_unique(w, n, name);
+
+	if (ok && strlen(name) >= OPT_HOSTNAME_MAX)
+		ok = world_fail(w, n, "host name too long");
+	if (ok) {
+		world_uuid(uuid, "host", name);
+		if (store_ref_by_uuid(&xbt_class_host, uuid))
+			ok = world_fail(w, n, "the host is declared twice, or "
+					"is this host");
+		else
+			host_add(uuid, name, name, "", false);
+	}
+	free(name);
 	return ok;
 }
 
@@ -417,9 +465,10 @@ static bool world_vbd(struct world_load *w, xmlNode *n, const char *vm_ref,
 static bool world_vm(struct world_load *w, xmlNode *n)
 {
 	static const char *const attrs[] = { "name", "description", "template",
-		"uuid", "memory", "vcpus", NULL };
+		"uuid", "memory", "vcpus", "affinity", NULL };
 	struct xbt_vm_record *vm = xbt_calloc(1, sizeof(*vm));
-	const char *ref;
+	const char *ref, *affinity;
+	char *affinity_name = NULL;
 	unsigned index = 0;
 	bool ok;
 
@@ -433,6 +482,13 @@ static bool world_vm(struct world_load *w, xmlNode *n)
 	     world_bool(w, n, "template", false, &vm->is_a_template) &&
 	     world_int(w, n, "memory", &vm->memory_static_max) &&
 	     world_int(w, n, "vcpus", &vm->VCPUs_max);
+	if (ok && (affinity_name = world_attr(n, "affinity"))) {
+		affinity = world_host_ref(w, n, affinity_name);
+		if (affinity)
+			world_str(&vm->affinity, affinity);
+		ok = affinity != NULL;
+	}
+	xmlFree(affinity_name);
 	if (!ok) {
 		xbt_record_release(&xbt_class_vm, vm);
 		free(vm);
@@ -460,13 +516,18 @@ static bool world_walk(struct world_load *w, xmlDoc *doc)
 
 	if (!root || !world_is(root, "world"))
 		return world_fail(w, root, "the root element must be <world>");
+	/* Hosts first: SRs and VMs name them. */
+	for (xmlNode *c = root->children; c && ok; c = c->next)
+		if (world_is(c, "host"))
+			ok = world_host(w, c);
 	for (xmlNode *c = root->children; c && ok; c = c->next) {
 		if (world_is(c, "sr"))
 			ok = world_sr(w, c);
 		else if (world_is(c, "vm"))
 			ok = world_vm(w, c);
-		else if (c->type == XML_ELEMENT_NODE)
-			ok = world_fail(w, c, "expected <sr> or <vm> in <world>");
+		else if (c->type == XML_ELEMENT_NODE && !world_is(c, "host"))
+			ok = world_fail(w, c, "expected <host>, <sr> or <vm> "
+					"in <world>");
 	}
 	return ok;
 }

@@ -51,6 +51,11 @@ struct xbtd_config {
 	unsigned event_history;
 	int log_level;
 	bool syslog;
+	const char *state_dir;    /* the pool role and secret */
+	unsigned heartbeat_s;     /* a slave's heartbeat period */
+	unsigned dead_after_s;    /* a master's patience with a silent slave */
+	char state_dir_default[256];
+	char **argv;              /* to restart with (a change of role) */
 	const char *opsd_path;    /* the xbt-opsd binary xbtd runs */
 	const char *opsd_dir;     /* its state directory */
 	const char *opsd_socket;  /* set: use this running opsd instead */
@@ -136,8 +141,85 @@ bool store_uuid_valid(const char *s);
 void host_init(const char *hostname, const char *address);
 const char *host_self(void);
 const char *host_pool(void);
+/* The memory every host claims (host_metrics). */
+#define HOST_MEMORY_TOTAL ((int64_t)16 << 30)
+/*
+ * Under the lock: a host record with its metrics (live or not), and a PBD
+ * (not attached) for every shared SR. Its ref lives until the host is
+ * removed.
+ */
+const char *host_add(const char *uuid, const char *name,
+		     const char *hostname, const char *address, bool live);
+/* Under the lock: a PBD linking host and SR (in both records). */
+const char *host_new_pbd(const char *host_ref, const char *sr_ref,
+			 const xbt_map *device_config, bool attached);
+
+/* ---- this host's role in its pool (role.c) ----------------------------- */
+
+#define ROLE_DIR_MAX 200
+#define ROLE_ADDR_MAX 255
+#define ROLE_SECRET_MAX 255
+
+/*
+ * Start-up: reads the state directory (making it, mode 0700): pool.conf
+ * ("master", or "slave:<address>") and ptoken, the pool secret; a master
+ * without one makes one. INTERNAL_ERROR ["state directory ...: ..."].
+ */
+xbt_error *role_init(const char *dir);
+void role_shutdown(void);
+bool role_is_slave(void);
+/* A slave's master address (""on a master). */
+const char *role_master(void);
+const char *role_secret(void);
+/* Whether secret is the pool's (compared in constant time). */
+bool role_secret_ok(const char *secret);
+/*
+ * Changes of role, written to the state directory at once and taking
+ * effect when xbtd restarts itself, delay_s seconds from now (so that an
+ * answer, or an Async task, can be read first).
+ */
+xbt_error *role_become_slave(const char *master, const char *secret,
+			     unsigned delay_s);
+xbt_error *role_become_master(unsigned delay_s);
+void role_request_restart(unsigned delay_s);
+bool role_restart_due(int64_t now);
+/* Other files of the state directory (pool.c's members.json): written
+ * atomically (mode 0600), read whole (at most ROLE_FILE_MAX bytes). */
+#define ROLE_FILE_MAX (16 * 1024 * 1024)
+xbt_error *role_save_file(const char *name, const char *text);
+bool role_load_file(const char *name, xbt_buf *out);
+/* A slave's emergency error (the master does not know it), or none. */
+void role_set_emergency(const xbt_error *e);
+xbt_error *role_check_emergency(void);
+
+/* ---- the pool (pool.c) ---------------------------------------------------- */
+
+#define POOL_DEFAULT_HEARTBEAT_S 30    /* xapi's host_heartbeat_interval */
+#define POOL_DEFAULT_DEAD_AFTER_S 600  /* xapi's host_assumed_dead_interval */
+
+/*
+ * Start-up, once serving on port (every host of a pool serves on the same
+ * one): a master takes back the hosts that joined it (members.json); a
+ * slave starts saying hello, then heartbeats (a thread).
+ */
+xbt_error *pool_start(unsigned port);
+void pool_stop(void);
+/* Housekeeping (master): a slave silent for --host-dead-after is not live. */
+void pool_liveness(int64_t now);
+/* pool_join.c, for pool.c: the slave's thread; telling a slave it is out. */
+xbt_error *pool_slave_start(unsigned port);
+void pool_slave_stop(void);
+void pool_tell_ejected(const char *address);
 
 /* ---- sessions (session.c) -------------------------------------------- */
+
+enum session_kind {
+	SESSION_USER,   /* login_with_password */
+	SESSION_POOL,   /* slave_login: another host of the pool */
+	SESSION_LOCAL   /* slave_local_login_with_password */
+};
+/* The kind of a live session (SESSION_USER when unknown). */
+enum session_kind session_kind(const char *ref);
 
 /* SESSION_INVALID [ref] unless ref is a live session; refreshes it. */
 xbt_error *session_check(const char *ref);
