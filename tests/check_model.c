@@ -279,6 +279,41 @@ START_TEST(test_messages_lookup)
 }
 END_TEST
 
+/* Who may call the pool's messages (doc/pools.md), from the IDL's pool=
+ * and emergency= attributes. */
+START_TEST(test_messages_pool_roles)
+{
+	static const struct {
+		const char *wire;
+		bool pool_only, emergency;
+	} want[] = {
+		{ "host.create", true, false },
+		{ "host.tickle_heartbeat", true, false },
+		{ "pool.hello", true, false },
+		{ "pool.initial_auth", false, false }, /* the joiner's user session */
+		{ "pool.join", false, false },
+		{ "pool.eject", false, false },
+		{ "session.slave_login", false, true },
+		{ "session.slave_local_login_with_password", false, true },
+		{ "session.logout", false, true },
+		{ "pool.emergency_transition_to_master", false, true },
+		{ "session.login_with_password", false, false },
+		{ "VM.start", false, false },
+	};
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const xbt_message_desc *m = xbt_message_find(want[i].wire);
+		ck_assert_msg(m != NULL, "%s", want[i].wire);
+		ck_assert_msg(m->pool_only == want[i].pool_only &&
+			      m->emergency == want[i].emergency, "%s",
+			      want[i].wire);
+	}
+	ck_assert(!xbt_message_find("session.slave_login")->session);
+	ck_assert(xbt_message_find("pool.join")->async);
+	ck_assert(xbt_message_find("pool.eject")->async);
+}
+END_TEST
+
 START_TEST(test_messages_implicit)
 {
 	const xbt_message_desc *m = msg("task.get_backtrace");
@@ -1942,6 +1977,7 @@ int main(void)
 	tcase_add_test(tc, test_classes);
 	tcase_add_test(tc, test_task_fields);
 	tcase_add_test(tc, test_enums);
+	tcase_add_test(tc, test_messages_pool_roles);
 	tcase_add_test(tc, test_messages_lookup);
 	tcase_add_test(tc, test_messages_implicit);
 	tcase_add_test(tc, test_messages_table);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "evlog.h"
 #include "xbtd.h"
@@ -458,6 +459,93 @@ START_TEST(test_demo_world_shape)
 }
 END_TEST
 
+/* Under the lock: the ref of the object of that kind and world name. */
+static const char *world_ref(const xbt_class_desc *cls, const char *kind,
+			     const char *name)
+{
+	char uuid[40];
+
+	world_uuid(uuid, kind, name);
+	return store_ref_by_uuid(cls, uuid);
+}
+
+static void remove_dir(const char *dir)
+{
+	static const char *const files[] = { "pool.conf", "ptoken",
+		"members.json", NULL };
+	char path[256];
+
+	for (size_t i = 0; files[i]; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+
+/* pool.eject's refusals and what it removes (doc/pools.md, "Ejecting"):
+ * a declared host with a PBD for a shared SR and a VM running on it. */
+START_TEST(test_pool_eject)
+{
+	static const char world[] = "<world><host name=\"h2\"/>"
+		"<sr name=\"nfs\" type=\"DEMO\" shared=\"true\"/>"
+		"<vm name=\"v\"/></world>";
+	char dir[] = "/tmp/check_server.XXXXXX";
+	const struct xbt_host_record *h;
+	struct xbt_vm_record *vm;
+	char *h2, *metrics, *sr, *s;
+	xbt_error *e;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_ptr_null(role_init(dir));
+	e = world_load("t.xml", world, sizeof(world) - 1);
+	ck_assert_ptr_null(e);
+	s = login();
+	store_lock();
+	h2 = xbt_strdup(world_ref(&xbt_class_host, "host", "h2"));
+	h = store_get(&xbt_class_host, h2);
+	metrics = xbt_strdup(h->metrics);
+	ck_assert_uint_eq(h->PBDs.n, 1);
+	sr = xbt_strdup(world_ref(&xbt_class_sr, "sr", "nfs"));
+	ck_assert_uint_eq(((const struct xbt_sr_record *)
+			   store_get(&xbt_class_sr, sr))->PBDs.n, 2);
+	vm = store_edit(&xbt_class_vm, world_ref(&xbt_class_vm, "vm", "v"));
+	vm->power_state = XBT_VM_POWER_STATE_RUNNING;
+	free(vm->resident_on);
+	vm->resident_on = xbt_strdup(h2);
+	store_unlock();
+
+	expect_error("pool.eject", strs(s, h2, NULL), "OPERATION_NOT_ALLOWED",
+		     1, "VM resident on host");
+	expect_error("pool.eject", strs(s, host_self(), NULL),
+		     "OPERATION_NOT_ALLOWED", 1, "Cannot eject the pool master");
+	store_lock();
+	vm = store_edit(&xbt_class_vm, world_ref(&xbt_class_vm, "vm", "v"));
+	vm->power_state = XBT_VM_POWER_STATE_HALTED;
+	store_unlock();
+	free(expect_ok("pool.eject", strs(s, h2, NULL), NULL));
+
+	store_lock();
+	ck_assert_ptr_null(store_get(&xbt_class_host, h2));
+	ck_assert_ptr_null(store_get(&xbt_class_host_metrics, metrics));
+	ck_assert_uint_eq(((const struct xbt_sr_record *)
+			   store_get(&xbt_class_sr, sr))->PBDs.n, 1);
+	store_unlock();
+	expect_error("pool.eject", strs(s, h2, NULL), "HANDLE_INVALID", 2,
+		     "host", h2);
+	/* A user's session may not make intra-pool calls. */
+	expect_error("host.create", strs(s, "6a2b8c8e-1b1c-4d7e-8f00-000000000003",
+					 "h3", "h3", "127.0.0.3", NULL),
+		     "INTERNAL_ERROR", 1, "Internal API \"host.create\" call "
+		     "attempted with non-pool (external) session");
+	free(h2);
+	free(metrics);
+	free(sr);
+	free(s);
+	role_shutdown();
+	remove_dir(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("server");
@@ -485,6 +573,7 @@ int main(void)
 			    sizeof(bad_worlds) / sizeof(bad_worlds[0]));
 	tcase_add_test(tc, test_world_not_xml);
 	tcase_add_test(tc, test_demo_world_shape);
+	tcase_add_test(tc, test_pool_eject);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -955,6 +955,71 @@ class WorldErrors(unittest.TestCase):
             self.assertEqual(r["Status"], "Success")
             self.assertEqual(len(r["Value"]), 1)
 
+    def test_pool_world_errors(self):
+        self.refused('<world>\n  <sr name="s" type="DEMO" host="h9"/>\n'
+                     '</world>\n', 2,
+                     "no such host (declare it with <host name>)")
+        self.refused('<world>\n  <host name="h2"/>\n'
+                     '  <sr name="s" type="DEMO" shared="true" host="h2"/>\n'
+                     '</world>\n', 3, "a shared SR names no host")
+        self.refused('<world>\n  <vm name="v" affinity="h9"/>\n</world>\n',
+                     2, "no such host (declare it with <host name>)")
+        self.refused('<world>\n  <host name="h2"/>\n  <host name="h2"/>\n'
+                     '</world>\n', 3, 'the name "h2" is used twice')
+        self.refused('<world>\n  <host/>\n</world>\n', 2,
+                     '<host> needs a "name" attribute')
+
+    def test_pool_world_loads(self):
+        """Declared hosts (not live), a shared SR with a PBD on every host,
+        an SR on a named host, a VM's affinity, and the host named before
+        its declaration (hosts are read first)."""
+        path = os.path.join(self.tmp, "world.xml")
+        with open(path, "w") as f:
+            f.write('<world>\n'
+                    '  <sr name="nfs" type="DEMO" shared="true">\n'
+                    '    <device_config key="server" value="s1"/>\n'
+                    '  </sr>\n'
+                    '  <sr name="h2-local" type="DEMO" host="h2"/>\n'
+                    '  <vm name="v" affinity="h2"/>\n'
+                    '  <vm name="w" affinity="h1"/>\n'
+                    '  <host name="h2"/>\n'
+                    '</world>\n')
+        with fx.Xbtd(["--world", path, "--hostname", "h1"]) as x:
+            api = x.api
+            h1 = api("host.get_by_name_label", "h1")
+            h2 = api("host.get_by_name_label", "h2")
+            self.assertEqual((len(h1), len(h2)), (1, 1))
+            h1, h2 = h1[0], h2[0]
+            rec2 = api("host.get_record", h2)
+            self.assertEqual((rec2["address"], rec2["enabled"]), ("", False))
+            m2 = api("host_metrics.get_record", rec2["metrics"])
+            m1 = api("host_metrics.get_record",
+                     api("host.get_metrics", h1))
+            self.assertEqual((m1["live"], m2["live"]), (True, False))
+            nfs = api("SR.get_by_name_label", "nfs")[0]
+            self.assertTrue(api("SR.get_shared", nfs))
+            pbds = {api("PBD.get_host", p): api("PBD.get_record", p)
+                    for p in api("SR.get_PBDs", nfs)}
+            self.assertEqual(sorted(pbds), sorted([h1, h2]))
+            self.assertEqual([(pbds[h]["currently_attached"],
+                               pbds[h]["device_config"]) for h in (h1, h2)],
+                             [(True, {"server": "s1"}),
+                              (False, {"server": "s1"})])
+            local = api("SR.get_by_name_label", "h2-local")[0]
+            self.assertFalse(api("SR.get_shared", local))
+            self.assertEqual([api("PBD.get_host", p)
+                              for p in api("SR.get_PBDs", local)], [h2])
+            on_h2 = [p for p in api("PBD.get_all")
+                     if api("PBD.get_host", p) == h2]
+            self.assertEqual(sorted(api("host.get_PBDs", h2)), sorted(on_h2))
+            self.assertEqual(len(on_h2), 2)
+            self.assertEqual(
+                api("VM.get_affinity", api("VM.get_by_name_label", "v")[0]),
+                h2)
+            self.assertEqual(
+                api("VM.get_affinity", api("VM.get_by_name_label", "w")[0]),
+                h1)
+
 
 if __name__ == "__main__":
     fx.run()

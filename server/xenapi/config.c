@@ -48,9 +48,24 @@ static bool config_listen(const char *arg, void *dest)
 	return true;
 }
 
-/* Appends the host's name to out[0..n), made safe for a path. */
-static void config_safe_name(char *out, size_t size, size_t n)
+/*
+ * A default directory: root_dir as root, else $env/xbt when env is set to
+ * an absolute path shorter than env_max, else fallback; then
+ * "/<prefix><hostname>", the name made safe for a path.
+ */
+static void config_default_dir(char *out, size_t size, const char *root_dir,
+			       const char *env, size_t env_max,
+			       const char *fallback, const char *prefix)
 {
+	const char *e = getenv(env);
+	size_t n;
+
+	if (geteuid() == 0)
+		n = (size_t)snprintf(out, size, "%s/%s", root_dir, prefix);
+	else if (e && e[0] == '/' && strlen(e) < env_max)
+		n = (size_t)snprintf(out, size, "%s/xbt/%s", e, prefix);
+	else
+		n = (size_t)snprintf(out, size, "%s/%s", fallback, prefix);
 	for (const char *h = xbtd_conf.hostname; *h && n + 1 < size; h++)
 		out[n++] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
 				  "OPQRSTUVWXYZ0123456789.-_", *h) ? *h : '_';
@@ -64,23 +79,19 @@ static bool config_state_dir(const char *arg, void *dest)
 	return arg[0] == '/' && strlen(arg) <= ROLE_DIR_MAX;
 }
 
-/* The default --state-dir, the host's name made safe for a path. */
+/* The default --state-dir: /var/lib/xbt as root, else $XDG_STATE_HOME/xbt,
+ * else ~/.local/state/xbt; then xbtd-<hostname>. */
 static void config_default_state_dir(void)
 {
-	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	char *out = xbtd_conf.state_dir_default;
-	size_t size = sizeof(xbtd_conf.state_dir_default), n;
+	const char *home = getenv("HOME");
+	char fallback[128];
 
-	if (geteuid() == 0)
-		n = (size_t)snprintf(out, size, "/var/lib/xbt/xbtd-");
-	else if (xdg && xdg[0] == '/' && strlen(xdg) < 100)
-		n = (size_t)snprintf(out, size, "%s/xbt/xbtd-", xdg);
-	else
-		n = (size_t)snprintf(out, size, "%s/.local/state/xbt/xbtd-",
-				     home && home[0] == '/' && strlen(home) < 100
-				     ? home : "/tmp");
-	config_safe_name(out, size, n);
-	xbtd_conf.state_dir = out;
+	snprintf(fallback, sizeof(fallback), "%s/.local/state/xbt",
+		 home && home[0] == '/' && strlen(home) < 100 ? home : "/tmp");
+	config_default_dir(xbtd_conf.state_dir_default,
+			   sizeof(xbtd_conf.state_dir_default), "/var/lib/xbt",
+			   "XDG_STATE_HOME", 100, fallback, "xbtd-");
+	xbtd_conf.state_dir = xbtd_conf.state_dir_default;
 }
 
 /* An absolute path short enough for the socket in it. */
@@ -175,19 +186,14 @@ static const struct opt config_table[] = {
  */
 static void config_default_opsd_dir(void)
 {
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	char *out = xbtd_conf.opsd_dir_default;
-	size_t size = sizeof(xbtd_conf.opsd_dir_default), n;
+	char fallback[64];
 
-	if (geteuid() == 0)
-		n = (size_t)snprintf(out, size, "/run/xbt/opsd-");
-	else if (xdg && xdg[0] == '/' && strlen(xdg) < 48)
-		n = (size_t)snprintf(out, size, "%s/xbt/opsd-", xdg);
-	else
-		n = (size_t)snprintf(out, size, "/dev/shm/xbt-%u/opsd-",
-				     (unsigned)geteuid());
-	config_safe_name(out, size, n);
-	xbtd_conf.opsd_dir = out;
+	snprintf(fallback, sizeof(fallback), "/dev/shm/xbt-%u",
+		 (unsigned)geteuid());
+	config_default_dir(xbtd_conf.opsd_dir_default,
+			   sizeof(xbtd_conf.opsd_dir_default), "/run/xbt",
+			   "XDG_RUNTIME_DIR", 48, fallback, "opsd-");
+	xbtd_conf.opsd_dir = xbtd_conf.opsd_dir_default;
 }
 
 /* Whether this binary runs from the build tree. */

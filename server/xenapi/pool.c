@@ -307,16 +307,29 @@ xbt_error *pool_initial_auth(struct call *call, xmlrpc_value *const *args,
 
 /* ---- eject ------------------------------------------------------------------- */
 
-/* Under the lock: the host has a VM that is not halted. */
-static bool pool_runs_vms(const struct xbt_host_record *h)
+struct pool_resident {
+	const char *host;
+	bool found;
+};
+
+static void pool_resident_one(const char *ref, const void *rec, void *ctx)
 {
-	for (size_t i = 0; i < h->resident_VMs.n; i++) {
-		const struct xbt_vm_record *vm =
-			store_get(&xbt_class_vm, h->resident_VMs.v[i]);
-		if (vm && vm->power_state != XBT_VM_POWER_STATE_HALTED)
-			return true;
-	}
-	return false;
+	const struct xbt_vm_record *vm = rec;
+	struct pool_resident *r = ctx;
+
+	(void)ref;
+	r->found |= vm->power_state != XBT_VM_POWER_STATE_HALTED &&
+		    strcmp(vm->resident_on, r->host) == 0;
+}
+
+/* Under the lock: a VM resident on the host is not halted (xapi's
+ * eject_self looks at VM.resident_on, as here). */
+static bool pool_runs_vms(const char *host_ref)
+{
+	struct pool_resident r = { host_ref, false };
+
+	store_foreach(&xbt_class_vm, pool_resident_one, &r);
+	return r.found;
 }
 
 /* Under the lock: the host, its metrics and its PBDs are gone. */
@@ -364,7 +377,7 @@ xbt_error *pool_eject(struct call *call, xmlrpc_value *const *args,
 		 * clearer. */
 		err = XBT_RAISE_OPERATION_NOT_ALLOWED("Cannot eject the pool "
 						      "master");
-	if (!err && pool_runs_vms(h))
+	if (!err && pool_runs_vms(ref))
 		err = XBT_RAISE_OPERATION_NOT_ALLOWED("VM resident on host");
 	if (!err) {
 		const struct xbt_host_metrics_record *m =

@@ -161,6 +161,16 @@ char *session_open_internal(const char *user, const char *originator)
 	return ref;
 }
 
+/* A refused login: logged, slowed down, SESSION_AUTHENTICATION_FAILED
+ * [who, why] as xapi words it. */
+static xbt_error *session_refused(const char *what, const char *who,
+				  const char *why)
+{
+	log_info("%s refused for \"%.64s\"", what, who);
+	session_fail_delay();
+	return XBT_RAISE_SESSION_AUTHENTICATION_FAILED(who, why);
+}
+
 xbt_error *session_login_with_password(struct call *call,
 				       xmlrpc_value *const *args,
 				       xmlrpc_value **result)
@@ -169,10 +179,7 @@ xbt_error *session_login_with_password(struct call *call,
 	xbt_error *err = NULL;
 
 	if (!session_authenticate(user, call->argv[1].s)) {
-		log_info("login failed for user \"%.64s\"", user);
-		session_fail_delay();
-		err = XBT_RAISE_SESSION_AUTHENTICATION_FAILED(user,
-				"Authentication failure");
+		err = session_refused("login", user, "Authentication failure");
 		goto out;
 	}
 	store_lock();
@@ -200,10 +207,8 @@ xbt_error *session_slave_login(struct call *call, xmlrpc_value *const *args,
 	xbt_error *err = NULL;
 
 	if (!role_secret_ok(call->argv[1].s)) {
-		log_info("pool login refused for host %.64s", host);
-		session_fail_delay();
-		err = XBT_RAISE_SESSION_AUTHENTICATION_FAILED(host,
-				"Pool credentials invalid");
+		err = session_refused("pool login", host,
+				      "Pool credentials invalid");
 		goto out;
 	}
 	store_lock();
@@ -227,10 +232,8 @@ xbt_error *session_slave_local_login_with_password(struct call *call,
 	xbt_error *err = NULL;
 
 	if (!session_authenticate(user, call->argv[1].s)) {
-		log_info("local login failed for user \"%.64s\"", user);
-		session_fail_delay();
-		err = XBT_RAISE_SESSION_AUTHENTICATION_FAILED(user,
-				"Authentication failure");
+		err = session_refused("local login", user,
+				      "Authentication failure");
 		goto out;
 	}
 	store_lock();
