@@ -18,7 +18,7 @@ WIRE="api/wire.c api/wire_repair.c api/wire_xml.c api/wire_jsonrpc.c"
 # (the fuzz target calls dispatch_http itself).
 SERVER="$WIRE api/model.c api/record.c api/check.c api/strv.c api/datetime.c
 api/client.c @build@/api/xenapi.c @build@/api/xenops.c
-@build@/api/xenops_client.c
+@build@/api/xenops_client.c @build@/api/xenapi_client.c
 server/common/log.c server/common/worker.c server/common/options.c
 server/common/rpc.c server/common/child.c server/common/vmops.c
 server/common/sm_call.c server/common/sm_decode.c server/common/sm_run.c

@@ -55,6 +55,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -918,13 +919,16 @@ static const struct snap *snap_of(const xbt_class_desc *c)
 	return NULL;
 }
 
-/* Never sent: they run SM plugins, wait, need the worker pool, or
- * cost 300 ms (a failed login). */
+/* Never sent: they run SM plugins, wait, need the worker pool, cost
+ * 300 ms (a failed login), talk to other hosts or restart the daemon in
+ * a new pool role (doc/pools.md). */
 static bool denied(const char *method, xmlrpc_value *params)
 {
 	static const char *const never[] = {
 		"VM.start", "VM.clean_shutdown", "VM.hard_shutdown",
 		"PBD.plug", "PBD.unplug", "event.next",
+		"pool.join", "pool.eject", "pool.emergency_transition_to_master",
+		"session.slave_login", "session.slave_local_login_with_password",
 	};
 	xmlrpc_env env;
 	xmlrpc_value *v = NULL;
@@ -2545,6 +2549,21 @@ static bool denied_name(const char *name)
 	return result;
 }
 
+static char state_dir[] = "/tmp/fuzz_dispatch.XXXXXX";
+
+static void remove_state_dir(void)
+{
+	static const char *const files[] = { "pool.conf", "ptoken",
+		"members.json" };
+	char path[sizeof(state_dir) + 16];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", state_dir, files[i]);
+		unlink(path);
+	}
+	rmdir(state_dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -2561,6 +2580,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	evlog_init(256); /* events keep record copies: stay small */
 	store_init();
 	host_init("fuzz", "127.0.0.1");
+	/* The pool's files (the secret, members.json) go to a directory of
+	 * the run's own, removed at exit. */
+	if (!mkdtemp(state_dir) || (e = role_init(state_dir)))
+		abort();
+	atexit(remove_state_dir);
 	if ((e = world_init(NULL))) {
 		char *sum = xbt_error_summary(e);
 		fprintf(stderr, "fuzz_dispatch: world_init: %s\n", sum);
