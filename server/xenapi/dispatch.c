@@ -152,26 +152,55 @@ static xbt_error *call_run(struct call *call, xmlrpc_value **result)
 /* ---- pool roles ---------------------------------------------------------- */
 
 /*
- * Who may call what, by this host's role (doc/pools.md, after xapi's
- * session_check.ml): an intra-pool message made with a user's session is an
- * INTERNAL_ERROR on any host; a slave answers a login, and any call made
- * with a user's session, with HOST_IS_SLAVE [master] (xapi checks this
- * before the password). Pool and local sessions pass both checks.
+ * What a slave serves (doc/pools.md, after xapi's session_check.ml and
+ * xapi_session.ml): a login, any other session-less call but the
+ * emergency ones, and any call made with a session that is not one of its
+ * pool or local sessions get HOST_IS_SLAVE [master], before the session
+ * or the password is looked at: a user's session lives on the master.
  */
-static xbt_error *dispatch_role_check(const xbt_message_desc *m,
+static xbt_error *dispatch_slave_check(const xbt_message_desc *m,
+				       xmlrpc_value *params)
+{
+	xbt_error *err = NULL;
+	bool refused;
+
+	if (!role_is_slave())
+		return NULL;
+	if (!m->session) {
+		refused = !m->emergency;
+	} else {
+		xmlrpc_value *first = xmlrpc_value_type(params) ==
+				      XMLRPC_TYPE_ARRAY &&
+				      xbt_value_size(params) > 0 ?
+				      xbt_value_item(params, 0) : NULL;
+		char *session = first ? xbt_value_text(first, NULL) : NULL;
+
+		/* Malformed calls go on, to get the errors they would. */
+		refused = session && session_kind(session) == SESSION_USER;
+		free(session);
+		if (first)
+			xmlrpc_DECREF(first);
+	}
+	if (refused)
+		err = XBT_RAISE_HOST_IS_SLAVE(role_master());
+	return err;
+}
+
+/*
+ * An intra-pool message made with a user's session is an INTERNAL_ERROR
+ * on any host, as xapi's Session_check.check ~intra_pool_only. Pool and
+ * local sessions pass.
+ */
+static xbt_error *dispatch_pool_check(const xbt_message_desc *m,
 				      const char *session)
 {
-	enum session_kind kind = session ? session_kind(session) : SESSION_USER;
 	xbt_error *err = NULL;
 
-	if (session && kind == SESSION_USER && m->pool_only) {
+	if (m->pool_only && session && session_kind(session) == SESSION_USER) {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "Internal API \"%s\" call attempted "
 			 "with non-pool (external) session", m->wire_name);
 		err = XBT_RAISE_INTERNAL_ERROR(msg);
-	} else if (role_is_slave() && kind == SESSION_USER &&
-		   (session || !m->emergency)) {
-		err = XBT_RAISE_HOST_IS_SLAVE(role_master());
 	}
 	return err;
 }
@@ -245,12 +274,14 @@ xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 	if (!call.msg->emergency &&
 	    (err = XBT_PROPAGATE(role_check_emergency())))
 		goto out;
+	if ((err = XBT_PROPAGATE(dispatch_slave_check(call.msg, params))))
+		goto out;
 	if ((err = XBT_PROPAGATE(rpc_prepare(&call, method, params,
 						 session_check, &session))))
 		goto out;
 	if (session)
 		call.session = session;
-	if ((err = XBT_PROPAGATE(dispatch_role_check(call.msg, session))))
+	if ((err = XBT_PROPAGATE(dispatch_pool_check(call.msg, session))))
 		goto out;
 	if (async) {
 		struct async_job *job = xbt_calloc(1, sizeof(*job));
