@@ -40,6 +40,7 @@ import os
 import queue
 import re
 import shutil
+import socket
 import stat
 import subprocess
 import sys
@@ -371,6 +372,48 @@ class JoinRefused(unittest.TestCase, StandaloneChecks):
                                      ["JOINING_HOST_SERVICE_FAILED"])
             finally:
                 fake.close()
+        self.assert_standalone(self.joiner)
+
+    def test_master_that_holds_the_connection(self):
+        """A "master" that accepts and never answers: the join gives up
+        with JOINING_HOST_CONNECTION_FAILED after its 10 s call timeout,
+        and a second join meanwhile is refused at once."""
+        lsock = socket.socket()
+        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        lsock.bind(("127.0.0.5", self.pool.port))
+        lsock.listen(4)
+        held = []
+        stop = threading.Event()
+
+        def accept():
+            lsock.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    held.append(lsock.accept()[0])
+                except OSError:
+                    pass
+        t = threading.Thread(target=accept, daemon=True)
+        t.start()
+        task = self.joiner.api("Async.pool.join", "127.0.0.5", "root", PW)
+        try:
+            eventually(lambda: len(held), 1, 10)
+            self.assertEqual(
+                self.refused(self.joiner, MASTER),
+                ["OTHER_OPERATION_IN_PROGRESS", "pool",
+                 self.joiner.api("pool.get_all")[0], "join", ""])
+            status = eventually(
+                lambda: self.joiner.api("task.get_status", task),
+                "failure", 20)
+            self.assertEqual(status, "failure")
+            self.assertEqual(self.joiner.api("task.get_error_info", task),
+                             ["JOINING_HOST_CONNECTION_FAILED"])
+        finally:
+            stop.set()
+            t.join()
+            for c in held:
+                c.close()
+            lsock.close()
+            self.joiner.api("task.destroy", task)
         self.assert_standalone(self.joiner)
 
     def test_join_itself(self):
@@ -770,7 +813,27 @@ class Liveness(unittest.TestCase, StandaloneChecks):
         self.assertIs(self.metrics()["live"], True)
 
     def test_master_restart_keeps_members(self):
+        # A member with hostile text (from a holder of the secret), carried
+        # through host.create, members.json and a restart, read back as
+        # sent on both protocols.
+        secret = read(os.path.join(self.master.state, "ptoken"))
+        hostile = ("\U0001F600 \u2028<x> & \"q\" \\ \t\u00e9" +
+                   "\u4e16" * 3000)
+        uuid = "0e6f3b8a-6c1d-4f2e-9a3b-5c7d8e9f0a1b"
+        c = pool_session(self.master, self.h2, secret)
+        odd = c("host.create", uuid, hostile, hostile[::-1], "127.0.0.99")
         type(self).master = self.pool.restart(self.master)
+        for proto in (fx.XmlRpc, fx.JsonRpc):
+            with self.subTest(proto.__name__):
+                c = proto(self.master.url, proto(self.master.url).raw(
+                    "session.login_with_password", "root", PW, "1.0", "t"))
+                rec = c("host.get_record", odd)
+                self.assertEqual((rec["uuid"], rec["name_label"],
+                                  rec["hostname"], rec["address"]),
+                                 (uuid, hostile, hostile[::-1],
+                                  "127.0.0.99"))
+                c("session.logout")
+        self.assertEqual(self.master.api("pool.eject", odd), "")
         self.assertEqual(host_ref(self.master, "h2"), self.h2)
         h2 = self.master.api("host.get_record", self.h2)
         self.assertEqual((h2["address"], h2["hostname"]), ("127.0.0.2", "h2"))
@@ -900,6 +963,11 @@ class PoolWorld(unittest.TestCase, StandaloneChecks):
                          "success")
         self.assertEqual(self.h2.api("task.get_result", task), "")
         self.assertEqual(restarts(self.h2), before)
+        # Until it restarts, another join is refused.
+        self.assertEqual(fx.fails(self.h2.api, "pool.join", MASTER, "root",
+                                  PW),
+                         ["OPERATION_NOT_ALLOWED",
+                          "The host is restarting in a new pool role"])
         self.assertEqual(join(self.h3, self.master), "")
         wait_restart(self.h2, before)
         hosts = self.hosts()

@@ -170,8 +170,32 @@ static xbt_error *pool_master_uuid(xbt_client *c, const char *session,
 	return err;
 }
 
+/* One join at a time: two could otherwise join two masters. */
+static pthread_mutex_t pool_join_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static xbt_error *pool_join_locked(struct call *call);
+
 xbt_error *pool_join(struct call *call, xmlrpc_value *const *args,
 		     xmlrpc_value **result)
+{
+	xbt_error *err;
+
+	if (pthread_mutex_trylock(&pool_join_lock) != 0) {
+		/* The other join's task is not kept: "" as its ref. */
+		err = XBT_RAISE_OTHER_OPERATION_IN_PROGRESS("pool", host_pool(),
+							    "join", "");
+	} else {
+		if (role_restart_pending())
+			err = XBT_RAISE_OPERATION_NOT_ALLOWED(
+				"The host is restarting in a new pool role");
+		else
+			err = XBT_PROPAGATE(pool_join_locked(call));
+		pthread_mutex_unlock(&pool_join_lock);
+	}
+	return err;
+}
+
+static xbt_error *pool_join_locked(struct call *call)
 {
 	const char *address = call->argv[0].s;
 	const struct xbt_host_record *self;

@@ -227,6 +227,16 @@ void role_request_restart(unsigned delay_s)
 	pthread_mutex_unlock(&role_lock);
 }
 
+bool role_restart_pending(void)
+{
+	bool pending;
+
+	pthread_mutex_lock(&role_lock);
+	pending = role_restart_at != 0;
+	pthread_mutex_unlock(&role_lock);
+	return pending;
+}
+
 bool role_restart_due(int64_t now)
 {
 	bool due;

@@ -183,6 +183,8 @@ xbt_error *role_become_slave(const char *master, const char *secret,
 xbt_error *role_become_master(unsigned delay_s);
 void role_request_restart(unsigned delay_s);
 bool role_restart_due(int64_t now);
+/* A change of role waits for its restart. */
+bool role_restart_pending(void);
 /* Other files of the state directory (pool.c's members.json): written
  * atomically (mode 0600), read whole (at most ROLE_FILE_MAX bytes). */
 #define ROLE_FILE_MAX (16 * 1024 * 1024)
