@@ -142,7 +142,7 @@ int main(int argc, char **argv)
 		task_gc(now);
 		event_gc();
 		ops_supervise(now);
-		pool_liveness(now);
+		pool_liveness();
 	}
 	if (restart)
 		log_info("a new role in the pool: restarting");

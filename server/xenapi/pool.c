@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "xbt/client.h"
@@ -25,29 +26,43 @@
 
 #define POOL_MEMBERS "members.json"
 
-/* When each slave was last heard of (hello, heartbeat), by host ref. */
+/*
+ * When each slave was last heard of (hello, heartbeat), by host ref, in
+ * milliseconds of the monotonic clock: whole seconds would add up to one
+ * to --host-dead-after.
+ */
 static pthread_mutex_t pool_seen_lock = PTHREAD_MUTEX_INITIALIZER;
-static xbt_map pool_seen;          /* ref -> decimal seconds */
-static int64_t pool_started_at;
+static xbt_map pool_seen;          /* ref -> decimal milliseconds */
+static int64_t pool_started_at_ms;
 
-static void pool_note_seen(const char *host_ref, int64_t now)
+static int64_t pool_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void pool_note_seen(const char *host_ref)
 {
 	char at[24];
 
-	snprintf(at, sizeof(at), "%lld", (long long)now);
+	snprintf(at, sizeof(at), "%lld", (long long)pool_now_ms());
 	pthread_mutex_lock(&pool_seen_lock);
 	xbt_map_set(&pool_seen, host_ref, at);
 	pthread_mutex_unlock(&pool_seen_lock);
 }
 
-static int64_t pool_last_seen(const char *host_ref)
+/* A slave never heard of since the start counts from the start, as
+ * xapi's check_host_liveness gives every host a fresh timer. */
+static int64_t pool_last_seen_ms(const char *host_ref)
 {
 	const char *at;
 	int64_t t;
 
 	pthread_mutex_lock(&pool_seen_lock);
 	at = xbt_map_get(&pool_seen, host_ref);
-	t = at ? strtoll(at, NULL, 10) : pool_started_at;
+	t = at ? strtoll(at, NULL, 10) : pool_started_at_ms;
 	pthread_mutex_unlock(&pool_seen_lock);
 	return t;
 }
@@ -82,19 +97,22 @@ static bool pool_is_member(const char *ref, const struct xbt_host_record *h)
 static void pool_liveness_one(const char *ref, const void *rec, void *ctx)
 {
 	const struct xbt_host_record *h = rec;
-	int64_t now = *(const int64_t *)ctx;
+	int64_t now_ms = *(const int64_t *)ctx;
 
 	if (pool_is_member(ref, h) &&
-	    now - pool_last_seen(ref) > (int64_t)xbtd_conf.dead_after_s)
+	    now_ms - pool_last_seen_ms(ref) >=
+	    (int64_t)xbtd_conf.dead_after_s * 1000)
 		pool_set_live(ref, false);
 }
 
-void pool_liveness(int64_t now)
+void pool_liveness(void)
 {
+	int64_t now_ms = pool_now_ms();
+
 	if (role_is_slave())
 		return;
 	store_lock();
-	store_foreach(&xbt_class_host, pool_liveness_one, &now);
+	store_foreach(&xbt_class_host, pool_liveness_one, &now_ms);
 	store_unlock();
 }
 
@@ -248,7 +266,7 @@ xbt_error *host_create(struct call *call, xmlrpc_value *const *args,
 	}
 	store_unlock();
 	if (!err) {
-		pool_note_seen(ref, now_seconds());
+		pool_note_seen(ref);
 		log_info("host %s (%s) joined the pool", call->argv[1].s,
 			 call->argv[3].s);
 	}
@@ -267,7 +285,7 @@ xbt_error *host_tickle_heartbeat(struct call *call, xmlrpc_value *const *args,
 		pool_set_live(call->argv[0].s, true);
 	store_unlock();
 	if (!err) {
-		pool_note_seen(call->argv[0].s, now_seconds());
+		pool_note_seen(call->argv[0].s);
 		*result = xbt_value_struct();
 	}
 	return err;
@@ -293,7 +311,7 @@ xbt_error *pool_hello(struct call *call, xmlrpc_value *const *args,
 	}
 	store_unlock();
 	if (answer == XBT_HELLO_RETURN_OK)
-		pool_note_seen(ref, now_seconds());
+		pool_note_seen(ref);
 	*result = xbt_value_string(xbt_enum_hello_return.values[answer]);
 	return NULL;
 }
@@ -408,7 +426,7 @@ out:
 
 xbt_error *pool_start(unsigned port)
 {
-	pool_started_at = now_seconds();
+	pool_started_at_ms = pool_now_ms();
 	if (!role_is_slave())
 		pool_members_load();
 	return XBT_PROPAGATE(pool_slave_start(port));

@@ -207,7 +207,7 @@ xbt_error *role_check_emergency(void);
 xbt_error *pool_start(unsigned port);
 void pool_stop(void);
 /* Housekeeping (master): a slave silent for --host-dead-after is not live. */
-void pool_liveness(int64_t now);
+void pool_liveness(void);
 /* pool_join.c, for pool.c: the slave's thread; telling a slave it is out. */
 xbt_error *pool_slave_start(unsigned port);
 void pool_slave_stop(void);
