@@ -368,13 +368,13 @@ class FakeOpsdCase(unittest.TestCase):
         return task, rec
 
     def xbtd_frames(self, frames):
-        """xbtd's own frames: all of its process, raised in ops_failure."""
+        """xbtd's own frames: all of its process, raised in relay_task_failure."""
         self.assertTrue(frames)
         for f in frames:
             self.assertEqual(f["process"], XBTD_PROCESS, f)
         self.assertEqual((frames[0]["filename"], frames[0]["name"],
                           frames[0]["is_raise"]),
-                         ("server/xenapi/ops.c", "ops_failure", True))
+                         ("server/xenapi/relay.c", "relay_task_failure", True))
         self.assertEqual((frames[-1]["filename"], frames[-1]["name"]),
                          ("server/xenapi/dispatch.c", "async_run"))
 

@@ -985,8 +985,8 @@ class PoolWorld(unittest.TestCase, StandaloneChecks):
                                  ["HOST_IS_SLAVE", MASTER])
         self.assertIs(self.master.api("host_metrics.get_live",
                                       hosts["h4"][1]["metrics"]), False)
-        # The shared SR has a PBD on the newcomer, unplugged, with the
-        # first PBD's device_config.
+        # The shared SR has a PBD on the newcomer, plugged as the first
+        # (a slave plugs its PBDs when it starts), with its device_config.
         self.assertEqual(self.pbd_hosts("shared"), ["h1", "h2", "h3", "h4"])
         sr = self.master.api("SR.get_by_name_label", "shared")[0]
         for p in self.master.api("SR.get_PBDs", sr):
@@ -994,24 +994,34 @@ class PoolWorld(unittest.TestCase, StandaloneChecks):
             with self.subTest(pbd=p):
                 self.assertEqual(rec["device_config"],
                                  {"path": "/srv/shared"})
-                self.assertEqual(rec["currently_attached"],
-                                 rec["host"] == hosts["h1"][0])
+                self.assertIs(rec["currently_attached"], True)
         members = json.loads(read(os.path.join(self.master.state,
                                                "members.json")))
         self.assertEqual(sorted((m["name_label"], m["address"])
                                 for m in members),
                          [("h2", "127.0.0.2"), ("h3", "127.0.0.3")])
 
-    def test_affinity_vm_runs_on_master(self):
-        # A VM with affinity for a slave still starts on the master (slaves
-        # run no VMs yet), so it does not hold the slave in the pool.
+    def test_affinity_vm_runs_on_its_host(self):
+        # A VM with affinity for a live slave that sees its SRs starts
+        # there (doc/pools.md, "Placement"), and holds the slave in the
+        # pool until it is halted.
         vm = self.master.api("VM.get_by_name_label", "likes-h2")[0]
-        self.master.api("VM.start", vm, False, False)
+        h2 = self.hosts()["h2"][0]
+        task = self.master.api("Async.VM.start", vm, False, False)
+        self.assertEqual(eventually(lambda: self.master.api(
+            "task.get_status", task), "success", 20), "success")
+        self.assertEqual(self.master.api("task.get_resident_on", task), h2)
+        self.master.api("task.destroy", task)
         try:
-            self.assertEqual(self.master.api("VM.get_resident_on", vm),
-                             self.hosts()["h1"][0])
+            self.assertEqual(self.master.api("VM.get_resident_on", vm), h2)
+            self.assertIn(vm, self.master.api("host.get_resident_VMs", h2))
+            self.assertEqual(fx.fails(self.master.api, "pool.eject", h2),
+                             ["OPERATION_NOT_ALLOWED", "VM resident on host"])
         finally:
             self.master.api("VM.hard_shutdown", vm)
+        self.assertEqual(self.master.api("VM.get_resident_on", vm),
+                         "OpaqueRef:NULL")
+        self.assertNotIn(vm, self.master.api("host.get_resident_VMs", h2))
 
     def test_ejects(self):
         hosts = self.hosts()

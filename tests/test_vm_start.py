@@ -271,7 +271,7 @@ class VmCase(fx.XbtdTestCase):
                                  ("server/common/vmops.c", step),
                                  ("server/xenops/vm.c", "vm_job_run")])
         self.assertEqual((xbtd[0]["filename"], xbtd[0]["name"]),
-                         ("server/xenapi/ops.c", "ops_failure"))
+                         ("server/xenapi/relay.c", "relay_task_failure"))
         self.assertEqual([f["is_raise"] for f in xbtd],
                          [True] + [False] * (len(xbtd) - 1))
         self.assertEqual((xbtd[-1]["filename"], xbtd[-1]["name"]),
@@ -1004,7 +1004,7 @@ class WorldErrors(unittest.TestCase):
             self.assertEqual([(pbds[h]["currently_attached"],
                                pbds[h]["device_config"]) for h in (h1, h2)],
                              [(True, {"server": "s1"}),
-                              (False, {"server": "s1"})])
+                              (True, {"server": "s1"})])
             local = api("SR.get_by_name_label", "h2-local")[0]
             self.assertFalse(api("SR.get_shared", local))
             self.assertEqual([api("PBD.get_host", p)

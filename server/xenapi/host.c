@@ -98,7 +98,9 @@ static void host_attach_shared_one(const char *ref, const void *rec,
 		if (p && strcmp(p->host, ctx) == 0)
 			return; /* it has one */
 	}
-	host_new_pbd(ctx, ref, any ? &any->device_config : NULL, false);
+	/* Plugged as the others are: the slave plugs it when it starts. */
+	host_new_pbd(ctx, ref, any ? &any->device_config : NULL,
+		     any && any->currently_attached);
 }
 
 const char *host_add(const char *uuid, const char *name,

@@ -197,39 +197,6 @@ void ops_cancel(const char *xapi_task)
 
 /* ---- running an operation ------------------------------------------------------- */
 
-/* A XenAPI error code as opsd may send one: [A-Z0-9_]{1,64}. */
-static bool ops_code_ok(const char *s)
-{
-	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
-
-	return n > 0 && n <= 64 && s[n] == '\0';
-}
-
-/* The error of a Failed task, relayed, with opsd's frames glued in front. */
-static xbt_error *ops_failure(const struct xops_task_record *t)
-{
-	xbt_backtrace remote = XBT_BACKTRACE_INIT;
-	xbt_error *err, *perr;
-
-	if (t->error.n && ops_code_ok(t->error.v[0]))
-		err = XBT_RELAY(t->error.v[0], t->error.n - 1,
-				(const char *const *)t->error.v + 1);
-	else
-		err = XBT_RAISE_INTERNAL_ERROR(
-			"xbt-opsd: a failed task without a valid error code");
-	perr = xbt_backtrace_from_sexp(t->backtrace, strlen(t->backtrace),
-				       &remote);
-	if (perr) {
-		log_backtrace(LOG_LEVEL_WARN, "xbt-opsd's backtrace cannot be "
-			      "read; the error is kept without it", perr);
-		xbt_error_free(perr);
-	} else {
-		xbt_backtrace_glue_remote(&err->bt, &remote);
-	}
-	xbt_backtrace_release(&remote);
-	return err;
-}
-
 /* Reads a record-valued result into rec (initialised by the caller). */
 static xbt_error *ops_read(const xbt_class_desc *c, xmlrpc_value *v,
 			   void *rec)
@@ -316,7 +283,8 @@ xbt_error *ops_run(const struct ops_op *op)
 	if (op->xapi_task)
 		ops_link_del(op->xapi_task);
 	if (!err && t.state == XOPS_TASK_STATE_FAILED)
-		failed = XBT_PROPAGATE(ops_failure(&t));
+		failed = XBT_PROPAGATE(relay_task_failure(&t.error, t.backtrace,
+							   "xbt-opsd"));
 	{
 		/* Always, as upstream's success_task does. */
 		xmlrpc_value *r = NULL;
@@ -384,8 +352,13 @@ static xbt_error *ops_list(xbt_strv *running, xbt_strv *known)
 void ops_resync(void)
 {
 	xbt_strv running = { 0 }, known = { 0 }, destroy = { 0 };
-	xbt_error *err = XBT_PROPAGATE(ops_list(&running, &known));
+	xbt_error *err = NULL;
 
+	/* A slave keeps no VMs: what its opsd runs is the master's to
+	 * know (doc/pools.md), and a master that is down leaves them be. */
+	if (role_is_slave())
+		goto out;
+	err = XBT_PROPAGATE(ops_list(&running, &known));
 	if (err) {
 		log_backtrace(LOG_LEVEL_WARN, "resync with xbt-opsd: VM.list",
 			      err);

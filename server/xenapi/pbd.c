@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The PBD class: plug runs the SR plugin's sr_attach, unplug sr_detach. */
+/*
+ * The PBD class: plug runs the SR plugin's sr_attach, unplug sr_detach, on
+ * the PBD's host: a slave's are forwarded to it (fwd.c), which runs them
+ * in host.run_sr_storage (doc/pools.md, "Forwarding").
+ */
 #include "config.h"
 
 #include <stdio.h>
@@ -10,19 +14,23 @@
 #include "xbtd.h"
 
 struct pbd_job {
+	char *host;
 	char *sr;
 	char *sr_uuid;
 	char *sr_type;
 	xmlrpc_value *device_config;
+	xbt_map dc;              /* the same, for forwarding */
 };
 
 static void pbd_job_free(struct pbd_job *j)
 {
+	free(j->host);
 	free(j->sr);
 	free(j->sr_uuid);
 	free(j->sr_type);
 	if (j->device_config)
 		xmlrpc_DECREF(j->device_config);
+	xbt_map_clear(&j->dc);
 }
 
 /* Copies what the plugin needs; *already when the PBD is in `want` state. */
@@ -39,41 +47,66 @@ static xbt_error *pbd_prepare(const char *ref, bool want, struct pbd_job *j,
 		err = XBT_RAISE_HANDLE_INVALID("SR", p->SR);
 	if (!err) {
 		*already = p->currently_attached == want;
+		j->host = xbt_strdup(p->host);
 		j->sr = xbt_strdup(p->SR);
 		j->sr_uuid = xbt_strdup(sr->uuid);
 		j->sr_type = xbt_strdup(sr->type);
 		j->device_config = xbt_field_to_value(
 			xbt_field_find(&xbt_class_pbd, "device_config"), p);
+		for (size_t i = 0; i < p->device_config.n; i++)
+			xbt_map_set(&j->dc, p->device_config.keys[i],
+				    p->device_config.vals[i]);
 	}
 	store_unlock();
 	return err;
 }
 
-static xbt_error *pbd_run(const char *ref, bool plug)
+/* The plugin's sr_attach or sr_detach on this host. */
+static xbt_error *pbd_sm(bool plug, const struct pbd_job *j)
 {
 	const char *command = plug ? "sr_attach" : "sr_detach";
-	struct pbd_job j = { 0 };
 	struct sm_config cfg = {
 		.sm_dir = xbtd_conf.sm_dir,
 		.timeout_s = xbtd_conf.plugin_timeout_s,
 		.hostname = xbtd_conf.hostname,
 	};
 	struct sm_call_args a = { .host_ref = host_self() };
-	xmlrpc_value *st = NULL, *result = NULL;
-	char *session = NULL;
+	xmlrpc_value *st, *result = NULL;
+	char *session = session_open_internal("root", "SM");
+	xbt_error *err;
+
+	a.session_ref = session;
+	a.sr_ref = j->sr;
+	a.sr_uuid = j->sr_uuid;
+	a.device_config = j->device_config;
+	st = sm_call_new(command, &a);
+	err = XBT_PROPAGATE(sm_call(&cfg, j->sr_type, command, st, &result));
+	store_lock();
+	session_destroy(session);
+	store_unlock();
+	free(session);
+	xmlrpc_DECREF(st);
+	if (result)
+		xmlrpc_DECREF(result);
+	return err;
+}
+
+static xbt_error *pbd_run(const char *ref, bool plug, const char *task)
+{
+	struct pbd_job j = { 0 };
 	bool already = false;
 	xbt_error *err;
 
 	err = XBT_PROPAGATE(pbd_prepare(ref, plug, &j, &already));
 	if (err || already)
 		goto out;
-	session = session_open_internal("root", "SM");
-	a.session_ref = session;
-	a.sr_ref = j.sr;
-	a.sr_uuid = j.sr_uuid;
-	a.device_config = j.device_config;
-	st = sm_call_new(command, &a);
-	err = XBT_PROPAGATE(sm_call(&cfg, j.sr_type, command, st, &result));
+	if (strcmp(j.host, host_self()) == 0) {
+		err = XBT_PROPAGATE(pbd_sm(plug, &j));
+	} else {
+		err = XBT_PROPAGATE(fwd_sr_storage(j.host, plug, j.sr,
+						   j.sr_uuid, j.sr_type, &j.dc,
+						   task));
+	}
 	if (!err) {
 		struct xbt_pbd_record *p;
 		store_lock();
@@ -82,16 +115,6 @@ static xbt_error *pbd_run(const char *ref, bool plug)
 		store_unlock();
 	}
 out:
-	if (session) {
-		store_lock();
-		session_destroy(session);
-		store_unlock();
-		free(session);
-	}
-	if (st)
-		xmlrpc_DECREF(st);
-	if (result)
-		xmlrpc_DECREF(result);
 	pbd_job_free(&j);
 	return err;
 }
@@ -99,11 +122,32 @@ out:
 xbt_error *pbd_plug(struct call *call, xmlrpc_value *const *args,
 		    xmlrpc_value **result)
 {
-	return XBT_PROPAGATE(pbd_run(call->argv[0].s, true));
+	return XBT_PROPAGATE(pbd_run(call->argv[0].s, true, call->task));
 }
 
 xbt_error *pbd_unplug(struct call *call, xmlrpc_value *const *args,
 		      xmlrpc_value **result)
 {
-	return XBT_PROPAGATE(pbd_run(call->argv[0].s, false));
+	return XBT_PROPAGATE(pbd_run(call->argv[0].s, false, call->task));
+}
+
+/* On a slave, for its master: the SR's plugin, with what the master sent. */
+xbt_error *host_run_sr_storage(struct call *call, xmlrpc_value *const *args,
+			       xmlrpc_value **result)
+{
+	struct pbd_job j = { 0 };
+	xbt_error *err = NULL;
+
+	if (strcmp(call->argv[0].s, host_self()) != 0) {
+		err = XBT_RAISE_HANDLE_INVALID("host", call->argv[0].s);
+	} else {
+		j.sr = xbt_strdup(call->argv[2].s);
+		j.sr_uuid = xbt_strdup(call->argv[3].s);
+		j.sr_type = xbt_strdup(call->argv[4].s);
+		j.device_config = args[5];
+		xmlrpc_INCREF(j.device_config);
+		err = XBT_PROPAGATE(pbd_sm(call->argv[1].b, &j));
+	}
+	pbd_job_free(&j);
+	return err;
 }

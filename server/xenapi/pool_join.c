@@ -38,13 +38,20 @@ static void pool_url(char *out, size_t size, const char *address)
 		 address, pool_port);
 }
 
-/* A client of another host of the pool. */
-static xbt_error *pool_client(const char *address, xbt_client **c)
+xbt_error *pool_client_open(const char *address, unsigned timeout_ms,
+			    xbt_client **c)
 {
 	char url[ROLE_ADDR_MAX + 32];
 
 	pool_url(url, sizeof(url), address);
-	return XBT_PROPAGATE(xbt_client_open(url, POOL_CALL_TIMEOUT_MS, c));
+	return XBT_PROPAGATE(xbt_client_open(url, timeout_ms, c));
+}
+
+/* A client of another host of the pool. */
+static xbt_error *pool_client(const char *address, xbt_client **c)
+{
+	return XBT_PROPAGATE(pool_client_open(address, POOL_CALL_TIMEOUT_MS,
+					      c));
 }
 
 /* A string result (or NULL), the value released. */

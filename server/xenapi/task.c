@@ -126,6 +126,16 @@ xbt_error *task_check_cancel(const char *ref)
 	return err;
 }
 
+void task_set_resident_on(const char *ref, const char *host)
+{
+	struct xbt_task_record *t;
+
+	store_lock();
+	if ((t = store_edit(&xbt_class_task, ref)))
+		task_set_string(&t->resident_on, host);
+	store_unlock();
+}
+
 void task_progress(const char *ref, double progress)
 {
 	const struct xbt_task_record *t;

@@ -24,6 +24,7 @@ struct vm_op {
 	struct xops_disk_record *disks;  /* what opsd needs of each disk */
 	char **vbds;          /* the VBD of each disk */
 	size_t ndisks;
+	char *host;           /* where it runs: this host or a slave */
 };
 
 static const char *vm_power_lower(int state)
@@ -68,9 +69,11 @@ static void vm_disks_free(struct vm_op *op)
 	free(op->disks);
 	free(op->vbds);
 	free(op->uuid);
+	free(op->host);
 	op->disks = NULL;
 	op->vbds = NULL;
 	op->uuid = NULL;
+	op->host = NULL;
 	op->ndisks = 0;
 }
 
@@ -80,18 +83,110 @@ static void vm_set(char **member, const char *value)
 	*member = xbt_strdup(value);
 }
 
-/* The plugged PBD of sr on this host, or NULL. Under the lock. */
+/* The plugged PBD of sr on host, or NULL. Under the lock. */
 static const struct xbt_pbd_record *
-vm_plugged_pbd(const struct xbt_sr_record *sr)
+vm_plugged_pbd(const struct xbt_sr_record *sr, const char *host)
 {
 	for (size_t i = 0; i < sr->PBDs.n; i++) {
 		const struct xbt_pbd_record *p =
 			store_get(&xbt_class_pbd, sr->PBDs.v[i]);
-		if (p && p->currently_attached &&
-		    strcmp(p->host, host_self()) == 0)
+		if (p && p->currently_attached && strcmp(p->host, host) == 0)
 			return p;
 	}
 	return NULL;
+}
+
+/* Under the lock: an SR of the VM's disks host has no plugged PBD for
+ * (its ref), or NULL when it sees them all. */
+static const char *vm_missing_sr(const struct xbt_vm_record *vm,
+				 const char *host)
+{
+	for (size_t i = 0; i < vm->VBDs.n; i++) {
+		const struct xbt_vbd_record *b =
+			store_get(&xbt_class_vbd, vm->VBDs.v[i]);
+		const struct xbt_vdi_record *v =
+			b && !b->empty ? store_get(&xbt_class_vdi, b->VDI) : NULL;
+		const struct xbt_sr_record *sr =
+			v ? store_get(&xbt_class_sr, v->SR) : NULL;
+		if (sr && !vm_plugged_pbd(sr, host))
+			return v->SR;
+	}
+	return NULL;
+}
+
+/* Under the lock: the master takes the host as live. */
+static bool vm_host_live(const char *host)
+{
+	const struct xbt_host_record *h = store_get(&xbt_class_host, host);
+	const struct xbt_host_metrics_record *m =
+		h ? store_get(&xbt_class_host_metrics, h->metrics) : NULL;
+
+	return m && m->live;
+}
+
+struct vm_candidates {
+	const struct xbt_vm_record *vm;
+	const char *best;        /* of the others, by name_label, then ref */
+	const char *best_name;
+};
+
+static void vm_candidate_one(const char *ref, const void *rec, void *ctx)
+{
+	const struct xbt_host_record *h = rec;
+	struct vm_candidates *c = ctx;
+	int order;
+
+	if (strcmp(ref, host_self()) == 0 || !vm_host_live(ref) ||
+	    vm_missing_sr(c->vm, ref))
+		return;
+	order = c->best ? strcmp(h->name_label, c->best_name) : -1;
+	if (order < 0 || (order == 0 && strcmp(ref, c->best) < 0)) {
+		c->best = ref;
+		c->best_name = h->name_label;
+	}
+}
+
+/*
+ * Under the lock: where the VM starts (doc/pools.md, "Placement"). On a
+ * host asked for (start_on): HOST_OFFLINE when it is not live,
+ * VM_REQUIRES_SR when it lacks a plugged PBD for one of the VM's SRs. Else
+ * its affinity host when it can, else this host (the master), else the
+ * first other host by name that can: live and seeing every SR. None:
+ * NO_HOSTS_AVAILABLE, or on a host alone VM_REQUIRES_SR as before pools.
+ */
+static xbt_error *vm_place(struct vm_op *op, const struct xbt_vm_record *vm,
+			   const char *want)
+{
+	struct vm_candidates c = { vm, NULL, NULL };
+	const char *sr, *host = NULL;
+	xbt_error *err = NULL;
+
+	if (want) {
+		if (!store_get(&xbt_class_host, want))
+			err = XBT_RAISE_HANDLE_INVALID("host", want);
+		else if (!vm_host_live(want))
+			err = XBT_RAISE_HOST_OFFLINE(want);
+		else if ((sr = vm_missing_sr(vm, want)))
+			err = XBT_RAISE_VM_REQUIRES_SR(op->vm, sr);
+		else
+			host = want;
+	} else if (store_get(&xbt_class_host, vm->affinity) &&
+		   vm_host_live(vm->affinity) &&
+		   !vm_missing_sr(vm, vm->affinity)) {
+		host = vm->affinity;
+	} else if (!(sr = vm_missing_sr(vm, host_self()))) {
+		host = host_self();
+	} else {
+		store_foreach(&xbt_class_host, vm_candidate_one, &c);
+		host = c.best;
+		if (!host && store_count(&xbt_class_host) == 1)
+			err = XBT_RAISE_VM_REQUIRES_SR(op->vm, sr);
+		else if (!host)
+			err = XBT_RAISE_NO_HOSTS_AVAILABLE();
+	}
+	if (host)
+		op->host = xbt_strdup(host);
+	return err;
 }
 
 /*
@@ -123,7 +218,7 @@ static xbt_error *vm_collect_disks(struct vm_op *op,
 			err = XBT_RAISE_HANDLE_INVALID("VDI", b->VDI);
 			break;
 		}
-		pbd = vm_plugged_pbd(sr);
+		pbd = vm_plugged_pbd(sr, op->host);
 		if (!pbd) {
 			err = XBT_RAISE_VM_REQUIRES_SR(op->vm, v->SR);
 			break;
@@ -135,7 +230,7 @@ static xbt_error *vm_collect_disks(struct vm_op *op,
 		for (size_t k = 0; k < pbd->device_config.n; k++)
 			xbt_map_set(&d->device_config, pbd->device_config.keys[k],
 				    pbd->device_config.vals[k]);
-		vm_set(&d->host_ref, host_self());
+		vm_set(&d->host_ref, op->host);
 		vm_set(&d->sr_ref, v->SR);
 		vm_set(&d->sr_uuid, sr->uuid);
 		vm_set(&d->vdi_ref, b->VDI);
@@ -152,7 +247,7 @@ static xbt_error *vm_collect_disks(struct vm_op *op,
  * of its disks. On success the VM shows the operation until vm_release.
  */
 static xbt_error *vm_claim(struct vm_op *op, struct call *call, const char *name,
-			   int expected_state, bool attached_only)
+			   int expected_state, bool start, const char *want)
 {
 	struct xbt_vm_record *vm;
 	xbt_error *err;
@@ -191,7 +286,14 @@ static xbt_error *vm_claim(struct vm_op *op, struct call *call, const char *name
 				vm_power_lower(vm->power_state));
 		goto out;
 	}
-	if ((err = XBT_PROPAGATE(vm_collect_disks(op, vm, attached_only))))
+	if (start)
+		err = XBT_PROPAGATE(vm_place(op, vm, want));
+	else
+		/* It stops where it runs. */
+		op->host = xbt_strdup(strcmp(vm->resident_on, XBT_REF_NULL) &&
+				      store_get(&xbt_class_host, vm->resident_on)
+				      ? vm->resident_on : host_self());
+	if (err || (err = XBT_PROPAGATE(vm_collect_disks(op, vm, !start))))
 		goto out;
 	xbt_map_set(&vm->current_operations, op->op_ref, name);
 	vm_update_allowed(vm);
@@ -218,7 +320,7 @@ static void vm_release(struct vm_op *op, bool done, int new_state)
 		bool up = new_state != XBT_VM_POWER_STATE_HALTED;
 		vm->power_state = new_state;
 		free(vm->resident_on);
-		vm->resident_on = xbt_strdup(up ? host_self() : XBT_REF_NULL);
+		vm->resident_on = xbt_strdup(up ? op->host : XBT_REF_NULL);
 		vm->domid = up ? vm_next_domid++ : -1;
 		for (size_t i = 0; i < op->ndisks; i++) {
 			struct xbt_vbd_record *b =
@@ -226,7 +328,7 @@ static void vm_release(struct vm_op *op, bool done, int new_state)
 			if (b)
 				b->currently_attached = up;
 		}
-		host = store_edit(&xbt_class_host, host_self());
+		host = store_edit(&xbt_class_host, op->host);
 		if (host) {
 			if (up)
 				xbt_strv_add(&host->resident_VMs, op->vm);
@@ -251,8 +353,9 @@ static void vm_op_end(struct vm_op *op)
 }
 
 /*
- * The storage steps in opsd (or in xbtd with --storage-in-process), with
- * the plugins' session open meanwhile.
+ * The storage steps where the VM runs: in this host's opsd (or in xbtd
+ * with --storage-in-process), with the plugins' session open meanwhile, or
+ * on a slave, forwarded (fwd.c), which opens its own.
  */
 static xbt_error *vm_run_ops(struct vm_op *op, struct call *call, bool start,
 			     bool hard)
@@ -268,24 +371,32 @@ static xbt_error *vm_run_ops(struct vm_op *op, struct call *call, bool start,
 	};
 	xbt_error *err;
 
-	op->sm_session = session_open_internal("root", "SM");
-	o.session_ref = op->sm_session;
-	if (xbtd_conf.storage_in_process)
-		err = XBT_PROPAGATE(vm_local_run(&o)); /* measuring the split */
-	else
-		err = XBT_PROPAGATE(ops_run(&o));
+	if (strcmp(op->host, host_self()) != 0) {
+		if (call->task)
+			task_set_resident_on(call->task, op->host);
+		err = XBT_PROPAGATE(fwd_vm_storage(op->host, &o));
+	} else {
+		op->sm_session = session_open_internal("root", "SM");
+		o.session_ref = op->sm_session;
+		if (xbtd_conf.storage_in_process) /* measuring the split */
+			err = XBT_PROPAGATE(vm_local_run(&o));
+		else
+			err = XBT_PROPAGATE(ops_run(&o));
+	}
 	return err;
 }
 
-xbt_error *vm_start(struct call *call, xmlrpc_value *const *args,
-		    xmlrpc_value **result)
+/* VM.start and VM.start_on (want: the host asked for). */
+static xbt_error *vm_start_where(struct call *call, const char *want,
+				 bool paused)
 {
 	struct vm_op op = { .vm = call->argv[0].s };
-	bool paused = call->argv[1].b;
 	xbt_error *err;
 
-	err = XBT_PROPAGATE(vm_claim(&op, call, XBT_VM_OPERATIONS_START_NAME,
-				     XBT_VM_POWER_STATE_HALTED, false));
+	err = XBT_PROPAGATE(vm_claim(&op, call, want
+				     ? XBT_VM_OPERATIONS_START_ON_NAME
+				     : XBT_VM_OPERATIONS_START_NAME,
+				     XBT_VM_POWER_STATE_HALTED, true, want));
 	if (err)
 		goto out;
 	if (call->task)
@@ -299,6 +410,19 @@ out:
 	return err;
 }
 
+xbt_error *vm_start(struct call *call, xmlrpc_value *const *args,
+		    xmlrpc_value **result)
+{
+	return XBT_PROPAGATE(vm_start_where(call, NULL, call->argv[1].b));
+}
+
+xbt_error *vm_start_on(struct call *call, xmlrpc_value *const *args,
+		       xmlrpc_value **result)
+{
+	return XBT_PROPAGATE(vm_start_where(call, call->argv[1].s,
+					    call->argv[2].b));
+}
+
 static xbt_error *vm_shutdown(struct call *call, const char *name)
 {
 	struct vm_op op = { .vm = call->argv[0].s };
@@ -308,7 +432,7 @@ static xbt_error *vm_shutdown(struct call *call, const char *name)
 	/* As xapi: a paused VM can only be hard shut down. */
 	err = XBT_PROPAGATE(vm_claim(&op, call, name,
 				     hard ? -1 : XBT_VM_POWER_STATE_RUNNING,
-				     true));
+				     false, NULL));
 	if (err)
 		goto out;
 	err = XBT_PROPAGATE(vm_run_ops(&op, call, false, hard));

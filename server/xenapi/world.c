@@ -298,7 +298,7 @@ static const char *world_host_ref(struct world_load *w, xmlNode *n,
 }
 
 /* Under the lock: for a shared SR (ctx, its ref), a PBD on every other
- * host, with the device_config of its first. */
+ * host, with the device_config and the state of its first. */
 static void world_share_one(const char *ref, const void *rec, void *ctx)
 {
 	const struct xbt_sr_record *sr = store_get(&xbt_class_sr, ctx);
@@ -306,8 +306,9 @@ static void world_share_one(const char *ref, const void *rec, void *ctx)
 		store_get(&xbt_class_pbd, sr->PBDs.v[0]);
 
 	(void)rec;
-	if (strcmp(ref, host_self()) != 0)
-		host_new_pbd(ref, ctx, &first->device_config, false);
+	if (strcmp(ref, first->host) != 0)
+		host_new_pbd(ref, ctx, &first->device_config,
+			     first->currently_attached);
 }
 
 static bool world_sr(struct world_load *w, xmlNode *n)
@@ -362,9 +363,10 @@ static bool world_sr(struct world_load *w, xmlNode *n)
 	}
 	world_str(&sr->content_type, "user");
 	sr_ref = store_add(&xbt_class_sr, sr);
-	/* This host's PBD first (or the named host's): a plugged one is
-	 * attached where it runs; then one on every other host if shared. */
-	host_new_pbd(host, sr_ref, &dc, plugged && strcmp(host, host_self()) == 0);
+	/* This host's PBD first (or the named host's), then one on every
+	 * other host if shared: all plugged as the SR says, as a slave plugs
+	 * its PBDs when it starts (doc/pools.md). */
+	host_new_pbd(host, sr_ref, &dc, plugged);
 	if (shared)
 		store_foreach(&xbt_class_host, world_share_one, (void *)sr_ref);
 	xbt_map_clear(&dc);

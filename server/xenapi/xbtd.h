@@ -212,6 +212,10 @@ void pool_liveness(void);
 xbt_error *pool_slave_start(unsigned port);
 void pool_slave_stop(void);
 void pool_tell_ejected(const char *address);
+/* A client of the host of the pool at that address (the pool's port). */
+struct xbt_client;
+xbt_error *pool_client_open(const char *address, unsigned timeout_ms,
+			    struct xbt_client **c);
 
 /* ---- sessions (session.c) -------------------------------------------- */
 
@@ -247,6 +251,8 @@ bool task_cancelling(const char *ref);
 /* TASK_CANCELLED [ref] when the task was cancelled, else NULL. */
 xbt_error *task_check_cancel(const char *ref);
 void task_progress(const char *ref, double progress);
+/* The host a task's work runs on (a forwarded one's: the slave). */
+void task_set_resident_on(const char *ref, const char *host);
 /* Housekeeping: drops finished tasks past the age and count limits. */
 void task_gc(int64_t now);
 
@@ -318,6 +324,30 @@ struct ops_op {
  * call to opsd is INTERNAL_ERROR ["xbt-opsd: ..."] (doc/opsd.md).
  */
 xbt_error *ops_run(const struct ops_op *op);
+
+/*
+ * A remote task's failure (xbt-opsd's, a slave's), relayed: its code and
+ * params unchanged (INTERNAL_ERROR ["<who>: ..."] when the code is not
+ * one), its backtrace glued in front of ours; a backtrace that cannot be
+ * read is logged and never replaces the error.
+ */
+xbt_error *relay_task_failure(const xbt_strv *error, const char *backtrace,
+			      const char *who);
+
+/* ---- forwarding to the host an operation belongs to (fwd.c) ------------ */
+
+/* Whether the master takes the host as live. */
+bool fwd_host_live(const char *host);
+/*
+ * Has the slave run op's storage steps through its xbt-opsd, or plug or
+ * unplug an SR, and waits; the master task's cancel is passed on.
+ * HOST_OFFLINE [host] when it is not live, CANNOT_CONTACT_HOST [host] when
+ * the connection fails, else the slave's error relayed.
+ */
+xbt_error *fwd_vm_storage(const char *host, const struct ops_op *op);
+xbt_error *fwd_sr_storage(const char *host, bool plug, const char *sr,
+			  const char *sr_uuid, const char *sr_type,
+			  const xbt_map *device_config, const char *master_task);
 /* task.cancel: passes the cancel on to opsd's task for xapi_task, if any. */
 void ops_cancel(const char *xapi_task);
 /*

@@ -28,6 +28,7 @@ server/xenapi/event.c server/xenapi/subs.c server/xenapi/host.c
 server/xenapi/session.c server/xenapi/task.c server/xenapi/vm.c
 server/xenapi/pbd.c server/xenapi/world.c server/xenapi/ops.c server/xenapi/ops_proc.c
 server/xenapi/role.c server/xenapi/pool.c server/xenapi/pool_join.c
+server/xenapi/fwd.c server/xenapi/relay.c
 server/xenapi/vm_local.c"
 
 # Extra sources (relative to SRCDIR; @build@/ is BUILDDIR) a target needs

@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Forwarding (doc/pools.md, "Forwarding"): the master has the host an
+ * operation belongs to run it, as xapi's message_forwarding.ml does. The
+ * master checks the host is live (HOST_OFFLINE before anything is sent),
+ * logs in to it with the pool secret, sends the intra-pool Async message
+ * with everything the host needs (a slave keeps no copy of the pool's
+ * objects), and waits for the host's task. A failed task is relayed with
+ * its code and params unchanged and its backtrace glued in front of the
+ * master's frames (relay.c, as for xbt-opsd's tasks). A connection that fails or is
+ * lost is CANNOT_CONTACT_HOST [host].
+ *
+ * The slave's side, host.run_vm_storage, is here too; host.run_sr_storage
+ * is pbd.c's.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "xbt/client.h"
+#include "xbt/value.h"
+#include "xbt/wire.h"
+#include "xbt/xenops.h"
+#include "xbtd.h"
+
+/* Every call to a slave answers at once (an Async call, a task's state),
+ * so a slave that stops answering is found out within this. */
+#define FWD_CALL_TIMEOUT_MS 4000
+#define FWD_POLL_MIN_MS 2
+#define FWD_POLL_MAX_MS 100
+
+/* ---- the master's side ------------------------------------------------------ */
+
+struct fwd_conn {
+	const char *host;        /* the host's ref */
+	xbt_client *c;
+	char *session;           /* a pool session on it */
+};
+
+/* The client's failures as CANNOT_CONTACT_HOST [host]; XenAPI ones kept. */
+static xbt_error *fwd_lost(xbt_error *err, const char *host)
+{
+	if (err && (strcmp(err->code, XBT_CLIENT_CONNECT_FAILED) == 0 ||
+		    strcmp(err->code, XBT_CLIENT_PROTOCOL_ERROR) == 0))
+		err = XBT_RERAISE_CANNOT_CONTACT_HOST(err, host);
+	return err;
+}
+
+/* A string result (or NULL), the value released. */
+static char *fwd_text(xmlrpc_value *v)
+{
+	char *s = v ? xbt_value_text(v, NULL) : NULL;
+
+	if (v)
+		xmlrpc_DECREF(v);
+	return s;
+}
+
+bool fwd_host_live(const char *host)
+{
+	const struct xbt_host_record *h;
+	const struct xbt_host_metrics_record *m;
+	bool live;
+
+	store_lock();
+	h = store_get(&xbt_class_host, host);
+	m = h ? store_get(&xbt_class_host_metrics, h->metrics) : NULL;
+	live = m && m->live;
+	store_unlock();
+	return live;
+}
+
+/* Logs in to the host (live, else HOST_OFFLINE) with the pool secret. */
+static xbt_error *fwd_open(struct fwd_conn *f)
+{
+	const struct xbt_host_record *h;
+	const struct xbt_host_metrics_record *m;
+	char *address = NULL;
+	xmlrpc_value *v = NULL;
+	xbt_error *err = NULL;
+
+	store_lock();
+	h = store_get(&xbt_class_host, f->host);
+	m = h ? store_get(&xbt_class_host_metrics, h->metrics) : NULL;
+	if (!h)
+		err = XBT_RAISE_HANDLE_INVALID("host", f->host);
+	else if (!m || !m->live || !h->address[0])
+		err = XBT_RAISE_HOST_OFFLINE(f->host);
+	else
+		address = xbt_strdup(h->address);
+	store_unlock();
+	if (!err)
+		err = fwd_lost(pool_client_open(address, FWD_CALL_TIMEOUT_MS,
+						&f->c), f->host);
+	if (!err)
+		err = fwd_lost(xbt_session_slave_login(f->c, host_self(),
+						       role_secret(), &v),
+			       f->host);
+	if (!err && !(f->session = fwd_text(v)))
+		err = XBT_RAISE_CANNOT_CONTACT_HOST(f->host);
+	else if (err && v)
+		xmlrpc_DECREF(v);
+	free(address);
+	return err;
+}
+
+static void fwd_close(struct fwd_conn *f)
+{
+	if (f->c && f->session) {
+		xmlrpc_value *v = NULL;
+		xbt_error_free(xbt_session_logout(f->c, f->session, &v));
+		if (v)
+			xmlrpc_DECREF(v);
+	}
+	if (f->c)
+		xbt_client_close(f->c);
+	free(f->session);
+}
+
+static void fwd_sleep_ms(unsigned ms)
+{
+	struct timespec t = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&t, NULL);
+}
+
+/* A field of the slave's task, read as a string list (error_info) or text. */
+static xbt_error *fwd_task_failure(struct fwd_conn *f, const char *task,
+				   const char *master_task)
+{
+	xmlrpc_value *info = NULL, *bt = NULL;
+	xbt_strv error = { 0 };
+	char *sexp = NULL;
+	xbt_error *err;
+
+	err = fwd_lost(xbt_task_get_error_info(f->c, f->session, task, &info),
+		       f->host);
+	if (!err)
+		err = fwd_lost(xbt_task_get_backtrace(f->c, f->session, task,
+						      &bt), f->host);
+	if (err)
+		goto out;
+	for (size_t i = 0; i < xbt_value_size(info); i++) {
+		char *s = fwd_text(xbt_value_item(info, i));
+		xbt_strv_add(&error, s ? s : "");
+		free(s);
+	}
+	sexp = fwd_text(bt);
+	bt = NULL;
+	/* A cancelled task names the master's task, as its own would. */
+	if (master_task && error.n == 2 &&
+	    strcmp(error.v[0], XBT_ERR_TASK_CANCELLED) == 0) {
+		free(error.v[1]);
+		error.v[1] = xbt_strdup(master_task);
+	}
+	err = XBT_PROPAGATE(relay_task_failure(&error, sexp ? sexp : "",
+					       "the slave"));
+out:
+	if (info)
+		xmlrpc_DECREF(info);
+	if (bt)
+		xmlrpc_DECREF(bt);
+	xbt_strv_clear(&error);
+	free(sexp);
+	return err;
+}
+
+/*
+ * Waits for the slave's task, passing the master task's cancel on; then
+ * its failure, relayed, or NULL. The task is destroyed either way.
+ */
+static xbt_error *fwd_wait(struct fwd_conn *f, const char *task,
+			   const char *master_task)
+{
+	unsigned pause_ms = FWD_POLL_MIN_MS;
+	bool cancel_sent = false;
+	char *status = NULL;
+	xbt_error *err = NULL;
+
+	for (;;) {
+		xmlrpc_value *v = NULL;
+
+		if (master_task && !cancel_sent && task_cancelling(master_task)) {
+			err = fwd_lost(xbt_task_cancel(f->c, f->session, task,
+						       &v), f->host);
+			if (v)
+				xmlrpc_DECREF(v);
+			v = NULL;
+			cancel_sent = true;
+			if (err) /* it may have ended meanwhile: look */
+				xbt_error_free(err);
+			err = NULL;
+		}
+		err = fwd_lost(xbt_task_get_status(f->c, f->session, task, &v),
+			       f->host);
+		free(status);
+		status = err ? NULL : fwd_text(v);
+		if (err)
+			goto out;
+		if (!status || (strcmp(status, "pending") != 0 &&
+				strcmp(status, "cancelling") != 0))
+			break;
+		fwd_sleep_ms(pause_ms);
+		if (pause_ms < FWD_POLL_MAX_MS)
+			pause_ms *= 2;
+	}
+	if (!status || strcmp(status, "success") != 0)
+		err = XBT_PROPAGATE(fwd_task_failure(f, task, master_task));
+	{
+		xmlrpc_value *v = NULL;
+		xbt_error_free(xbt_task_destroy(f->c, f->session, task, &v));
+		if (v)
+			xmlrpc_DECREF(v);
+	}
+out:
+	free(status);
+	return err;
+}
+
+static const char *fwd_op_name(const struct ops_op *op)
+{
+	if (op->kind == OPS_START)
+		return "start";
+	return op->hard ? "hard_shutdown" : "clean_shutdown";
+}
+
+xbt_error *fwd_vm_storage(const char *host, const struct ops_op *op)
+{
+	struct fwd_conn f = { .host = host };
+	xmlrpc_value *disks = xbt_value_array(), *v = NULL;
+	xbt_buf json = XBT_BUF_INIT;
+	char *task = NULL;
+	xbt_error *err;
+
+	for (size_t i = 0; i < op->ndisks; i++)
+		xbt_value_push(disks, xbt_record_to_value(&xops_class_disk,
+							  &op->disks[i]));
+	xbt_wire_json_value(&json, disks);
+	if ((err = XBT_PROPAGATE(fwd_open(&f))))
+		goto out;
+	err = fwd_lost(xbt_async_host_run_vm_storage(f.c, f.session, host,
+						     fwd_op_name(op), op->vm,
+						     op->dbg, json.buf, &v),
+		       host);
+	if (!err && !(task = fwd_text(v)))
+		err = XBT_RAISE_CANNOT_CONTACT_HOST(host);
+	else if (err && v)
+		xmlrpc_DECREF(v);
+	if (!err)
+		err = XBT_PROPAGATE(fwd_wait(&f, task, op->xapi_task));
+out:
+	fwd_close(&f);
+	free(task);
+	xbt_buf_release(&json);
+	xmlrpc_DECREF(disks);
+	return err;
+}
+
+xbt_error *fwd_sr_storage(const char *host, bool plug, const char *sr,
+			  const char *sr_uuid, const char *sr_type,
+			  const xbt_map *device_config, const char *master_task)
+{
+	struct fwd_conn f = { .host = host };
+	xmlrpc_value *v = NULL;
+	char *task = NULL;
+	xbt_error *err;
+
+	if ((err = XBT_PROPAGATE(fwd_open(&f))))
+		goto out;
+	err = fwd_lost(xbt_async_host_run_sr_storage(f.c, f.session, host,
+						     plug, sr, sr_uuid,
+						     sr_type, device_config,
+						     &v), host);
+	if (!err && !(task = fwd_text(v)))
+		err = XBT_RAISE_CANNOT_CONTACT_HOST(host);
+	else if (err && v)
+		xmlrpc_DECREF(v);
+	if (!err)
+		err = XBT_PROPAGATE(fwd_wait(&f, task, master_task));
+out:
+	fwd_close(&f);
+	free(task);
+	return err;
+}
+
+/* ---- the slave's side ------------------------------------------------------- */
+
+/* The disks the master sent: a JSON array of xbt-opsd disk records. */
+static xbt_error *fwd_read_disks(const char *json, struct xops_disk_record **out,
+				 size_t *n)
+{
+	xmlrpc_value *all = NULL;
+	xbt_error *err;
+
+	*out = NULL;
+	*n = 0;
+	err = XBT_PROPAGATE(xbt_json_parse(json, strlen(json), 8, &all));
+	if (!err && xmlrpc_value_type(all) != XMLRPC_TYPE_ARRAY)
+		err = XBT_RAISE_INTERNAL_ERROR("run_vm_storage: disks is not "
+					       "an array");
+	if (!err) {
+		size_t count = xbt_value_size(all);
+		*out = xbt_calloc(count ? count : 1, sizeof(**out));
+		for (size_t i = 0; i < count && !err; i++) {
+			xmlrpc_value *d = xbt_value_item(all, i);
+			xbt_record_init(&xops_class_disk, &(*out)[i]);
+			*n = i + 1;
+			err = XBT_PROPAGATE(xbt_record_from_value(
+				&xops_class_disk, d, &(*out)[i]));
+			xmlrpc_DECREF(d);
+		}
+	}
+	if (all)
+		xmlrpc_DECREF(all);
+	return err;
+}
+
+xbt_error *host_run_vm_storage(struct call *call, xmlrpc_value *const *args,
+			       xmlrpc_value **result)
+{
+	const char *operation = call->argv[1].s;
+	struct ops_op o = {
+		.dbg = call->argv[3].s,
+		.xapi_task = call->task,
+		.vm = call->argv[2].s,
+	};
+	struct xops_disk_record *disks = NULL;
+	size_t ndisks = 0;
+	char *session = NULL;
+	xbt_error *err = NULL;
+
+	if (strcmp(call->argv[0].s, host_self()) != 0)
+		err = XBT_RAISE_HANDLE_INVALID("host", call->argv[0].s);
+	else if (strcmp(operation, "start") == 0)
+		o.kind = OPS_START;
+	else if (strcmp(operation, "clean_shutdown") == 0)
+		o.kind = OPS_SHUTDOWN;
+	else if (strcmp(operation, "hard_shutdown") == 0)
+		o.kind = OPS_SHUTDOWN, o.hard = true;
+	else
+		err = XBT_RAISE_INTERNAL_ERROR("run_vm_storage: unknown "
+					       "operation");
+	if (!err)
+		err = XBT_PROPAGATE(fwd_read_disks(call->argv[4].s, &disks,
+						   &ndisks));
+	if (err)
+		goto out;
+	session = session_open_internal("root", "SM");
+	o.session_ref = session;
+	o.disks = disks;
+	o.ndisks = ndisks;
+	if (xbtd_conf.storage_in_process)
+		err = XBT_PROPAGATE(vm_local_run(&o)); /* measuring the split */
+	else
+		err = XBT_PROPAGATE(ops_run(&o));
+out:
+	if (session) {
+		store_lock();
+		session_destroy(session);
+		store_unlock();
+		free(session);
+	}
+	for (size_t i = 0; i < ndisks; i++)
+		xbt_record_release(&xops_class_disk, &disks[i]);
+	free(disks);
+	return err;
+}
