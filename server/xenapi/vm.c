@@ -436,8 +436,11 @@ static xbt_error *vm_shutdown(struct call *call, const char *name)
 	if (err)
 		goto out;
 	err = XBT_PROPAGATE(vm_run_ops(&op, call, false, hard));
-	/* A hard shutdown halts the VM even when opsd fails (it logs steps). */
-	if (err && hard && strcmp(err->code, XBT_ERR_TASK_CANCELLED) != 0) {
+	/* A hard shutdown halts the VM even when opsd fails (it logs steps),
+	 * but not when its host could not be asked (doc/pools.md). */
+	if (err && hard && strcmp(err->code, XBT_ERR_TASK_CANCELLED) != 0 &&
+	    strcmp(err->code, XBT_ERR_HOST_OFFLINE) != 0 &&
+	    strcmp(err->code, XBT_ERR_CANNOT_CONTACT_HOST) != 0) {
 		log_backtrace(LOG_LEVEL_WARN, "hard_shutdown: ignored", err);
 		xbt_error_free(err);
 		err = NULL;

@@ -925,7 +925,8 @@ static const struct snap *snap_of(const xbt_class_desc *c)
 static bool denied(const char *method, xmlrpc_value *params)
 {
 	static const char *const never[] = {
-		"VM.start", "VM.clean_shutdown", "VM.hard_shutdown",
+		"VM.start", "VM.start_on", "VM.clean_shutdown",
+		"VM.hard_shutdown",
 		"PBD.plug", "PBD.unplug", "event.next",
 		"pool.join", "pool.eject", "pool.emergency_transition_to_master",
 		"session.slave_login", "session.slave_local_login_with_password",
