@@ -27,11 +27,11 @@
 #include "xbt/xenops.h"
 #include "xbtd.h"
 
-/* Every call to a slave answers at once (an Async call, a task's state),
- * so a slave that stops answering is found out within this. */
+/* Every call to a slave answers within FWD_EVENT_WAIT_S (an Async call, a
+ * task's state, one event.from), so a slave that stops answering is found
+ * out within the call limit. */
 #define FWD_CALL_TIMEOUT_MS 4000
-#define FWD_POLL_MIN_MS 2
-#define FWD_POLL_MAX_MS 100
+#define FWD_EVENT_WAIT_S 0.25    /* also how soon a cancel is passed on */
 
 /* ---- the master's side ------------------------------------------------------ */
 
@@ -121,13 +121,6 @@ static void fwd_close(struct fwd_conn *f)
 	free(f->session);
 }
 
-static void fwd_sleep_ms(unsigned ms)
-{
-	struct timespec t = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&t, NULL);
-}
-
 /* A field of the slave's task, read as a string list (error_info) or text. */
 static xbt_error *fwd_task_failure(struct fwd_conn *f, const char *task,
 				   const char *master_task)
@@ -170,53 +163,101 @@ out:
 }
 
 /*
- * Waits for the slave's task, passing the master task's cancel on; then
- * its failure, relayed, or NULL. The task is destroyed either way.
+ * From one event.from reply on the slave: the token for the next call and
+ * whether the task has ended (its snapshot's status is no longer pending
+ * or cancelling; a task that is gone has ended too).
+ */
+static bool fwd_task_ended(xmlrpc_value *reply, char **token)
+{
+	xmlrpc_value *events = xbt_value_get(reply, "events");
+	xmlrpc_value *t = xbt_value_get(reply, "token");
+	bool ended = false;
+
+	free(*token);
+	*token = t ? xbt_value_text(t, NULL) : NULL;
+	for (size_t i = 0; events && i < xbt_value_size(events); i++) {
+		xmlrpc_value *e = xbt_value_item(events, i);
+		xmlrpc_value *op = xbt_value_get(e, "operation");
+		xmlrpc_value *snap = xbt_value_get(e, "snapshot");
+		xmlrpc_value *st = snap ? xbt_value_get(snap, "status") : NULL;
+		char *ops = op ? xbt_value_text(op, NULL) : NULL;
+		char *status = st ? xbt_value_text(st, NULL) : NULL;
+
+		if (ops && strcmp(ops, "del") == 0)
+			ended = true;
+		else if (status && strcmp(status, "pending") != 0 &&
+			 strcmp(status, "cancelling") != 0)
+			ended = true;
+		free(ops);
+		free(status);
+		if (st)
+			xmlrpc_DECREF(st);
+		if (snap)
+			xmlrpc_DECREF(snap);
+		if (op)
+			xmlrpc_DECREF(op);
+		xmlrpc_DECREF(e);
+	}
+	if (events)
+		xmlrpc_DECREF(events);
+	if (t)
+		xmlrpc_DECREF(t);
+	return ended;
+}
+
+/*
+ * Waits for the slave's task with event.from on it, as a XenAPI client
+ * would (a poll would add its sleeps to every operation), passing the
+ * master task's cancel on; then its failure, relayed, or NULL. The task
+ * is destroyed either way.
  */
 static xbt_error *fwd_wait(struct fwd_conn *f, const char *task,
 			   const char *master_task)
 {
-	unsigned pause_ms = FWD_POLL_MIN_MS;
-	bool cancel_sent = false;
-	char *status = NULL;
+	xbt_strv classes = { 0 };
+	bool cancel_sent = false, ended = false;
+	char *token = xbt_strdup(""), *status = NULL;
+	char sub[128];
 	xbt_error *err = NULL;
 
-	for (;;) {
+	snprintf(sub, sizeof(sub), "task/%s", task);
+	xbt_strv_add(&classes, sub);
+	while (!ended && !err) {
 		xmlrpc_value *v = NULL;
 
 		if (master_task && !cancel_sent && task_cancelling(master_task)) {
-			err = fwd_lost(xbt_task_cancel(f->c, f->session, task,
-						       &v), f->host);
+			/* It may have ended meanwhile: the status says. */
+			xbt_error_free(xbt_task_cancel(f->c, f->session, task,
+						       &v));
 			if (v)
 				xmlrpc_DECREF(v);
 			v = NULL;
 			cancel_sent = true;
-			if (err) /* it may have ended meanwhile: look */
-				xbt_error_free(err);
-			err = NULL;
 		}
+		err = fwd_lost(xbt_event_from(f->c, f->session, &classes,
+					      token ? token : "",
+					      FWD_EVENT_WAIT_S, &v), f->host);
+		if (!err)
+			ended = fwd_task_ended(v, &token);
+		if (v)
+			xmlrpc_DECREF(v);
+	}
+	if (!err) {
+		xmlrpc_value *v = NULL;
 		err = fwd_lost(xbt_task_get_status(f->c, f->session, task, &v),
 			       f->host);
-		free(status);
 		status = err ? NULL : fwd_text(v);
-		if (err)
-			goto out;
-		if (!status || (strcmp(status, "pending") != 0 &&
-				strcmp(status, "cancelling") != 0))
-			break;
-		fwd_sleep_ms(pause_ms);
-		if (pause_ms < FWD_POLL_MAX_MS)
-			pause_ms *= 2;
 	}
-	if (!status || strcmp(status, "success") != 0)
+	if (!err && (!status || strcmp(status, "success") != 0))
 		err = XBT_PROPAGATE(fwd_task_failure(f, task, master_task));
-	{
+	if (!err || strcmp(err->code, XBT_ERR_CANNOT_CONTACT_HOST) != 0) {
 		xmlrpc_value *v = NULL;
 		xbt_error_free(xbt_task_destroy(f->c, f->session, task, &v));
 		if (v)
 			xmlrpc_DECREF(v);
 	}
-out:
+	xbt_strv_clear(&classes);
+	free(token);
 	free(status);
 	return err;
 }
