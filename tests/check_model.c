@@ -290,6 +290,10 @@ START_TEST(test_messages_pool_roles)
 		{ "host.create", true, false },
 		{ "host.tickle_heartbeat", true, false },
 		{ "pool.hello", true, false },
+		{ "host.run_vm_storage", true, false },
+		{ "host.run_sr_storage", true, false },
+		{ "host.running_vms", true, false },
+		{ "VM.start_on", false, false },
 		{ "pool.initial_auth", false, false }, /* the joiner's user session */
 		{ "pool.join", false, false },
 		{ "pool.eject", false, false },
@@ -449,7 +453,7 @@ START_TEST(test_messages_table)
 				xbt_messages[xbt_messages_by_name[i - 1]].wire_name,
 				xbt_messages[xbt_messages_by_name[i]].wire_name), 0);
 	}
-	ck_assert_uint_eq(ncustom, 31);
+	ck_assert_uint_eq(ncustom, 32);
 	/* one getter per field of every class but event */
 	for (size_t i = 0; i < xbt_nclasses; i++) {
 		const xbt_class_desc *c = xbt_classes[i];

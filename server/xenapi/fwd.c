@@ -328,7 +328,56 @@ out:
 	return err;
 }
 
+void fwd_resync_host(const char *host)
+{
+	struct fwd_conn f = { .host = host };
+	xmlrpc_value *v = NULL;
+	xbt_strv running = { 0 };
+	xbt_error *err = XBT_PROPAGATE(fwd_open(&f));
+
+	if (!err)
+		err = fwd_lost(xbt_host_running_vms(f.c, f.session, host, &v),
+			       host);
+	for (size_t i = 0; !err && i < xbt_value_size(v); i++) {
+		char *uuid = fwd_text(xbt_value_item(v, i));
+		if (uuid)
+			xbt_strv_add(&running, uuid);
+		free(uuid);
+	}
+	if (!err)
+		vm_resync_host(host, &running);
+	else
+		log_backtrace(LOG_LEVEL_WARN, "resync with a slave", err);
+	xbt_error_free(err);
+	if (v)
+		xmlrpc_DECREF(v);
+	xbt_strv_clear(&running);
+	fwd_close(&f);
+}
+
 /* ---- the slave's side ------------------------------------------------------- */
+
+xbt_error *host_running_vms(struct call *call, xmlrpc_value *const *args,
+			    xmlrpc_value **result)
+{
+	xbt_strv running = { 0 };
+	xbt_error *err = NULL;
+
+	if (strcmp(call->argv[0].s, host_self()) != 0)
+		err = XBT_RAISE_HANDLE_INVALID("host", call->argv[0].s);
+	else if (xbtd_conf.storage_in_process)
+		*result = xbt_value_array(); /* no opsd: nothing runs */
+	else
+		err = XBT_PROPAGATE(ops_running(&running));
+	if (!err && !*result) {
+		*result = xbt_value_array();
+		for (size_t i = 0; i < running.n; i++)
+			xbt_value_push(*result, xbt_value_string(running.v[i]));
+	}
+	xbt_strv_clear(&running);
+	return err;
+}
+
 
 /* The disks the master sent: a JSON array of xbt-opsd disk records. */
 static xbt_error *fwd_read_disks(const char *json, struct xops_disk_record **out,

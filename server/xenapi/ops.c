@@ -315,6 +315,17 @@ out:
 
 /* ---- resync ------------------------------------------------------------------------ */
 
+static xbt_error *ops_list(xbt_strv *running, xbt_strv *known);
+
+xbt_error *ops_running(xbt_strv *running)
+{
+	xbt_strv known = { 0 };
+	xbt_error *err = XBT_PROPAGATE(ops_list(running, &known));
+
+	xbt_strv_clear(&known);
+	return err;
+}
+
 /* opsd's VMs: uuids (caller frees) of the running ones and of all. */
 static xbt_error *ops_list(xbt_strv *running, xbt_strv *known)
 {

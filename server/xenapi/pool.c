@@ -263,10 +263,10 @@ xbt_error *host_create(struct call *call, xmlrpc_value *const *args,
 	if (!err) {
 		*result = xbt_value_string(ref);
 		pool_members_save();
+		pool_note_seen(ref);
 	}
 	store_unlock();
 	if (!err) {
-		pool_note_seen(ref);
 		log_info("host %s (%s) joined the pool", call->argv[1].s,
 			 call->argv[3].s);
 	}
@@ -294,13 +294,15 @@ xbt_error *host_tickle_heartbeat(struct call *call, xmlrpc_value *const *args,
 xbt_error *pool_hello(struct call *call, xmlrpc_value *const *args,
 		      xmlrpc_value **result)
 {
-	const char *ref;
+	const char *found;
+	char *ref = NULL;
 	int answer = XBT_HELLO_RETURN_UNKNOWN_HOST;
 
 	store_lock();
-	ref = store_ref_by_uuid(&xbt_class_host, call->argv[0].s);
-	if (ref && strcmp(ref, host_self()) != 0) {
-		struct xbt_host_record *h = store_edit(&xbt_class_host, ref);
+	found = store_ref_by_uuid(&xbt_class_host, call->argv[0].s);
+	if (found && strcmp(found, host_self()) != 0) {
+		struct xbt_host_record *h = store_edit(&xbt_class_host, found);
+		ref = xbt_strdup(found);
 		if (strcmp(h->address, call->argv[1].s) != 0) {
 			free(h->address);
 			h->address = xbt_strdup(call->argv[1].s);
@@ -310,8 +312,14 @@ xbt_error *pool_hello(struct call *call, xmlrpc_value *const *args,
 		answer = XBT_HELLO_RETURN_OK;
 	}
 	store_unlock();
-	if (answer == XBT_HELLO_RETURN_OK)
+	if (ref) {
 		pool_note_seen(ref);
+		/* As xapi's hello calls the slave back: what it runs now (a
+		 * master that restarted has lost track). Unlike xapi, a slave
+		 * that cannot be asked is logged, not cannot_talk_back. */
+		fwd_resync_host(ref);
+	}
+	free(ref);
 	*result = xbt_value_string(xbt_enum_hello_return.values[answer]);
 	return NULL;
 }

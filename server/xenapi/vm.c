@@ -474,16 +474,19 @@ struct vm_resync_ctx {
 	xbt_strv seen;      /* uuids of VMs in the store */
 };
 
-/* Under the lock: the VM and its VBDs up here, or halted. */
-static void vm_set_power(const char *ref, struct xbt_vm_record *vm, bool up)
+/* Under the lock: the VM and its VBDs up on host, or halted (taken off
+ * the host it was recorded on). */
+static void vm_set_power(const char *ref, struct xbt_vm_record *vm, bool up,
+			 const char *on)
 {
 	static int64_t vm_resync_domid = 1000000;
-	struct xbt_host_record *host = store_edit(&xbt_class_host, host_self());
+	struct xbt_host_record *host = store_edit(&xbt_class_host,
+						  up ? on : vm->resident_on);
 
 	vm->power_state = up ? XBT_VM_POWER_STATE_RUNNING
 			     : XBT_VM_POWER_STATE_HALTED;
 	free(vm->resident_on);
-	vm->resident_on = xbt_strdup(up ? host_self() : XBT_REF_NULL);
+	vm->resident_on = xbt_strdup(up ? on : XBT_REF_NULL);
 	vm->domid = up ? vm_resync_domid++ : -1;
 	for (size_t i = 0; i < vm->VBDs.n; i++) {
 		struct xbt_vbd_record *b = store_edit(&xbt_class_vbd,
@@ -516,12 +519,14 @@ static void vm_resync_one(const char *ref, const void *rec, void *arg)
 			    vm->power_state == XBT_VM_POWER_STATE_HALTED)) {
 		log_info("resync: VM %s runs in xbt-opsd: Running here",
 			 vm->uuid);
-		vm_set_power(ref, store_edit(&xbt_class_vm, ref), true);
+		vm_set_power(ref, store_edit(&xbt_class_vm, ref), true,
+			     host_self());
 	} else if (!runs && here &&
 		   vm->power_state != XBT_VM_POWER_STATE_HALTED &&
 		   !xbt_strv_has(k->known, vm->uuid)) {
 		log_info("resync: VM %s is not in xbt-opsd: Halted", vm->uuid);
-		vm_set_power(ref, store_edit(&xbt_class_vm, ref), false);
+		vm_set_power(ref, store_edit(&xbt_class_vm, ref), false,
+			     host_self());
 	}
 }
 
@@ -538,4 +543,40 @@ void vm_resync(const xbt_strv *running, const xbt_strv *known,
 		if (!xbt_strv_has(&k.seen, running->v[i]))
 			xbt_strv_add(destroy, running->v[i]);
 	xbt_strv_clear(&k.seen);
+}
+
+struct vm_resync_host_ctx {
+	const char *host;
+	const xbt_strv *running;
+};
+
+static void vm_resync_host_one(const char *ref, const void *rec, void *arg)
+{
+	const struct vm_resync_host_ctx *k = arg;
+	const struct xbt_vm_record *vm = rec;
+	bool there = strcmp(vm->resident_on, k->host) == 0;
+	bool runs = xbt_strv_has(k->running, vm->uuid);
+
+	if (vm->current_operations.n || vm->is_a_template)
+		return; /* its operation settles it */
+	if (runs && vm->power_state == XBT_VM_POWER_STATE_HALTED) {
+		log_info("resync: VM %s runs on host %s: Running there",
+			 vm->uuid, k->host);
+		vm_set_power(ref, store_edit(&xbt_class_vm, ref), true, k->host);
+	} else if (!runs && there &&
+		   vm->power_state != XBT_VM_POWER_STATE_HALTED) {
+		log_info("resync: VM %s does not run on host %s: Halted",
+			 vm->uuid, k->host);
+		vm_set_power(ref, store_edit(&xbt_class_vm, ref), false,
+			     k->host);
+	}
+}
+
+void vm_resync_host(const char *host, const xbt_strv *running)
+{
+	struct vm_resync_host_ctx k = { host, running };
+
+	store_lock();
+	store_foreach(&xbt_class_vm, vm_resync_host_one, &k);
+	store_unlock();
 }

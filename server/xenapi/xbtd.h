@@ -281,6 +281,9 @@ void vm_update_allowed(struct xbt_vm_record *vm);
  * know or places on another host. VMs with an operation in flight are
  * left alone.
  */
+/* A slave's VMs as it runs them: running ones recorded there, those
+ * recorded there and not running halted. */
+void vm_resync_host(const char *host, const xbt_strv *running);
 void vm_resync(const xbt_strv *running, const xbt_strv *known,
 	       xbt_strv *destroy);
 
@@ -324,6 +327,8 @@ struct ops_op {
  * call to opsd is INTERNAL_ERROR ["xbt-opsd: ..."] (doc/opsd.md).
  */
 xbt_error *ops_run(const struct ops_op *op);
+/* The uuids of the VMs opsd runs (VM.list). */
+xbt_error *ops_running(xbt_strv *running);
 
 /*
  * A remote task's failure (xbt-opsd's, a slave's), relayed: its code and
@@ -345,6 +350,9 @@ bool fwd_host_live(const char *host);
  * the connection fails, else the slave's error relayed.
  */
 xbt_error *fwd_vm_storage(const char *host, const struct ops_op *op);
+/* Asks a slave that said hello which VMs it runs and records them
+ * (vm_resync_host); a slave that cannot be asked is logged. */
+void fwd_resync_host(const char *host);
 xbt_error *fwd_sr_storage(const char *host, bool plug, const char *sr,
 			  const char *sr_uuid, const char *sr_type,
 			  const xbt_map *device_config, const char *master_task);
