@@ -174,6 +174,15 @@ xmlrpc_value *xbt_value_map(const xbt_map *m)
 
 /* ---- readers ------------------------------------------------------------- */
 
+char *xbt_value_take_text(xmlrpc_value *v)
+{
+	char *s = v ? xbt_value_text(v, NULL) : NULL;
+
+	if (v)
+		xmlrpc_DECREF(v);
+	return s;
+}
+
 char *xbt_value_text(xmlrpc_value *v, size_t *len)
 {
 	xmlrpc_env env;

@@ -76,6 +76,9 @@ void xbt_value_put_v(xmlrpc_value *st, xmlrpc_value *key, xmlrpc_value *item);
  * only if the value was built from such bytes by xmlrpc-c itself.
  */
 char *xbt_value_text(xmlrpc_value *v, size_t *len);
+/* The same for a value of one's own (a call's result, an item): v (may be
+ * NULL) is released. */
+char *xbt_value_take_text(xmlrpc_value *v);
 /* Elements of an array or members of a struct; 0 for other types. */
 size_t xbt_value_size(xmlrpc_value *v);
 /* Element i of an array (new reference); NULL when out of range. */

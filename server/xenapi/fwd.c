@@ -50,16 +50,6 @@ static xbt_error *fwd_lost(xbt_error *err, const char *host)
 	return err;
 }
 
-/* A string result (or NULL), the value released. */
-static char *fwd_text(xmlrpc_value *v)
-{
-	char *s = v ? xbt_value_text(v, NULL) : NULL;
-
-	if (v)
-		xmlrpc_DECREF(v);
-	return s;
-}
-
 bool fwd_host_live(const char *host)
 {
 	const struct xbt_host_record *h;
@@ -100,7 +90,7 @@ static xbt_error *fwd_open(struct fwd_conn *f)
 		err = fwd_lost(xbt_session_slave_login(f->c, host_self(),
 						       role_secret(), &v),
 			       f->host);
-	if (!err && !(f->session = fwd_text(v)))
+	if (!err && !(f->session = xbt_value_take_text(v)))
 		err = XBT_RAISE_CANNOT_CONTACT_HOST(f->host);
 	else if (err && v)
 		xmlrpc_DECREF(v);
@@ -138,11 +128,11 @@ static xbt_error *fwd_task_failure(struct fwd_conn *f, const char *task,
 	if (err)
 		goto out;
 	for (size_t i = 0; i < xbt_value_size(info); i++) {
-		char *s = fwd_text(xbt_value_item(info, i));
+		char *s = xbt_value_take_text(xbt_value_item(info, i));
 		xbt_strv_add(&error, s ? s : "");
 		free(s);
 	}
-	sexp = fwd_text(bt);
+	sexp = xbt_value_take_text(bt);
 	bt = NULL;
 	/* A cancelled task names the master's task, as its own would. */
 	if (master_task && error.n == 2 &&
@@ -246,7 +236,7 @@ static xbt_error *fwd_wait(struct fwd_conn *f, const char *task,
 		xmlrpc_value *v = NULL;
 		err = fwd_lost(xbt_task_get_status(f->c, f->session, task, &v),
 			       f->host);
-		status = err ? NULL : fwd_text(v);
+		status = err ? NULL : xbt_value_take_text(v);
 	}
 	if (!err && (!status || strcmp(status, "success") != 0))
 		err = XBT_PROPAGATE(fwd_task_failure(f, task, master_task));
@@ -287,7 +277,7 @@ xbt_error *fwd_vm_storage(const char *host, const struct ops_op *op)
 						     fwd_op_name(op), op->vm,
 						     op->dbg, json.buf, &v),
 		       host);
-	if (!err && !(task = fwd_text(v)))
+	if (!err && !(task = xbt_value_take_text(v)))
 		err = XBT_RAISE_CANNOT_CONTACT_HOST(host);
 	else if (err && v)
 		xmlrpc_DECREF(v);
@@ -316,7 +306,7 @@ xbt_error *fwd_sr_storage(const char *host, bool plug, const char *sr,
 						     plug, sr, sr_uuid,
 						     sr_type, device_config,
 						     &v), host);
-	if (!err && !(task = fwd_text(v)))
+	if (!err && !(task = xbt_value_take_text(v)))
 		err = XBT_RAISE_CANNOT_CONTACT_HOST(host);
 	else if (err && v)
 		xmlrpc_DECREF(v);
@@ -339,7 +329,7 @@ void fwd_resync_host(const char *host)
 		err = fwd_lost(xbt_host_running_vms(f.c, f.session, host, &v),
 			       host);
 	for (size_t i = 0; !err && i < xbt_value_size(v); i++) {
-		char *uuid = fwd_text(xbt_value_item(v, i));
+		char *uuid = xbt_value_take_text(xbt_value_item(v, i));
 		if (uuid)
 			xbt_strv_add(&running, uuid);
 		free(uuid);

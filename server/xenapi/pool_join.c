@@ -54,16 +54,6 @@ static xbt_error *pool_client(const char *address, xbt_client **c)
 					      c));
 }
 
-/* A string result (or NULL), the value released. */
-static char *pool_text(xmlrpc_value *v)
-{
-	char *s = v ? xbt_value_text(v, NULL) : NULL;
-
-	if (v)
-		xmlrpc_DECREF(v);
-	return s;
-}
-
 /* Logs out of a session on another host; a failure matters to no one. */
 static void pool_logout(xbt_client *c, const char *session)
 {
@@ -156,7 +146,7 @@ static xbt_error *pool_master_uuid(xbt_client *c, const char *session,
 		err = XBT_RAISE_JOINING_HOST_SERVICE_FAILED();
 	if (!err) {
 		first = xbt_value_item(v, 0);
-		pool = pool_text(first);
+		pool = xbt_value_take_text(first);
 		if (!pool)
 			err = XBT_RAISE_JOINING_HOST_SERVICE_FAILED();
 	}
@@ -165,12 +155,12 @@ static xbt_error *pool_master_uuid(xbt_client *c, const char *session,
 	v = NULL;
 	if (!err && !(err = XBT_PROPAGATE(xbt_pool_get_master(c, session, pool,
 							       &v))) &&
-	    !(master = pool_text(v)))
+	    !(master = xbt_value_take_text(v)))
 		err = XBT_RAISE_JOINING_HOST_SERVICE_FAILED();
 	v = NULL;
 	if (!err && !(err = XBT_PROPAGATE(xbt_host_get_uuid(c, session, master,
 							     &v))) &&
-	    !(*uuid = pool_text(v)))
+	    !(*uuid = xbt_value_take_text(v)))
 		err = XBT_RAISE_JOINING_HOST_SERVICE_FAILED();
 	free(pool);
 	free(master);
@@ -229,7 +219,7 @@ static xbt_error *pool_join_locked(struct call *call)
 		err = pool_join_failed(xbt_session_login_with_password(
 			c, call->argv[1].s, call->argv[2].s, "", "xbt-pool-join",
 			&v));
-	if (!err && !(session = pool_text(v)))
+	if (!err && !(session = xbt_value_take_text(v)))
 		err = XBT_RAISE_JOINING_HOST_SERVICE_FAILED();
 	v = NULL;
 	if (!err)
@@ -241,13 +231,13 @@ static xbt_error *pool_join_locked(struct call *call)
 		err = XBT_PROPAGATE(pool_join_checks());
 	if (!err)
 		err = pool_join_failed(xbt_pool_initial_auth(c, session, &v));
-	if (!err && !(secret = pool_text(v)))
+	if (!err && !(secret = xbt_value_take_text(v)))
 		err = XBT_RAISE_JOINING_HOST_SERVICE_FAILED();
 	v = NULL;
 	if (!err)
 		err = pool_join_failed(xbt_session_slave_login(c, host_self(),
 							       secret, &v));
-	if (!err && !(psession = pool_text(v)))
+	if (!err && !(psession = xbt_value_take_text(v)))
 		err = XBT_RAISE_JOINING_HOST_SERVICE_FAILED();
 	v = NULL;
 	if (!err)
@@ -293,7 +283,7 @@ void pool_tell_ejected(const char *address)
 	if (!err)
 		err = XBT_PROPAGATE(xbt_session_slave_login(c, host_self(),
 							    role_secret(), &v));
-	if (!err && !(psession = pool_text(v)))
+	if (!err && !(psession = xbt_value_take_text(v)))
 		err = XBT_RAISE_INTERNAL_ERROR("slave_login: not a session");
 	v = NULL;
 	if (!err)
@@ -368,7 +358,7 @@ static void pool_slave_round(xbt_client **c, char **psession,
 			/* As xapi: a master that refuses our secret is not
 			 * our master any more. */
 			pool_slave_hello_answer(NULL, uuid);
-		if (!err && !(*psession = pool_text(v)))
+		if (!err && !(*psession = xbt_value_take_text(v)))
 			err = XBT_RAISE_INTERNAL_ERROR("slave_login: not a session");
 		v = NULL;
 		if (!err) {
@@ -377,7 +367,7 @@ static void pool_slave_round(xbt_client **c, char **psession,
 							   xbtd_conf.listen_addr,
 							   &v));
 			if (!err)
-				answer = pool_text(v);
+				answer = xbt_value_take_text(v);
 			v = NULL;
 			if (!err)
 				pool_slave_hello_answer(answer, uuid);
