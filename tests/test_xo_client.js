@@ -10,32 +10,7 @@
 // the server. Prints `N passed, N failed`.
 'use strict'
 
-const path = require('path')
-const { pathToFileURL } = require('url')
-
-let passed = 0
-let failed = 0
-function check(name, ok, detail) {
-  if (ok) {
-    passed++
-    console.log('PASS ' + name)
-  } else {
-    failed++
-    console.log('FAIL ' + name + (detail === undefined ? '' : ': ' + detail))
-  }
-}
-
-function within(ms, what, promise) {
-  let timer
-  return Promise.race([
-    promise,
-    new Promise((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(what + ': no answer in ' + ms + ' ms')), ms)
-    }),
-  ]).finally(() => clearTimeout(timer))
-}
-
-const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+const { check, within, sleep, run } = require('./xo_checks.js')
 
 async function runTransport(createClient, url, transport) {
   const t = transport + ': '
@@ -159,10 +134,8 @@ async function runUnicode(createClient, url, transport) {
   }
 }
 
-async function main() {
+run(async createClient => {
   const url = process.env.XBT_URL
-  const entry = path.join(process.env.XO_DIR, 'node_modules', 'xen-api', 'index.mjs')
-  const { createClient } = await import(pathToFileURL(entry).href)
   for (const transport of ['json-rpc', 'xml-rpc']) {
     await runTransport(createClient, url, transport)
   }
@@ -171,14 +144,4 @@ async function main() {
   for (const transport of ['xml-rpc', 'json-rpc']) {
     await runUnicode(createClient, url, transport)
   }
-  console.log(`${passed} passed, ${failed} failed`)
-  // The client's keep-alive sockets and pending event.from would keep
-  // node alive.
-  process.exit(failed ? 1 : 0)
-}
-
-main().catch(e => {
-  console.log('FAIL main: ' + (e && e.stack))
-  console.log(`${passed} passed, ${failed + 1} failed`)
-  process.exit(1)
 })

@@ -15,32 +15,7 @@
 // `N passed, N failed`.
 'use strict'
 
-const path = require('path')
-const { pathToFileURL } = require('url')
-
-let passed = 0
-let failed = 0
-function check(name, ok, detail) {
-  if (ok) {
-    passed++
-    console.log('PASS ' + name)
-  } else {
-    failed++
-    console.log('FAIL ' + name + (detail === undefined ? '' : ': ' + detail))
-  }
-}
-
-function within(ms, what, promise) {
-  let timer
-  return Promise.race([
-    promise,
-    new Promise((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(what + ': no answer in ' + ms + ' ms')), ms)
-    }),
-  ]).finally(() => clearTimeout(timer))
-}
-
-const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+const { check, within, sleep, run } = require('./xo_checks.js')
 
 // Polls fn (every 50 ms) until it is true or ms have passed; its last value.
 async function until(ms, fn) {
@@ -137,19 +112,7 @@ async function runTransport(createClient, transport, last) {
   }
 }
 
-async function main() {
-  const entry = path.join(env.XO_DIR, 'node_modules', 'xen-api', 'index.mjs')
-  const { createClient } = await import(pathToFileURL(entry).href)
+run(async createClient => {
   await runTransport(createClient, 'xml-rpc', false)
   await runTransport(createClient, 'json-rpc', true)
-  console.log(`${passed} passed, ${failed} failed`)
-  // The client's keep-alive sockets and pending event.from would keep
-  // node alive.
-  process.exit(failed ? 1 : 0)
-}
-
-main().catch(e => {
-  console.log('FAIL main: ' + (e && e.stack))
-  console.log(`${passed} passed, ${failed + 1} failed`)
-  process.exit(1)
 })
