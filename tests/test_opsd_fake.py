@@ -337,11 +337,14 @@ class FakeOpsdCase(unittest.TestCase):
         task = self.api("Async.VM.start", self.vm, False, False)
         return task, self.wait_task(task)
 
-    def check_dbg(self, task):
-        """Every call to the fake carried the XenAPI task as dbg."""
+    def check_dbg(self, task, resync=False):
+        """Every call to the fake carried the XenAPI task as dbg (but, with
+        resync, xbtd's own VM.list after opsd looked gone)."""
         calls = self.fake.all_calls()
         self.assertTrue(calls)
         for method, params in calls:
+            if resync and (method, params[0]) == ("VM.list", "resync"):
+                continue
             self.assertEqual(params[0], task, method)
 
     def opsd_task(self):
@@ -529,9 +532,12 @@ class Failures(FakeOpsdCase):
 
 
 class Transport(FakeOpsdCase):
-    """opsd answering with something that is not a XenAPI response."""
+    """opsd answering with something that is not a XenAPI response, or
+    not at all (--opsd-timeout 2)."""
 
-    def transport_fails(self, method, fault, want_destroy):
+    xbtd_args = ("--opsd-timeout", "2")
+
+    def transport_fails(self, method, fault, want_destroy, resync=False):
         self.fake.reset(faults={method: fault})
         task, rec = self.start()
         self.assertEqual(rec["status"], "failure", rec)
@@ -544,7 +550,7 @@ class Transport(FakeOpsdCase):
             self.check_destroyed(task)
         else:
             self.assertEqual(self.fake.calls_of("TASK.destroy"), [])
-        self.check_dbg(task)
+        self.check_dbg(task, resync)
         self.assertEqual(self.api("VM.get_power_state", self.vm), "Halted")
         return info[1]
 
@@ -577,10 +583,14 @@ class Transport(FakeOpsdCase):
             "No such file or directory: " + self.fake.path])
         self.assertEqual(self.fake.all_calls(), [])
 
-    @unittest.skip("xbtd has no option for its opsd call timeout "
-                   "(OPS_CALL_TIMEOUT_MS, 60 s, server/xenapi/ops.c)")
     def test_never_answers(self):
-        self.transport_fails("VM.start", ("hang",), False)
+        t0 = time.monotonic()
+        # While the fake hangs, xbtd's probe may find it gone, then back:
+        # its resync (VM.list) is the only other call allowed.
+        why = self.transport_fails("VM.start", ("hang",), False, True)
+        self.assertIn("timed out", why.lower())
+        # --opsd-timeout, not the default minute.
+        self.assertLess(time.monotonic() - t0, 10)
 
 
 class Progress(FakeOpsdCase):

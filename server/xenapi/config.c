@@ -164,6 +164,10 @@ static const struct opt config_table[] = {
 	  0, 0, config_opsd_dir, "DIR",
 	  "xbt-opsd's state directory: xbtd adopts the opsd serving there, "
 	  "else runs one" },
+	{ "opsd-timeout", OPT_UINT, &xbtd_conf.opsd_timeout_s,
+	  OPT_STR(OPS_DEFAULT_TIMEOUT_S), NULL, NULL, 2, 3600, NULL, "S",
+	  "a call to xbt-opsd that has not answered in S seconds fails "
+	  "(its task is waited for S/2 seconds at a time)" },
 	{ "opsd-socket", OPT_CUSTOM, &xbtd_conf.opsd_socket, NULL,
 	  "none: xbtd runs its own", NULL, 0, 0, opt_parse_socket, "PATH",
 	  "use the xbt-opsd already serving on PATH" },

@@ -31,8 +31,10 @@
 #include "xbt/xenops.h"
 #include "xbtd.h"
 
-#define OPS_WAIT_S 30               /* one UPDATES.get */
-#define OPS_CALL_TIMEOUT_MS ((OPS_WAIT_S + 30) * 1000)
+/* A call to opsd fails after --opsd-timeout; one TASK.wait asks for half
+ * of it, so that a wait always answers in time. */
+#define OPS_WAIT_S (xbtd_conf.opsd_timeout_s / 2)
+#define OPS_CALL_TIMEOUT_MS (xbtd_conf.opsd_timeout_s * 1000)
 
 /* Operations in flight, for task.cancel: XenAPI task -> opsd task. */
 struct ops_link {

@@ -59,6 +59,7 @@ struct xbtd_config {
 	const char *opsd_path;    /* the xbt-opsd binary xbtd runs */
 	const char *opsd_dir;     /* its state directory */
 	const char *opsd_socket;  /* set: use this running opsd instead */
+	unsigned opsd_timeout_s;  /* a call to opsd fails past this */
 	bool storage_in_process;  /* no opsd: vm_local.c runs the steps */
 	char opsd_dir_default[OPS_DIR_MAX + 1];
 };
@@ -310,6 +311,8 @@ const char *ops_url(void);
 /* One lifecycle operation for opsd: what its plugin calls need. */
 struct xops_disk_record;
 enum ops_kind { OPS_START, OPS_SHUTDOWN, OPS_DESTROY };
+#define OPS_DEFAULT_TIMEOUT_S 60
+
 struct ops_op {
 	enum ops_kind kind;          /* DESTROY: opsd's recorded disks, hard */
 	bool hard;                   /* shutdown: go on past failing steps */
