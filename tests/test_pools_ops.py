@@ -38,6 +38,7 @@ import concurrent.futures
 import json
 import os
 import re
+import signal
 import sys
 import threading
 import time
@@ -1069,6 +1070,43 @@ class ConnectionLost(PoolOps):
         # The VM keeps its state from before the operation (doc/pools.md).
         self.assertEqual((r["power_state"], r["resident_on"],
                           r["current_operations"]), ("Halted", NULL, {}))
+
+
+class ConnectionStalled(PoolOps):
+    """h2's xbtd SIGSTOPped for 6 s while a forwarded start's plugin
+    sleeps 3 s: the master gives up (CANNOT_CONTACT_HOST) while h2's opsd
+    finishes the start; once h2 runs again its next heartbeat has the
+    master ask what it runs, and the records catch up (doc/pools.md)."""
+
+    MASTER_EXTRA = ("--host-dead-after", "60")
+
+    def test_outcome_of_a_lost_call_is_found_later(self):
+        vm = self.vm("v-stalled")
+        h2 = self.refs["h2"]
+        uuid = self.api("VM.get_uuid", vm)
+        task = self.api("Async.VM.start", vm, False, False)
+        line = "vdi_attach stalled;vdi_attach=sleep:3 true"
+        top.wait_for(lambda: line in self.calls(), "journal line %r" % line)
+        pid = self.x["h2"].proc.pid
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            rec = self.wait_task(task, timeout=30)
+            self.assertEqual((rec["status"], rec["error_info"]),
+                             ("failure", ["CANNOT_CONTACT_HOST", h2]))
+            self.assertEqual(self.api("VM.get_power_state", vm), "Halted")
+            # h2's opsd, not stopped, ends the start.
+            self.assertEqual(top.wait_for(
+                lambda: self.opsd_vms("h2") == [{"uuid": uuid,
+                                                 "state": "running"}],
+                "h2's opsd running the VM", timeout=10), True)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        self.assertEqual(tp.eventually(
+            lambda: self.api("VM.get_power_state", vm), "Running", 10, 0.1),
+            "Running")
+        self.assertEqual(self.api("VM.get_resident_on", vm), h2)
+        self.assertEqual(self.api("VM.hard_shutdown", vm), "")
+        self.assertEqual(self.opsd_vms("h2"), [])
 
 
 class MasterDown(PoolOps):

@@ -323,6 +323,7 @@ void fwd_resync_host(const char *host)
 	struct fwd_conn f = { .host = host };
 	xmlrpc_value *v = NULL;
 	xbt_strv running = { 0 };
+	unsigned long generation = vm_ops_generation();
 	xbt_error *err = XBT_PROPAGATE(fwd_open(&f));
 
 	if (!err)
@@ -335,7 +336,7 @@ void fwd_resync_host(const char *host)
 		free(uuid);
 	}
 	if (!err)
-		vm_resync_host(host, &running);
+		vm_resync_host(host, &running, generation);
 	else
 		log_backtrace(LOG_LEVEL_WARN, "resync with a slave", err);
 	xbt_error_free(err);

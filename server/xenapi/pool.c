@@ -281,11 +281,15 @@ xbt_error *host_tickle_heartbeat(struct call *call, xmlrpc_value *const *args,
 
 	store_lock();
 	err = XBT_PROPAGATE(store_need(&xbt_class_host, call->argv[0].s, &rec));
-	if (!err)
+	if (!err) {
 		pool_set_live(call->argv[0].s, true);
+		pool_note_seen(call->argv[0].s);
+	}
 	store_unlock();
 	if (!err) {
-		pool_note_seen(call->argv[0].s);
+		/* What it runs, again: a forwarded operation whose connection
+		 * was lost may have ended there after all. */
+		fwd_resync_host(call->argv[0].s);
 		*result = xbt_value_struct();
 	}
 	return err;

@@ -305,6 +305,20 @@ out:
 }
 
 /* Ends the operation; with `done`, the VM and its VBDs take new_state. */
+/* Operations ended so far (under the lock): a resync whose list of a
+ * slave's VMs was read while one ended could undo its outcome. */
+static unsigned long vm_ops_ended;
+
+unsigned long vm_ops_generation(void)
+{
+	unsigned long n;
+
+	store_lock();
+	n = vm_ops_ended;
+	store_unlock();
+	return n;
+}
+
 static void vm_release(struct vm_op *op, bool done, int new_state)
 {
 	static int64_t vm_next_domid = 1;
@@ -312,6 +326,7 @@ static void vm_release(struct vm_op *op, bool done, int new_state)
 	struct xbt_host_record *host;
 
 	store_lock();
+	vm_ops_ended++;
 	vm = store_edit(&xbt_class_vm, op->vm);
 	if (!vm)
 		goto out;
@@ -572,11 +587,16 @@ static void vm_resync_host_one(const char *ref, const void *rec, void *arg)
 	}
 }
 
-void vm_resync_host(const char *host, const xbt_strv *running)
+void vm_resync_host(const char *host, const xbt_strv *running,
+		    unsigned long generation)
 {
 	struct vm_resync_host_ctx k = { host, running };
 
 	store_lock();
-	store_foreach(&xbt_class_vm, vm_resync_host_one, &k);
+	if (generation == vm_ops_ended)
+		store_foreach(&xbt_class_vm, vm_resync_host_one, &k);
+	else
+		log_debug("resync with host %s: an operation ended meanwhile; "
+			  "next time", host);
 	store_unlock();
 }

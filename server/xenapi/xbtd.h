@@ -283,8 +283,11 @@ void vm_update_allowed(struct xbt_vm_record *vm);
  * left alone.
  */
 /* A slave's VMs as it runs them: running ones recorded there, those
- * recorded there and not running halted. */
-void vm_resync_host(const char *host, const xbt_strv *running);
+ * recorded there and not running halted; nothing when an operation ended
+ * since vm_ops_generation() said generation (the list may predate it). */
+unsigned long vm_ops_generation(void);
+void vm_resync_host(const char *host, const xbt_strv *running,
+		    unsigned long generation);
 void vm_resync(const xbt_strv *running, const xbt_strv *known,
 	       xbt_strv *destroy);
 
@@ -353,8 +356,8 @@ bool fwd_host_live(const char *host);
  * the connection fails, else the slave's error relayed.
  */
 xbt_error *fwd_vm_storage(const char *host, const struct ops_op *op);
-/* Asks a slave that said hello which VMs it runs and records them
- * (vm_resync_host); a slave that cannot be asked is logged. */
+/* Asks a slave (at its hello and heartbeats) which VMs it runs and
+ * records them (vm_resync_host); a slave that cannot be asked is logged. */
 void fwd_resync_host(const char *host);
 xbt_error *fwd_sr_storage(const char *host, bool plug, const char *sr,
 			  const char *sr_uuid, const char *sr_type,
