@@ -50,20 +50,6 @@ static xbt_error *fwd_lost(xbt_error *err, const char *host)
 	return err;
 }
 
-bool fwd_host_live(const char *host)
-{
-	const struct xbt_host_record *h;
-	const struct xbt_host_metrics_record *m;
-	bool live;
-
-	store_lock();
-	h = store_get(&xbt_class_host, host);
-	m = h ? store_get(&xbt_class_host_metrics, h->metrics) : NULL;
-	live = m && m->live;
-	store_unlock();
-	return live;
-}
-
 /* Logs in to the host (live, else HOST_OFFLINE) with the pool secret. */
 static xbt_error *fwd_open(struct fwd_conn *f)
 {
@@ -111,7 +97,7 @@ static void fwd_close(struct fwd_conn *f)
 	free(f->session);
 }
 
-/* A field of the slave's task, read as a string list (error_info) or text. */
+/* The slave's failed task: its error_info and backtrace, relayed. */
 static xbt_error *fwd_task_failure(struct fwd_conn *f, const char *task,
 				   const char *master_task)
 {

@@ -347,8 +347,6 @@ xbt_error *relay_task_failure(const xbt_strv *error, const char *backtrace,
 
 /* ---- forwarding to the host an operation belongs to (fwd.c) ------------ */
 
-/* Whether the master takes the host as live. */
-bool fwd_host_live(const char *host);
 /*
  * Has the slave run op's storage steps through its xbt-opsd, or plug or
  * unplug an SR, and waits; the master task's cancel is passed on.
