@@ -196,12 +196,20 @@ def relogin(x):
 
 
 def join(x, master):
-    """x joins master's pool and restarts as a slave; the join's result."""
+    """x joins master's pool and restarts as a slave; the join's result,
+    once the master takes x as live (its hello: a slow restart may take
+    longer than DEAD_AFTER, and the master then waits for it)."""
     before = restarts(x)
     result = x.api("pool.join", master.address, "root", PW)
     wait_restart(x, before)
     x.session = x.api = None  # its sessions went with the restart
+    wait_live(master, x.name)
     return result
+
+
+def wait_live(master, name):
+    if eventually(lambda: live(master, name), True, 20, 0.05) is not True:
+        raise AssertionError("%s never live on the master" % name)
 
 
 def eject(master, x):
@@ -970,6 +978,7 @@ class PoolWorld(unittest.TestCase, StandaloneChecks):
                           "The host is restarting in a new pool role"])
         self.assertEqual(join(self.h3, self.master), "")
         wait_restart(self.h2, before)
+        wait_live(self.master, "h2")
         hosts = self.hosts()
         self.assertEqual(sorted(hosts), ["h1", "h2", "h3", "h4"])
         # The declared record, taken; a new one for h3.
