@@ -15,7 +15,7 @@ api/human.c api/json.c api/value.c api/pyjson.c"
 WIRE="api/wire.c api/wire_repair.c api/wire_xml.c api/wire_jsonrpc.c"
 
 # xbtd's core without main.c (the daemon's start-up) and the HTTP front
-# (the fuzz target calls dispatch_http itself).
+# (fuzz_dispatch calls dispatch_http itself; fuzz_http has the front).
 SERVER="$WIRE api/model.c api/record.c api/check.c api/strv.c api/datetime.c
 api/client.c @build@/api/xenapi.c @build@/api/xenops.c
 @build@/api/xenops_client.c @build@/api/xenapi_client.c
@@ -40,11 +40,13 @@ fuzz_pyjson:
 fuzz_wire_xml: $(echo $WIRE) api/client.c api/datetime.c
 fuzz_wire_json: $(echo $WIRE) api/datetime.c
 fuzz_dispatch: $(echo $SERVER)
+fuzz_http: $(echo $WIRE) api/client.c api/datetime.c @build@/api/xenapi.c server/common/log.c server/common/http.c server/common/http_conn.c server/common/http_calls.c
 "
 
 # Extra libraries, same form.
 EXTRA_LIBS='
 fuzz_dispatch: -lcrypt
+fuzz_http: -lmicrohttpd
 '
 
 usage="usage: build.sh SRCDIR OUTDIR BUILDDIR"
