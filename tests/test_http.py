@@ -12,6 +12,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import socket
 import struct
 import sys
@@ -526,6 +527,33 @@ class StartTestCase(unittest.TestCase):
             conn.close()
         finally:
             echo.stop()  # exit status 0, no sanitizer report
+
+    def open_files_limit(self, pid):
+        with open("/proc/%d/limits" % pid) as f:
+            for line in f:
+                if line.startswith("Max open files"):
+                    return line.split()[3:5]
+        self.fail("no open files limit")
+
+    def test_raises_its_descriptor_limit(self):
+        # Twice the connection limit plus room (refused clients, the
+        # daemon's own files), as far as the hard limit allows.
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        want = 2 * 3000 + 1024
+        if hard != resource.RLIM_INFINITY and hard < want + 512:
+            self.skipTest("hard RLIMIT_NOFILE %d is below %d" % (hard, want))
+        old = resource.getrlimit(resource.RLIMIT_NOFILE)
+        # The server starts from a low soft limit, as under most inits.
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, old[1]))
+        try:
+            echo = Echo("--max-connections", "3000")
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, old)
+        try:
+            soft, _ = self.open_files_limit(echo.proc.pid)
+            self.assertGreaterEqual(int(soft), want)
+        finally:
+            echo.stop()
 
 
 class StopTestCase(unittest.TestCase):
