@@ -24,7 +24,8 @@ server/common/rpc.c server/common/child.c server/common/vmops.c
 server/common/sm_call.c server/common/sm_decode.c server/common/sm_run.c
 server/xenapi/config.c server/xenapi/dispatch.c
 @build@/server/dispatch_table.c server/xenapi/store.c server/xenapi/evlog.c
-server/xenapi/event.c server/xenapi/subs.c server/xenapi/host.c
+server/xenapi/event.c server/xenapi/event_wait.c server/xenapi/subs.c
+server/xenapi/host.c
 server/xenapi/session.c server/xenapi/task.c server/xenapi/vm.c
 server/xenapi/pbd.c server/xenapi/world.c server/xenapi/ops.c server/xenapi/ops_proc.c
 server/xenapi/role.c server/xenapi/pool.c server/xenapi/pool_join.c

@@ -43,13 +43,23 @@ static struct http_server *fuzz_server;
 static char fuzz_dir[64];
 static char fuzz_path[108];
 
-static void fuzz_echo(void *ctx, enum http_proto proto, const char *body,
-		      size_t len, xbt_buf *out)
+static bool fuzz_echo(void *ctx, struct http_park *park,
+		      enum http_proto proto, const char *body, size_t len,
+		      xbt_buf *out)
 {
 	(void)ctx;
 	(void)body;
+	/* Parked answers: answered at once, from the calling thread. */
+	if (park && len && body[0] == 'P') {
+		xbt_buf b = XBT_BUF_INIT;
+		xbt_buf_addf(&b, "parked len:%zu", len);
+		http_park_answer(park, &b);
+		xbt_buf_release(&b);
+		return true;
+	}
 	xbt_buf_addf(out, "%s len:%zu", proto == HTTP_JSONRPC ? "json" : "xml",
 		     len);
+	return false;
 }
 
 static int64_t fuzz_now_ms(void)
