@@ -59,7 +59,7 @@ attackers' process wakes about 400 times a second with the defaults.
 
 usage: bench_front.py [--slow-header N] [--slow-body N] [--idle N]
        [--seconds S] [--rounds N] [--interval S] [--ramp S] [--settle S]
-       [--timeout S]        (XBT_BUILDDIR: the build tree)
+       [--timeout S] [--max-connections N]     (XBT_BUILDDIR: the build tree)
 """
 
 import argparse
@@ -482,13 +482,21 @@ def print_proc(label, s, extra=""):
         label, s["rss"] / 1024, s["threads"], s["sockets"], s["cpu"], extra))
 
 
-def front_args(help_text):
+def front_args(help_text, max_conn):
+    """xbtd's connection options: the event-driven front's when its --help
+    has them; --max-connections max_conn (when given) on either front."""
+    args = []
     if "--max-connections-per-ip" in help_text and \
             "--max-connections" in help_text.replace(
                 "--max-connections-per-ip", ""):
-        return ["--max-connections", "10000", "--max-connections-per-ip",
+        args = ["--max-connections", "10000", "--max-connections-per-ip",
                 "5000"]
-    return []
+    if max_conn:
+        if args:
+            args[1] = str(max_conn)
+        else:
+            args = ["--max-connections", str(max_conn)]
+    return args
 
 
 def main():
@@ -509,6 +517,10 @@ def main():
     ap.add_argument("--settle", type=float, default=30.0,
                     help="wait at most S s for the attackers to connect "
                     "(default 30)")
+    ap.add_argument("--max-connections", type=int, default=0,
+                    help="pass --max-connections N to xbtd (default: "
+                    "10000 on a front with --max-connections-per-ip, "
+                    "else xbtd's own default)")
     ap.add_argument("--timeout", type=float, default=5.0,
                     help="the fresh client's socket timeout (default 5)")
     a = ap.parse_args()
@@ -521,7 +533,7 @@ def main():
     total = sum(counts.values())
 
     _, help_out, help_err = fx.run_xbtd(["--help"])
-    args = front_args(help_out + help_err)
+    args = front_args(help_out + help_err, a.max_connections)
     print("HTTP front under slow clients: %d slow-header, %d slow-body, "
           "%d idle connections; %d cores, load average %.2f at start, %s" % (
               a.slow_header, a.slow_body, a.idle, os.cpu_count(),
@@ -530,6 +542,8 @@ def main():
                                   "none (its --help has no "
                                   "--max-connections-per-ip: the Abyss "
                                   "front, with its default cap)"))
+    if args and "--max-connections-per-ip" not in args:
+        print("  (an older front, its connection cap raised by hand)")
     print("  fresh client: a new connection per round, login then "
           "pool.get_all, %.0f s timeout, a round every %.0f ms at most" % (
               a.timeout, a.interval * 1e3))
