@@ -12,9 +12,10 @@ median.
 Method. One xbtd from the build tree (tests/xbtd_fixture.py), given
 --max-connections 10000 --max-connections-per-ip 5000 when its --help
 lists both options (the event-driven front), else nothing (the Abyss front
-and its default of 256 connections), so the script runs against either.
-The script raises its own RLIMIT_NOFILE to the hard limit first; xbtd
-inherits it.
+and its default of 256 connections), so the script runs against either;
+--max-connections N gives either front that cap (the Abyss front without
+its cap of 256, say). The script raises its own RLIMIT_NOFILE to the
+hard limit first; xbtd inherits it.
 
   unloaded  the fresh client: --rounds rounds, each on a new TCP connection
             (http.client, 5 s socket timeout, no retries), login then
@@ -42,7 +43,8 @@ inherits it.
   loaded    the same rounds for --seconds s, the attackers still trickling.
 
 Figures: p50/p90/p99/max per phase and call, calls over 2 s, failed calls
-by cause (timeout, reset, refused, an HTTP status, a XenAPI failure). A
+by cause (connect timeout: xbtd's listen backlog is full; timeout: no
+answer; reset, refused, an HTTP status, a XenAPI failure). A
 failed call counts as never answered in the percentiles ("fail"); max is
 the slowest answered call. xbtd's VmRSS and Threads (/proc/PID/status),
 its open sockets and its CPU time, unloaded and under load (peak of
@@ -55,7 +57,7 @@ otherwise. The exit status is 0 either way (it is a benchmark); 1 only
 when xbtd did not stop cleanly.
 
 The client, the attackers and xbtd share the machine's cores; the
-attackers' process wakes about 400 times a second with the defaults.
+attackers' process sends about 270 bytes a second with the defaults.
 
 usage: bench_front.py [--slow-header N] [--slow-body N] [--idle N]
        [--seconds S] [--rounds N] [--interval S] [--ramp S] [--settle S]
@@ -141,7 +143,11 @@ class Herd:
         heapq.heappush(self.timers, (due, self.seq, a, a.epoch, action))
 
     def open(self, a):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        except OSError:  # out of descriptors
+            self.connect_failed(a)
+            return
         s.setblocking(False)
         rc = s.connect_ex(self.addr)
         if rc not in (0, errno.EINPROGRESS):
@@ -389,7 +395,7 @@ def rounds(srv, timeout, interval, count=None, seconds=None, sample=None):
     return out, time.monotonic() - start
 
 
-# ---- xbtd from /proc ----------------------------------------------------------
+# ---- xbtd from /proc ------------------------------------------------------
 
 def proc_status(pid):
     """VmRSS (KiB), Threads, open sockets and CPU seconds of pid."""
@@ -653,7 +659,8 @@ def main():
     for name in ("session.login_with_password", "pool.get_all"):
         u = summary([c for c in unloaded if c[0] == name])
         lm = summary([c for c in loaded if c[0] == name])
-        ratio = lm["p90"] / u["p50"] if u["p50"] else math.inf
+        ratio = (lm["p90"] / u["p50"] if 0 < u["p50"] < math.inf
+                 else math.inf)
         worst = max(worst, ratio)
         print("  %s: p90 loaded / p50 unloaded = %s / %s = %s "
               "(goal <= %.0f): %s" % (
