@@ -335,13 +335,23 @@ void xbt_wire_json_value(xbt_buf *out, xmlrpc_value *v)
 #define RESPONSE_HEAD XML_DECL "<methodResponse><params><param><value><struct>"
 #define RESPONSE_TAIL "</struct></value></param></params></methodResponse>"
 
+#define SUCCESS_HEAD RESPONSE_HEAD \
+	"<member><name>Status</name><value>Success</value>" \
+	"</member><member><name>Value</name>"
+#define SUCCESS_TAIL "</member>" RESPONSE_TAIL
+
 void xbt_wire_xml_success(xbt_buf *out, xmlrpc_value *v)
 {
-	xbt_buf_addstr(out, RESPONSE_HEAD
-		       "<member><name>Status</name><value>Success</value>"
-		       "</member><member><name>Value</name>");
+	xbt_buf_addstr(out, SUCCESS_HEAD);
 	xbt_wire_xml_value(out, v);
-	xbt_buf_addstr(out, "</member>" RESPONSE_TAIL);
+	xbt_buf_addstr(out, SUCCESS_TAIL);
+}
+
+void xbt_wire_xml_success_text(xbt_buf *out, const char *value, size_t len)
+{
+	xbt_buf_addstr(out, SUCCESS_HEAD);
+	xbt_buf_add(out, value, len);
+	xbt_buf_addstr(out, SUCCESS_TAIL);
 }
 
 void xbt_wire_xml_failure(xbt_buf *out, const xbt_error *e)
@@ -390,15 +400,33 @@ void xbt_wire_xml_call(xbt_buf *out, const char *method,
 /* ---- JSON-RPC envelopes ------------------------------------------------------ */
 
 /* Field orders are those of xapi's (rpc-light's) Jsonrpc.json_of_response. */
-void xbt_wire_jsonrpc_success(xbt_buf *out, bool v2, const char *id_json,
-			      xmlrpc_value *v)
+static void jsonrpc_success_head(xbt_buf *out, bool v2)
 {
 	xbt_buf_addstr(out, v2 ? "{\"jsonrpc\":\"2.0\",\"result\":"
 			       : "{\"result\":");
-	xbt_wire_json_value(out, v);
+}
+
+static void jsonrpc_success_tail(xbt_buf *out, bool v2, const char *id_json)
+{
 	if (!v2)
 		xbt_buf_addstr(out, ",\"error\":null");
 	xbt_buf_addf(out, ",\"id\":%s}", id_json ? id_json : "null");
+}
+
+void xbt_wire_jsonrpc_success(xbt_buf *out, bool v2, const char *id_json,
+			      xmlrpc_value *v)
+{
+	jsonrpc_success_head(out, v2);
+	xbt_wire_json_value(out, v);
+	jsonrpc_success_tail(out, v2, id_json);
+}
+
+void xbt_wire_jsonrpc_success_text(xbt_buf *out, bool v2, const char *id_json,
+				   const char *value, size_t len)
+{
+	jsonrpc_success_head(out, v2);
+	xbt_buf_add(out, value, len);
+	jsonrpc_success_tail(out, v2, id_json);
 }
 
 /*

@@ -70,6 +70,14 @@ void xbt_wire_jsonrpc_success(xbt_buf *out, bool v2, const char *id_json,
 			      xmlrpc_value *v);
 void xbt_wire_jsonrpc_failure(xbt_buf *out, bool v2, const char *id_json,
 			      const xbt_error *e);
+/*
+ * The success envelopes around a value already written by
+ * xbt_wire_xml_value or xbt_wire_json_value: one value's text shared by
+ * many responses (event waits answered alike).
+ */
+void xbt_wire_xml_success_text(xbt_buf *out, const char *value, size_t len);
+void xbt_wire_jsonrpc_success_text(xbt_buf *out, bool v2, const char *id_json,
+				   const char *value, size_t len);
 
 /*
  * Parses JSON (RFC 8259, by hand: api/json.c says why) into xmlrpc-c

@@ -70,13 +70,11 @@ struct http_req {
 
 /* ---- answers -------------------------------------------------------------- */
 
-/* Queues an answer; body is copied. close: the connection ends after it. */
-static enum MHD_Result http_answer(struct MHD_Connection *mc,
-				   unsigned status, const char *type,
-				   const char *body, size_t len, bool close)
+/* Queues r (and drops our reference). close: the connection ends after. */
+static enum MHD_Result http_queue(struct MHD_Connection *mc, unsigned status,
+				  struct MHD_Response *r, const char *type,
+				  bool close)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(
-		len, (void *)body, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result ret = MHD_NO;
 
 	if (!r)
@@ -99,6 +97,28 @@ static enum MHD_Result http_answer(struct MHD_Connection *mc,
 	MHD_destroy_response(r);
 out:
 	return ret;
+}
+
+/* Queues an answer; body is copied. */
+static enum MHD_Result http_answer(struct MHD_Connection *mc,
+				   unsigned status, const char *type,
+				   const char *body, size_t len, bool close)
+{
+	return http_queue(mc, status, MHD_create_response_from_buffer(
+				  len, (void *)body, MHD_RESPMEM_MUST_COPY),
+			  type, close);
+}
+
+/* Queues a call's answer: its buffer goes to libmicrohttpd, uncopied. */
+static enum MHD_Result http_answer_buf(struct MHD_Connection *mc,
+				       const char *type, xbt_buf *body)
+{
+	size_t len;
+	char *bytes = xbt_buf_detach(body, &len);
+
+	return http_queue(mc, 200, MHD_create_response_from_buffer(
+				  len, bytes, MHD_RESPMEM_MUST_FREE),
+			  type, false);
 }
 
 /* A framing error: text, and the connection closed. */
@@ -226,6 +246,30 @@ static void http_req_run(struct http_call *call)
 	MHD_resume_connection(req->mc);
 }
 
+/*
+ * Resumes deferred by a batch on this thread: answering many parks, then
+ * resuming them together, wakes the event threads once rather than
+ * letting them contend with the answering thread for each one.
+ */
+static _Thread_local struct {
+	struct MHD_Connection **v;
+	size_t n, cap;
+	bool open;
+} http_batch;
+
+void http_park_batch_begin(void)
+{
+	http_batch.open = true;
+}
+
+void http_park_batch_end(void)
+{
+	for (size_t i = 0; i < http_batch.n; i++)
+		MHD_resume_connection(http_batch.v[i]);
+	free(http_batch.v);
+	memset(&http_batch, 0, sizeof(http_batch));
+}
+
 void http_park_answer(struct http_park *p, xbt_buf *out)
 {
 	struct http_req *req = (struct http_req *)((char *)p -
@@ -239,8 +283,18 @@ void http_park_answer(struct http_park *p, xbt_buf *out)
 	}
 	req->done = true;
 	/* Still in the callback: http_req_run resumes it. */
-	if (http_conn_park_answered(req->s, p))
+	if (!http_conn_park_answered(req->s, p))
+		return;
+	if (!http_batch.open) {
 		MHD_resume_connection(req->mc);
+		return;
+	}
+	if (http_batch.n == http_batch.cap) {
+		http_batch.cap = http_batch.cap ? 2 * http_batch.cap : 64;
+		http_batch.v = xbt_reallocarray(http_batch.v, http_batch.cap,
+						sizeof(*http_batch.v));
+	}
+	http_batch.v[http_batch.n++] = req->mc;
 }
 
 bool http_park_gone(const struct http_park *p)
@@ -315,9 +369,7 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *mc,
 	if (req->done && req->close_after) {
 		ret = MHD_NO;  /* the client is gone: no answer */
 	} else if (req->done) {
-		ret = http_answer(mc, 200, http_type(req->proto), req->out.buf,
-				  req->out.len, false);
-		xbt_buf_release(&req->out);
+		ret = http_answer_buf(mc, http_type(req->proto), &req->out);
 		http_conn_set(s, req->conn, CONN_WRITING);
 	} else if (req->called) {
 		ret = MHD_YES;  /* resumed early: still running */

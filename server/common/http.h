@@ -104,6 +104,12 @@ void http_park_answer(struct http_park *park, xbt_buf *out);
  */
 bool http_park_gone(const struct http_park *park);
 void http_park_on_gone(struct http_park *park, void (*fn)(void *), void *arg);
+/*
+ * Between these, parks answered on this thread are resumed together at
+ * the end (fewer wake-ups of the event threads for a burst of answers).
+ */
+void http_park_batch_begin(void);
+void http_park_batch_end(void);
 
 struct http_server;
 

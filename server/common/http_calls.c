@@ -24,7 +24,7 @@ static void *http_call_thread(void *arg)
 {
 	struct http_calls *c = arg;
 
-	log_set_thread_name("http-call");
+	log_name_thread("http-call");
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
 		struct http_call *call;

@@ -507,7 +507,7 @@ static void *http_reaper(void *arg)
 	struct http_conn *conn;
 	int64_t next_expiry = 0;
 
-	log_set_thread_name("http-reaper");
+	log_name_thread("http-reaper");
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping) {
 		size_t ngone = 0;

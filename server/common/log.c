@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,15 @@ bool log_enabled(enum log_level level)
 void log_set_thread_name(const char *name)
 {
 	snprintf(log_thread, sizeof(log_thread), "%s", name);
+}
+
+void log_name_thread(const char *name)
+{
+	char comm[16];
+
+	log_set_thread_name(name);
+	snprintf(comm, sizeof(comm), "%s", name);
+	pthread_setname_np(pthread_self(), comm);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

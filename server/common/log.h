@@ -20,6 +20,11 @@ bool log_enabled(enum log_level level);
 
 /* Names the calling thread in its log lines (copied; "" clears). */
 void log_set_thread_name(const char *name);
+/*
+ * A long-lived thread's name, in its log lines and for the kernel (top,
+ * perf, /proc/PID/task/TID/comm; cut to 15 bytes there).
+ */
+void log_name_thread(const char *name);
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

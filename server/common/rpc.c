@@ -271,6 +271,48 @@ void rpc_park_finish(struct rpc_park *p, xmlrpc_value *result,
 	rpc_park_free(p);
 }
 
+void rpc_shared_init(struct rpc_shared *sh, xmlrpc_value *result)
+{
+	memset(sh, 0, sizeof(*sh));
+	sh->result = result;
+	xbt_buf_init(&sh->xml);
+	xbt_buf_init(&sh->json);
+}
+
+void rpc_shared_release(struct rpc_shared *sh)
+{
+	if (sh->result)
+		xmlrpc_DECREF(sh->result);
+	xbt_buf_release(&sh->xml);
+	xbt_buf_release(&sh->json);
+	sh->result = NULL;
+}
+
+void rpc_park_finish_shared(struct rpc_park *p, struct rpc_shared *sh)
+{
+	xbt_buf out = XBT_BUF_INIT;
+
+	if (p->json) {
+		if (!sh->have_json) {
+			xbt_wire_json_value(&sh->json, sh->result);
+			sh->have_json = true;
+		}
+		xbt_buf_grow(&out, sh->json.len + 128);
+		xbt_wire_jsonrpc_success_text(&out, p->v2, p->id, sh->json.buf,
+					      sh->json.len);
+	} else {
+		if (!sh->have_xml) {
+			xbt_wire_xml_value(&sh->xml, sh->result);
+			sh->have_xml = true;
+		}
+		xbt_buf_grow(&out, sh->xml.len + 256);
+		xbt_wire_xml_success_text(&out, sh->xml.buf, sh->xml.len);
+	}
+	http_park_answer(p->hp, &out);
+	xbt_buf_release(&out);
+	rpc_park_free(p);
+}
+
 void rpc_park_drop(struct rpc_park *p)
 {
 	http_park_answer(p->hp, NULL);

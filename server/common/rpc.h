@@ -97,6 +97,19 @@ void rpc_park_finish(struct rpc_park *p, xmlrpc_value *result,
 		     xbt_error *err);
 void rpc_park_drop(struct rpc_park *p);
 bool rpc_park_gone(const struct rpc_park *p);
+/*
+ * One result answering many parked calls: its value is written once per
+ * protocol, each call gets its own envelope (and JSON-RPC id).
+ */
+struct rpc_shared {
+	xmlrpc_value *result;
+	xbt_buf xml, json;
+	bool have_xml, have_json;
+};
+void rpc_shared_init(struct rpc_shared *sh, xmlrpc_value *result);
+void rpc_shared_release(struct rpc_shared *sh);
+/* rpc_park_finish with sh's result (sh keeps its reference). */
+void rpc_park_finish_shared(struct rpc_park *p, struct rpc_shared *sh);
 void rpc_park_on_gone(struct rpc_park *p, void (*fn)(void *), void *arg);
 
 #endif

@@ -288,7 +288,26 @@ static bool from_look(struct event_wait *w, xmlrpc_value **result,
 	evlog_read_end();
 	if (done)
 		*result = from_result(f);
+	/* Events found answer every wait of the same cursor and subs. */
+	w->shareable = done && f->got.n;
 	return done;
+}
+
+static void from_key(const struct event_wait *w, xbt_buf *key)
+{
+	const struct from_wait *f = (const struct from_wait *)w;
+
+	xbt_buf_addf(key, "%" PRIu64, f->cursor);
+	for (size_t i = 0; i < f->subs.n; i++)
+		xbt_buf_addf(key, "|%s", f->subs.v[i].text ?
+			     f->subs.v[i].text : "");
+}
+
+static bool from_adopt(struct event_wait *w)
+{
+	struct from_wait *f = (struct from_wait *)w;
+
+	return !event_session_ended(f->session, &f->gen);
 }
 
 /*
@@ -328,6 +347,8 @@ xbt_error *event_from(struct call *call, xmlrpc_value *const *args,
 
 	f->w.look = from_look;
 	f->w.release = from_release;
+	f->w.key = from_key;
+	f->w.adopt = from_adopt;
 	f->session = xbt_strdup(call->session);
 	/* Not the current generation: the first look asks session.c. */
 	f->gen = session_generation() - 1;

@@ -19,6 +19,9 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include <stdint.h>
+#include <stdlib.h>
+
 #include "event_wait.h"
 #include "evlog.h"
 #include "log.h"
@@ -98,19 +101,73 @@ static void ew_end(struct event_wait *w, bool drop, xmlrpc_value *result,
 	w->release(w);
 }
 
+/* The answers of one pass shared by key: an open-addressing table. */
+struct ew_group {
+	uint64_t hash;
+	char *key;                 /* NULL: a free slot */
+	struct rpc_shared sh;
+};
+
+struct ew_groups {
+	struct ew_group *v;
+	size_t cap;                /* a power of two, over twice the waits */
+};
+
+static uint64_t ew_hash(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603ull;  /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return h;
+}
+
+/* The key's slot: its group, or the free slot where it would go. */
+static struct ew_group *ew_slot(struct ew_groups *g, const xbt_buf *key,
+				uint64_t h)
+{
+	size_t i = h & (g->cap - 1);
+
+	while (g->v[i].key && (g->v[i].hash != h ||
+			       strcmp(g->v[i].key, key->buf) != 0))
+		i = (i + 1) & (g->cap - 1);
+	return &g->v[i];
+}
+
+static void ew_groups_release(struct ew_groups *g)
+{
+	for (size_t i = 0; i < g->cap; i++) {
+		if (!g->v[i].key)
+			continue;
+		free(g->v[i].key);
+		rpc_shared_release(&g->v[i].sh);
+	}
+	free(g->v);
+}
+
 /*
  * One pass over batch, no lock held: what each wake concerns. Waits not
- * done stay in batch.
+ * done stay in batch. With events, waits of one key share one answer.
  */
-static void ew_pass(struct event_wait_list *batch, bool events, bool gone,
-		    const struct timespec *now)
+static void ew_pass(struct event_wait_list *batch, size_t n, bool events,
+		    bool gone, const struct timespec *now)
 {
+	struct ew_groups groups = { NULL, 0 };
 	struct event_wait *w, *next;
+	xbt_buf key = XBT_BUF_INIT;
 
+	if (events) {
+		groups.cap = 16;
+		while (groups.cap < 2 * n + 2)
+			groups.cap *= 2;
+		groups.v = xbt_calloc(groups.cap, sizeof(*groups.v));
+	}
 	for (w = TAILQ_FIRST(batch); w; w = next) {
+		struct ew_group *slot = NULL;
 		xmlrpc_value *result = NULL;
 		xbt_error *err = NULL;
 		bool due = ew_has_deadline(w) && !ew_before(now, &w->deadline);
+		uint64_t h = 0;
 
 		next = TAILQ_NEXT(w, link);
 		/* At the stop every wait is answered, gone or not. */
@@ -122,11 +179,37 @@ static void ew_pass(struct event_wait_list *batch, bool events, bool gone,
 		if (!(events || w->fresh || due || evlog_stopping()))
 			continue;
 		w->fresh = false;
-		if (w->look(w, &result, &err)) {
-			TAILQ_REMOVE(batch, w, link);
-			ew_end(w, false, result, err);
+		if (groups.v && w->key) {
+			xbt_buf_reset(&key);
+			w->key(w, &key);
+			h = ew_hash(key.buf, key.len);
+			slot = ew_slot(&groups, &key, h);
+			if (slot->key && w->adopt(w)) {
+				TAILQ_REMOVE(batch, w, link);
+				atomic_fetch_sub(&ew_count, 1);
+				rpc_park_finish_shared(w->park, &slot->sh);
+				w->release(w);
+				continue;
+			}
 		}
+		w->shareable = false;
+		if (!w->look(w, &result, &err))
+			continue;
+		TAILQ_REMOVE(batch, w, link);
+		if (slot && !slot->key && !err && w->shareable) {
+			slot->key = xbt_strdup(key.buf);
+			slot->hash = h;
+			rpc_shared_init(&slot->sh, result);
+			atomic_fetch_sub(&ew_count, 1);
+			rpc_park_finish_shared(w->park, &slot->sh);
+			w->release(w);
+			continue;
+		}
+		ew_end(w, false, result, err);
 	}
+	xbt_buf_release(&key);
+	if (groups.v)
+		ew_groups_release(&groups);
 }
 
 static void *ew_main(void *unused)
@@ -134,7 +217,7 @@ static void *ew_main(void *unused)
 	struct event_wait_list batch = TAILQ_HEAD_INITIALIZER(batch);
 
 	(void)unused;
-	log_set_thread_name("event-wait");
+	log_name_thread("event-wait");
 	pthread_mutex_lock(&ew_lock);
 	for (;;) {
 		struct timespec now, earliest = { 0, 0 };
@@ -163,7 +246,9 @@ static void *ew_main(void *unused)
 		ew_events = ew_gone = ew_fresh = false;
 		TAILQ_CONCAT(&batch, &ew_waits, link);
 		pthread_mutex_unlock(&ew_lock);
-		ew_pass(&batch, events, gone, &now);
+		http_park_batch_begin();
+		ew_pass(&batch, atomic_load(&ew_count), events, gone, &now);
+		http_park_batch_end();
 		pthread_mutex_lock(&ew_lock);
 		/* Parked meanwhile go after those already waiting. */
 		TAILQ_CONCAT(&batch, &ew_waits, link);

@@ -17,6 +17,7 @@
 
 #include "rpc.h"
 #include "xbt/backtrace.h"
+#include "xbt/buf.h"
 
 struct event_wait {
 	TAILQ_ENTRY(event_wait) link;
@@ -30,6 +31,16 @@ struct event_wait {
 	bool (*look)(struct event_wait *w, xmlrpc_value **result,
 		     xbt_error **err);
 	void (*release)(struct event_wait *w);
+	/*
+	 * Shared answers (optional): key appends a text equal for waits
+	 * whose looks, now, would give the same result; a look whose result
+	 * holds for every wait of its key sets shareable. A wait of that key
+	 * then takes the result (written once per protocol) if adopt says it
+	 * may (its own session still lives), without a look of its own.
+	 */
+	void (*key)(const struct event_wait *w, xbt_buf *key);
+	bool (*adopt)(struct event_wait *w);
+	bool shareable;
 };
 
 /*
