@@ -43,6 +43,9 @@
 #define HTTP_REFUSED_LINGER_MS 1000
 /* Answers still being written when the server stops get this long. */
 #define HTTP_STOP_WRITE_MS 1000
+/* After the client ends its stream, libmicrohttpd's time to answer what
+ * came before the end. */
+#define HTTP_PEER_CLOSED_GRACE_MS 300
 /* The reaper's tick: deadlines are whole seconds. */
 #define HTTP_REAPER_TICK_MS 200
 /* Parked sockets' events handled per wake-up. */
@@ -70,6 +73,14 @@ static void http_send_canned(int fd, const char *status, const char *body)
 	if (n > 0 && (size_t)n < sizeof(msg))
 		(void)send(fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
+
+/* A park's on_gone hook, called once the lock is free. */
+struct http_gone {
+	void (*fn)(void *);
+	void *arg;
+};
+
+static void http_park_mark_gone(struct http_server *s, struct http_park *p);
 
 /* One client address and its connections. */
 struct http_ip {
@@ -208,6 +219,58 @@ static void http_conn_state(struct http_server *s, struct http_conn *conn,
 	conn->since_ms = http_now_ms();
 }
 
+/*
+ * Under s->lock: (re)arms the one-shot watch for the client's end of the
+ * stream. libmicrohttpd's edge-triggered reads can miss an end that came
+ * with the last bytes, which would leave the connection open until its
+ * deadline: the reaper sees it instead.
+ */
+static void http_conn_watch(struct http_server *s, struct http_conn *conn,
+			    int op)
+{
+	struct epoll_event ev = {
+		.events = EPOLLRDHUP | EPOLLONESHOT,
+		.data.ptr = conn,
+	};
+
+	if (conn->fd >= 0)
+		epoll_ctl(s->epfd, op, conn->fd, &ev);
+}
+
+/*
+ * Under s->lock: the client ended its stream. A connection still reading
+ * is ended by the reaper's next pass a little later (libmicrohttpd may
+ * yet answer what came before the end); a parked one is gone (the caller
+ * calls the hook); one being served learns it when it parks or goes idle.
+ */
+static bool http_conn_peer_closed(struct http_server *s,
+				  struct http_conn *conn, struct http_gone *g)
+{
+	bool hook = false;
+
+	conn->peer_closed = true;
+	conn->peer_closed_ms = http_now_ms();
+	switch (conn->state) {
+	case CONN_IDLE:
+	case CONN_READING:
+	case CONN_REFUSED:
+		break;
+	case CONN_PARKED:
+		if (conn->park->gone)
+			break;
+		g->fn = conn->park->on_gone;
+		g->arg = conn->park->on_gone_arg;
+		http_park_mark_gone(s, conn->park);
+		hook = true;
+		break;
+	case CONN_CALLING:
+	case CONN_WRITING:
+	case CONN_CLOSING:
+		break;
+	}
+	return hook;
+}
+
 /* Tells the client why it is refused; the socket is new and empty. */
 static void http_refuse(struct http_server *s, struct http_conn *conn,
 			bool per_ip)
@@ -249,6 +312,7 @@ static void http_conn_open(struct http_server *s, struct MHD_Connection *mc,
 		over_ip = ++conn->ip->count > s->cfg.max_conn_per_ip;
 	}
 	http_conn_state(s, conn, CONN_IDLE);
+	http_conn_watch(s, conn, EPOLL_CTL_ADD);
 	if (over_total || over_ip) {
 		http_conn_state(s, conn, CONN_REFUSED);
 		http_refuse(s, conn, !over_total);
@@ -260,6 +324,9 @@ static void http_conn_open(struct http_server *s, struct MHD_Connection *mc,
 static void http_conn_close(struct http_server *s, struct http_conn *conn)
 {
 	pthread_mutex_lock(&s->lock);
+	/* Before libmicrohttpd closes the descriptor. */
+	if (conn->fd >= 0)
+		epoll_ctl(s->epfd, EPOLL_CTL_DEL, conn->fd, NULL);
 	http_conn_state(s, conn, CONN_CLOSING);
 	LIST_REMOVE(conn, link);
 	s->nconn--;
@@ -325,21 +392,16 @@ static void http_conn_wake_reaper(struct http_server *s)
 	(void)!write(s->wakefd, &one, sizeof(one));
 }
 
-/* Under s->lock: marks p gone and stops watching its socket. */
+/* Under s->lock (the one-shot watch needs no undoing). */
 static void http_park_mark_gone(struct http_server *s, struct http_park *p)
 {
+	(void)s;
 	p->gone = true;
-	if (p->state == PARK_PARKED && p->conn->fd >= 0)
-		epoll_ctl(s->epfd, EPOLL_CTL_DEL, p->conn->fd, NULL);
 }
 
 bool http_conn_park(struct http_server *s, struct http_conn *conn,
 		    struct http_park *p)
 {
-	struct epoll_event ev = {
-		.events = EPOLLRDHUP | EPOLLHUP | EPOLLERR,
-		.data.ptr = conn,
-	};
 	void (*gone_fn)(void *) = NULL;
 	void *gone_arg = NULL;
 	bool parked;
@@ -351,9 +413,9 @@ bool http_conn_park(struct http_server *s, struct http_conn *conn,
 		p->conn = conn;
 		conn->park = p;
 		http_conn_state(s, conn, CONN_PARKED);
-		if (s->stopping || conn->fd < 0 ||
-		    epoll_ctl(s->epfd, EPOLL_CTL_ADD, conn->fd, &ev) != 0) {
-			/* Nobody could tell the client's end: end it now. */
+		/* Watched again: an end seen while the call ran is known. */
+		http_conn_watch(s, conn, EPOLL_CTL_MOD);
+		if (s->stopping || conn->peer_closed) {
 			if (!p->gone) {
 				gone_fn = p->on_gone;
 				gone_arg = p->on_gone_arg;
@@ -374,8 +436,6 @@ bool http_conn_park_answered(struct http_server *s, struct http_park *p)
 	pthread_mutex_lock(&s->lock);
 	was_parked = p->state == PARK_PARKED;
 	if (was_parked) {
-		if (!p->gone && p->conn->fd >= 0)
-			epoll_ctl(s->epfd, EPOLL_CTL_DEL, p->conn->fd, NULL);
 		p->conn->park = NULL;
 		http_conn_state(s, p->conn, CONN_CALLING);
 	}
@@ -404,11 +464,6 @@ void http_conn_park_on_gone(struct http_server *s, struct http_park *p,
 }
 
 /* Calls the hooks of n parks just marked gone, no lock held. */
-struct http_gone {
-	void (*fn)(void *);
-	void *arg;
-};
-
 static void http_gone_call(struct http_gone *g, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -463,14 +518,16 @@ static bool http_conn_expired(const struct http_server *s,
 			      const struct http_conn *conn, int64_t now)
 {
 	int64_t age = now - conn->since_ms;
+	bool ended = conn->peer_closed &&
+		now - conn->peer_closed_ms >= HTTP_PEER_CLOSED_GRACE_MS;
 
 	switch (conn->state) {
 	case CONN_IDLE:
-		return age >= (int64_t)s->cfg.keepalive_s * 1000;
+		return ended || age >= (int64_t)s->cfg.keepalive_s * 1000;
 	case CONN_READING:
-		return age >= (int64_t)s->cfg.request_s * 1000;
+		return ended || age >= (int64_t)s->cfg.request_s * 1000;
 	case CONN_REFUSED:
-		return age >= HTTP_REFUSED_LINGER_MS;
+		return ended || age >= HTTP_REFUSED_LINGER_MS;
 	case CONN_CALLING:
 	case CONN_PARKED:
 	case CONN_WRITING:
@@ -490,7 +547,7 @@ static void http_conn_expire(struct http_server *s)
 		if (conn->fd < 0 || !http_conn_expired(s, conn, now))
 			continue;
 		/* A request begun: say why it ends. */
-		if (conn->state == CONN_READING)
+		if (conn->state == CONN_READING && !conn->peer_closed)
 			http_send_canned(conn->fd, "408 Request Timeout",
 					 "the request took too long to "
 					 "arrive\n");
@@ -533,12 +590,10 @@ static void *http_reaper(void *arg)
 				(void)!read(s->wakefd, &v, sizeof(v));
 				continue;
 			}
-			/* Answered or closed since: nothing to tell. */
-			if (conn->state != CONN_PARKED || conn->park->gone)
-				continue;
-			gone[ngone].fn = conn->park->on_gone;
-			gone[ngone++].arg = conn->park->on_gone_arg;
-			http_park_mark_gone(s, conn->park);
+			/* Closed since (in the graveyard): nothing to do. */
+			if (conn->state != CONN_CLOSING &&
+			    http_conn_peer_closed(s, conn, &gone[ngone]))
+				ngone++;
 		}
 		if (ngone) {
 			pthread_mutex_unlock(&s->lock);

@@ -87,6 +87,8 @@ struct http_conn {
 	enum http_conn_state state;
 	int64_t since_ms;          /* monotonic */
 	struct http_park *park;    /* while CONN_PARKED */
+	bool peer_closed;          /* the client ended its stream ... */
+	int64_t peer_closed_ms;    /* ... then (monotonic) */
 };
 
 struct http_server {
