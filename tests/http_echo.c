@@ -3,16 +3,15 @@
  * A test server on the HTTP front: every RPC is answered with a XenAPI
  * success whose value is "proto:<xml|json> len:<body bytes>".
  *
- *   tests/http_echo [--addr A] [--port N] [--max-body N]
+ *   tests/http_echo [--addr A] [--port N] [the daemons' HTTP options]
  *
  * A body that starts with "sleep:N" makes the callback sleep N ms first
  * (a slow call); one that starts with "stack" makes it use 512 KiB of
- * stack (more than Abyss's default thread stack). Prints "listening on PORT" once ready; SIGTERM or SIGINT
+ * stack (more than a default small thread stack). Prints "listening on PORT" once ready; SIGTERM or SIGINT
  * stop it (exit status 0), after "http_stop took N ms" on stderr.
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,8 @@
 #include <time.h>
 
 #include "http.h"
+#include "log.h"
+#include "options.h"
 
 /*
  * Touches a 512 KiB stack array page by page from its top down, so that a
@@ -64,56 +65,42 @@ static void echo_rpc(void *ctx, enum http_proto proto, const char *body,
 			     "</methodResponse>", len);
 }
 
-static unsigned long echo_number(const char *s, const char *what)
-{
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
+static struct http_config echo_cfg;
+static const char *echo_addr = "127.0.0.1";
+static int echo_log_level;
 
-	if (*s < '0' || *s > '9' || *end) {
-		fprintf(stderr, "http_echo: bad %s: %s\n", what, s);
-		exit(2);
-	}
-	return v;
-}
+static const struct opt echo_options[] = {
+	{ "addr", OPT_STRING, &echo_addr, "127.0.0.1", NULL, NULL, 0, 0, NULL,
+	  "A", "numeric address, or an absolute path (Unix-domain socket)" },
+	/* Wider than TCP's, so that http_start's own check is tested. */
+	{ "port", OPT_UINT, &echo_cfg.port, "0", NULL, NULL, 0, 1000000, NULL,
+	  "N", "TCP port (0: any free one)" },
+	HTTP_OPTIONS(echo_cfg),
+	{ "log-level", OPT_CUSTOM, &echo_log_level, "warn", NULL, NULL, 0, 0,
+	  opt_parse_log_level, "LEVEL", "error, warn, info or debug" },
+};
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "addr", required_argument, NULL, 'a' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "max-body", required_argument, NULL, 'm' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct http_config cfg = { .addr = "127.0.0.1" };
 	struct http_server *srv;
 	struct timespec t0, t1;
 	xbt_error *err;
 	sigset_t set;
-	int c, sig;
+	int sig, status;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			cfg.addr = optarg;
-			break;
-		case 'p':
-			cfg.port = (unsigned)echo_number(optarg, "port");
-			break;
-		case 'm':
-			cfg.max_body = echo_number(optarg, "max-body");
-			break;
-		default:
-			fprintf(stderr, "usage: http_echo [--addr A] [--port N] "
-				"[--max-body N]\n");
-			return 2;
-		}
-	}
+	status = opt_parse(echo_options,
+			   sizeof(echo_options) / sizeof(echo_options[0]),
+			   "http_echo", "test", argc, argv);
+	if (status)
+		return status;
+	echo_cfg.addr = echo_addr;
+	log_init("http_echo", (enum log_level)echo_log_level, false);
 	/* Blocked before any thread starts, so only sigwait sees them. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if ((err = http_start(&cfg, echo_rpc, NULL, &srv))) {
+	if ((err = http_start(&echo_cfg, echo_rpc, NULL, &srv))) {
 		char *s = xbt_error_summary(err);
 		fprintf(stderr, "http_echo: %s\n", s);
 		free(s);

@@ -1,325 +1,351 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The HTTP front: Abyss's ServerRun on our own listening socket, with one
- * request handler that answers every request itself (Abyss's built-in file
- * handler never runs).
+ * The HTTP front on libmicrohttpd: its epoll event threads parse requests
+ * and send answers; a request's body is gathered here, then the
+ * connection is suspended while a call thread (http_calls.c) runs the rpc
+ * callback, and resumed to send the answer. Connection records, limits
+ * and deadlines are http_conn.c's.
  *
- * Why ServerRun and not our own accept loop with ServerRunConn2: in
- * xmlrpc-c 1.33, ServerRunChannel (which ServerRunConn2 calls) sets the
- * server's keepalivemaxconn to 1, so every connection it runs closes after
- * one request. ServerRun keeps connections alive and runs each in a thread
- * of its own; what we add is the shutdown: after ServerTerminate, ServerRun
- * interrupts the idle connections at once but then polls for their threads
- * with 2 s usleep()s. http_stop cuts each of those sleeps short with a
- * signal, so stopping takes milliseconds.
+ * libmicrohttpd does the HTTP: request parsing, chunked bodies, 100
+ * Continue, keep-alive and pipelining, HTTP/1.0, and its own answers to
+ * bad framing it finds (400; 414 and 431 past HTTP_HEADER_LIMIT). What it
+ * lets through and HTTP forbids, this file refuses: two Content-Length
+ * headers, or Transfer-Encoding with Content-Length (a request smuggled
+ * past a proxy that reads them otherwise), and codings other than chunked.
+ *
+ * An answer queued before the body is read closes the connection after
+ * it (libmicrohttpd cannot know where the next request starts): refusals
+ * are answered at once, everything else after the whole request is in.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pthread.h>
-#include <stdbool.h>
-#include <stdint.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <xmlrpc-c/abyss.h>
-
-#include "xbt/wire.h"
-#include "http.h"
-#include "http_body.h"
+#include "http_priv.h"
 #include "log.h"
+#include "xbt/wire.h"
 #include "xbt/xenapi.h"
 
-/* Requests served on one connection before Abyss closes it. */
-#define HTTP_MAX_REQUESTS_PER_CONN 100000
-/* Seconds a client may take to send the rest of a started request. */
-#define HTTP_READ_TIMEOUT 30
-/* Bytes handed to one ResponseWriteBody (its length is 32-bit). */
-#define HTTP_WRITE_PIECE (1u << 20)
-/* How often http_stop pokes the server thread while it waits. */
-#define HTTP_POKE_NS (5 * 1000 * 1000)
+/* Event threads: a few are enough, the calls run elsewhere. */
+#define HTTP_EVENT_THREADS_MIN 2
+#define HTTP_EVENT_THREADS_MAX 8
+/* Of a refused chunked body (its size unknown in advance), bytes read and
+ * dropped before the answer, past which the connection is just closed. */
+#define HTTP_DRAIN_MAX (1u << 20)
 
 static const char http_page_text[] =
 	"xbtd: a XenAPI server.\n"
 	"POST XML-RPC to any path, JSON-RPC to /jsonrpc.\n";
 
-struct http_server {
-	TServer abyss;
-	TChanSwitch *chanswitch;
-	int fd;
-	unsigned port;
-	char *unix_path;      /* bound here: unlinked at stop */
-	size_t max_body;
-	http_rpc_fn fn;
-	void *ctx;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool done;            /* ServerRun returned; under lock */
+/* One request, from its request line to its answer's end. */
+struct http_req {
+	struct http_call call;      /* first: http_req_run's container */
+	struct http_server *s;
+	struct MHD_Connection *mc;
+	struct http_conn *conn;
+	enum http_proto proto;
+	bool seen;                  /* the headers were checked */
+	bool too_large;             /* the body passed max_body */
+	bool called;                /* the call was started */
+	bool done;                  /* ... and has ended: out is the answer */
+	uint64_t dropped;           /* bytes of a refused body read */
+	xbt_buf body;
+	xbt_buf out;
 };
 
-/* ---- responses ----------------------------------------------------------- */
+/* ---- answers -------------------------------------------------------------- */
 
-/*
- * Abyss writes the status line, each header and the body with separate
- * send()s: nine TCP segments for one small answer, which costs more than
- * the call itself. Corking the socket around a response makes it one
- * segment. Abyss hides the socket, but runs one thread per connection, so
- * each thread finds its connection's descriptor once, by the peer address
- * Abyss does report, and keeps it.
- */
-static _Thread_local int http_conn_fd = -1;
-static _Thread_local struct sockaddr http_conn_peer;
-
-static int http_session_fd(TSession *ses)
+/* Queues an answer; body is copied. close: the connection ends after it. */
+static enum MHD_Result http_answer(struct MHD_Connection *mc,
+				   unsigned status, const char *type,
+				   const char *body, size_t len, bool close)
 {
-	void *info = NULL;
-	const struct abyss_unix_chaninfo *ci;
-	DIR *dir;
-	struct dirent *de;
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret = MHD_NO;
 
-	SessionGetChannelInfo(ses, &info);
-	ci = info;
-	if (!ci || (ci->peerAddr.sa_family != AF_INET &&
-		    ci->peerAddr.sa_family != AF_INET6))
-		return -1;
-	if (http_conn_fd >= 0 &&
-	    memcmp(&http_conn_peer, &ci->peerAddr, sizeof(ci->peerAddr)) == 0)
-		return http_conn_fd;
-	http_conn_fd = -1;
-	memcpy(&http_conn_peer, &ci->peerAddr, sizeof(ci->peerAddr));
-	if (!(dir = opendir("/proc/self/fd")))
-		return -1;
-	while ((de = readdir(dir)) && http_conn_fd < 0) {
-		struct sockaddr_storage peer;
-		socklen_t plen = sizeof(peer);
-		int fd = atoi(de->d_name);
-		if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd == dirfd(dir))
-			continue;
-		if (getpeername(fd, (struct sockaddr *)&peer, &plen) == 0 &&
-		    plen >= sizeof(ci->peerAddr) &&
-		    memcmp(&peer, &ci->peerAddr, sizeof(ci->peerAddr)) == 0)
-			http_conn_fd = fd;
-	}
-	closedir(dir);
-	return http_conn_fd;
-}
-
-static void http_cork(int fd, int on)
-{
-	if (fd >= 0)
-		setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
-}
-
-static void http_respond(TSession *ses, unsigned status, const char *type,
-			 const char *body, size_t len, bool send_body)
-{
-	int fd = http_session_fd(ses);
-
-	http_cork(fd, 1);
-	ResponseStatus(ses, (xmlrpc_uint16_t)status);
+	if (!r)
+		goto out;
 	if (type)
-		ResponseContentType(ses, type);
-	if (status != 204)
-		ResponseContentLength(ses, len);
-	ResponseAddField(ses, "Access-Control-Allow-Origin", "*");
-	ResponseWriteStart(ses);
-	for (size_t off = 0; send_body && off < len;) {
-		size_t n = len - off;
-		if (n > HTTP_WRITE_PIECE)
-			n = HTTP_WRITE_PIECE;
-		if (!ResponseWriteBody(ses, body + off, (xmlrpc_uint32_t)n))
-			break;  /* the client went away */
-		off += n;
+		MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+	if (close)
+		MHD_add_response_header(r, "Connection", "close");
+	if (status == 204) {
+		MHD_add_response_header(r, "Access-Control-Allow-Methods",
+					"POST, OPTIONS");
+		MHD_add_response_header(r, "Access-Control-Allow-Headers",
+					"Content-Type");
+		MHD_add_response_header(r, "Access-Control-Max-Age", "86400");
+	} else if (status == 405) {
+		MHD_add_response_header(r, "Allow", "GET, HEAD, POST, OPTIONS");
 	}
-	ResponseWriteEnd(ses);
-	http_cork(fd, 0); /* sends what is corked, at once */
+	ret = MHD_queue_response(mc, status, r);
+	MHD_destroy_response(r);
+out:
+	return ret;
 }
 
-/*
- * The connection cannot carry another request (part of this one's body is
- * still unread, or its framing was bad): Abyss then answers with
- * "Connection: close" and closes. TRequestInfo is public and the session
- * owns it; Abyss only reads the flag when deciding on keep-alive.
- */
-static void http_close_after(TSession *ses)
+/* A framing error: text, and the connection closed. */
+static enum MHD_Result http_refuse(struct MHD_Connection *mc,
+				   unsigned status, const char *why)
 {
-	const TRequestInfo *ri;
+	char text[128];
 
-	SessionGetRequestInfo(ses, &ri);
-	((TRequestInfo *)ri)->keepalive = false;
+	snprintf(text, sizeof(text), "%s\n", why);
+	return http_answer(mc, status, "text/plain", text, strlen(text), true);
 }
 
-static void http_error(TSession *ses, unsigned status, const char *why)
+static const char *http_type(enum http_proto proto)
 {
-	xbt_buf b = XBT_BUF_INIT;
-
-	xbt_buf_addf(&b, "%s\n", why);
-	http_close_after(ses);
-	http_respond(ses, status, "text/plain", b.buf, b.len, true);
-	xbt_buf_release(&b);
+	return proto == HTTP_JSONRPC ? XBT_JSON_CONTENT_TYPE :
+		XBT_XML_CONTENT_TYPE;
 }
 
-static void http_too_large(struct http_server *s, TSession *ses,
-			   enum http_proto proto)
+/* REQUEST_TOO_LARGE [max_body] in the request's protocol, then close. */
+static enum MHD_Result http_too_large(struct http_req *req)
 {
 	char limit[32];
 	xbt_buf b = XBT_BUF_INIT;
 	xbt_error *err;
+	enum MHD_Result ret;
 
-	snprintf(limit, sizeof(limit), "%zu", s->max_body);
+	log_info("http: refused a request body over %zu bytes",
+		 req->s->cfg.max_body);
+	snprintf(limit, sizeof(limit), "%zu", req->s->cfg.max_body);
 	err = XBT_RAISE_REQUEST_TOO_LARGE(limit);
 	/* The request was not parsed: no id, so v1 with a null id. */
-	if (proto == HTTP_JSONRPC)
+	if (req->proto == HTTP_JSONRPC)
 		xbt_wire_jsonrpc_failure(&b, false, "null", err);
 	else
 		xbt_wire_xml_failure(&b, err);
 	xbt_error_free(err);
-	http_close_after(ses);
-	http_respond(ses, 200, proto == HTTP_JSONRPC ? XBT_JSON_CONTENT_TYPE :
-		     XBT_XML_CONTENT_TYPE, b.buf, b.len, true);
+	ret = http_answer(req->mc, 200, http_type(req->proto), b.buf, b.len,
+			  true);
 	xbt_buf_release(&b);
+	return ret;
 }
 
-/* ---- requests -------------------------------------------------------------- */
+/* ---- request framing -------------------------------------------------------- */
 
-static void http_post(struct http_server *s, TSession *ses,
-		      const TRequestInfo *ri)
+struct http_framing {
+	unsigned lengths;           /* Content-Length headers */
+	unsigned codings;           /* Transfer-Encoding headers */
+	const char *coding;
+};
+
+static enum MHD_Result http_count_framing(void *cls, enum MHD_ValueKind kind,
+					  const char *name, const char *value)
 {
-	/* ri->uri is the path alone, without the query. */
-	enum http_proto proto = ri->uri && strcmp(ri->uri, "/jsonrpc") == 0 ?
-		HTTP_JSONRPC : HTTP_XMLRPC;
-	const char *te = RequestHeaderValue(ses, "transfer-encoding");
-	const char *cl = RequestHeaderValue(ses, "content-length");
-	xbt_buf body = XBT_BUF_INIT, out = XBT_BUF_INIT;
-	enum body_result res;
-	uint64_t length = 0;
+	struct http_framing *f = cls;
 
-	if (te) {
-		while (*te == ' ' || *te == '\t')
-			te++;
-		if (strcasecmp(te, "chunked") != 0) {
-			http_error(ses, 501, "Transfer-Encoding not supported");
-			goto out;
-		}
-		res = http_body_read_chunked(s->max_body, ses, &body);
-	} else if (!cl) {
-		http_error(ses, 411, "Content-Length required");
-		goto out;
-	} else if (!http_parse_length(cl, &length)) {
-		http_error(ses, 400, "bad Content-Length");
-		goto out;
-	} else {
-		res = http_body_read_length(s->max_body, ses, length, &body);
+	(void)kind;
+	if (strcasecmp(name, "Content-Length") == 0) {
+		f->lengths++;
+	} else if (strcasecmp(name, "Transfer-Encoding") == 0) {
+		f->codings++;
+		f->coding = value;
 	}
-	switch (res) {
-	case BODY_OK:
-		break;
-	case BODY_TOO_LARGE:
-		log_info("http: refused a request body over %zu bytes",
-			 s->max_body);
-		http_too_large(s, ses, proto);
-		if (!te)
-			http_body_drain(ses, length);
-		goto out;
-	case BODY_BAD:
-		http_error(ses, 400, "bad chunked body");
-		goto out;
-	case BODY_LOST:
-		/* Timed out or gone: nobody may be listening any more. */
-		http_error(ses, 408, "request body incomplete");
-		goto out;
-	}
-	s->fn(s->ctx, proto, body.buf, body.len, &out);
-	http_respond(ses, 200, proto == HTTP_JSONRPC ? XBT_JSON_CONTENT_TYPE :
-		     XBT_XML_CONTENT_TYPE, out.buf, out.len, true);
-out:
-	xbt_buf_release(&body);
-	xbt_buf_release(&out);
-}
-
-static void http_handle(void *arg, TSession *ses, abyss_bool *handled)
-{
-	struct http_server *s = arg;
-	const TRequestInfo *ri;
-
-	/* Every request is ours: Abyss's fallback would serve files. */
-	*handled = true;
-	SessionGetRequestInfo(ses, &ri);
-	switch (ri->method) {
-	case m_post:
-		http_post(s, ses, ri);
-		break;
-	case m_options:
-		ResponseAddField(ses, "Access-Control-Allow-Methods",
-				 "POST, OPTIONS");
-		ResponseAddField(ses, "Access-Control-Allow-Headers",
-				 "Content-Type");
-		ResponseAddField(ses, "Access-Control-Max-Age", "86400");
-		http_respond(ses, 204, NULL, "", 0, false);
-		break;
-	case m_get:
-	case m_head:
-		http_respond(ses, 200, "text/plain", http_page_text,
-			     sizeof(http_page_text) - 1, ri->method == m_get);
-		break;
-	default:
-		ResponseAddField(ses, "Allow", "GET, HEAD, POST, OPTIONS");
-		http_error(ses, 405, "method not allowed");
-		break;
-	}
-}
-
-/* ---- the server thread ------------------------------------------------------ */
-
-static void http_wake(int sig)
-{
-	(void)sig;  /* only there to make usleep() return early */
+	return MHD_YES;
 }
 
 /*
- * Abyss's connection threads inherit this thread's mask: they take no
- * asynchronous signal (main waits for those), except the wake-up signal,
- * which interrupts nothing of theirs that matters.
+ * The headers are in: refuses what must not be served (MHD_YES after
+ * queueing the answer, which closes the connection), or returns MHD_YES
+ * with nothing queued to read the body.
  */
-static void http_thread_mask(void)
+static enum MHD_Result http_check_headers(struct http_req *req,
+					  const char *method, bool *refused)
 {
-	static const int sync_signals[] = {
-		SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS,
-	};
-	sigset_t set;
+	struct MHD_Connection *mc = req->mc;
+	struct http_framing f = { 0 };
+	const char *cl;
+	uint64_t length = 0;
+	bool post = strcmp(method, "POST") == 0;
 
-	sigfillset(&set);
-	for (size_t i = 0; i < sizeof(sync_signals) / sizeof(sync_signals[0]);
-	     i++)
-		sigdelset(&set, sync_signals[i]);
-	sigdelset(&set, HTTP_WAKE_SIGNAL);
-	pthread_sigmask(SIG_SETMASK, &set, NULL);
+	*refused = true;
+	MHD_get_connection_values(mc, MHD_HEADER_KIND, http_count_framing, &f);
+	if (f.lengths > 1)
+		return http_refuse(mc, 400, "more than one Content-Length");
+	if (f.codings && f.lengths)
+		return http_refuse(mc, 400,
+				   "Transfer-Encoding with Content-Length");
+	if (f.codings > 1 || (f.codings && strcasecmp(f.coding, "chunked")))
+		return http_refuse(mc, 501, "Transfer-Encoding not supported");
+	cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+					 "Content-Length");
+	/* libmicrohttpd answered a Content-Length it could not read. */
+	if (cl)
+		length = strtoull(cl, NULL, 10);
+	if (!post) {
+		/* No body is wanted: one sent is not read, but refused. */
+		if (length || f.codings)
+			return http_refuse(mc, 413, "no body expected");
+		*refused = false;
+		return MHD_YES;
+	}
+	if (!cl && !f.codings)
+		return http_refuse(mc, 411, "Content-Length required");
+	if (length > req->s->cfg.max_body)
+		return http_too_large(req);
+	*refused = false;
+	return MHD_YES;
 }
 
-static void *http_run(void *arg)
-{
-	struct http_server *s = arg;
+/* ---- calls -------------------------------------------------------------------- */
 
-	http_thread_mask();
-	ServerRun(&s->abyss);
-	pthread_mutex_lock(&s->lock);
-	s->done = true;
-	pthread_cond_signal(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-	return NULL;
+/* On a call thread. */
+static void http_req_run(struct http_call *call)
+{
+	struct http_req *req = (struct http_req *)call;
+
+	req->s->fn(req->s->ctx, req->proto, req->body.buf, req->body.len,
+		   &req->out);
+	xbt_buf_release(&req->body);
+	req->done = true;  /* published by the resume's lock */
+	MHD_resume_connection(req->mc);
+}
+
+/* The whole request is in: runs it on a call thread. */
+static enum MHD_Result http_call(struct http_req *req)
+{
+	if (!http_conn_begin_call(req->s, req->conn))
+		return http_refuse(req->mc, 503, "the server is stopping");
+	req->called = true;
+	req->call.run = http_req_run;
+	MHD_suspend_connection(req->mc);
+	http_calls_submit(&req->s->calls, &req->call);
+	return MHD_YES;
+}
+
+/* The answer to a body-less request, once it is all in. */
+static enum MHD_Result http_other(struct http_req *req, const char *method)
+{
+	if (strcmp(method, "OPTIONS") == 0)
+		return http_answer(req->mc, 204, NULL, "", 0, false);
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+		return http_answer(req->mc, 200, "text/plain", http_page_text,
+				   sizeof(http_page_text) - 1, false);
+	return http_refuse(req->mc, 405, "method not allowed");
+}
+
+static enum MHD_Result http_handle(void *cls, struct MHD_Connection *mc,
+				   const char *url, const char *method,
+				   const char *version, const char *upload,
+				   size_t *upload_len, void **req_cls)
+{
+	struct http_server *s = cls;
+	struct http_req *req = *req_cls;
+	enum MHD_Result ret = MHD_YES;
+
+	(void)version;
+	/* http_uri_seen made it; none: a connection refused at accept. */
+	if (!req || !req->conn)
+		return MHD_NO;
+	if (!req->seen) {
+		bool refused;
+		req->seen = true;
+		req->proto = url && strcmp(url, "/jsonrpc") == 0 ?
+			HTTP_JSONRPC : HTTP_XMLRPC;
+		ret = http_check_headers(req, method, &refused);
+		if (refused)
+			http_conn_set(s, req->conn, CONN_WRITING);
+		return ret;
+	}
+	if (*upload_len) {
+		size_t n = *upload_len;
+		*upload_len = 0;
+		if (!req->too_large && req->body.len + n > s->cfg.max_body) {
+			req->too_large = true;
+			xbt_buf_release(&req->body);
+		}
+		if (!req->too_large)
+			xbt_buf_add(&req->body, upload, n);
+		else if ((req->dropped += n) > HTTP_DRAIN_MAX)
+			return MHD_NO;  /* no end in sight: close */
+		return MHD_YES;
+	}
+	if (req->done) {
+		ret = http_answer(mc, 200, http_type(req->proto), req->out.buf,
+				  req->out.len, false);
+		xbt_buf_release(&req->out);
+		http_conn_set(s, req->conn, CONN_WRITING);
+	} else if (req->called) {
+		ret = MHD_YES;  /* resumed early: still running */
+	} else if (strcmp(method, "POST") != 0) {
+		ret = http_other(req, method);
+		http_conn_set(s, req->conn, CONN_WRITING);
+	} else if (req->too_large) {
+		ret = http_too_large(req);
+		http_conn_set(s, req->conn, CONN_WRITING);
+	} else {
+		ret = http_call(req);
+	}
+	return ret;
+}
+
+/* The request line is in: a request begins (its deadline too). */
+static void *http_uri_seen(void *cls, const char *uri,
+			   struct MHD_Connection *mc)
+{
+	struct http_server *s = cls;
+	struct http_req *req = xbt_calloc(1, sizeof(*req));
+
+	(void)uri;
+	req->s = s;
+	req->mc = mc;
+	xbt_buf_init(&req->body);
+	xbt_buf_init(&req->out);
+	req->conn = http_conn_of(mc);
+	if (req->conn && !http_conn_set(s, req->conn, CONN_READING))
+		req->conn = NULL;  /* refused: the handler closes */
+	return req;
+}
+
+static void http_req_done(void *cls, struct MHD_Connection *mc,
+			  void **req_cls, enum MHD_RequestTerminationCode why)
+{
+	struct http_server *s = cls;
+	struct http_req *req = *req_cls;
+
+	(void)mc;
+	(void)why;
+	if (!req)
+		return;
+	if (req->conn)
+		http_conn_set(s, req->conn, CONN_IDLE);
+	xbt_buf_release(&req->body);
+	xbt_buf_release(&req->out);
+	free(req);
+	*req_cls = NULL;
+}
+
+/* libmicrohttpd's messages are about clients, mostly: debug. */
+static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	(void)cls;
+	if (!log_enabled(LOG_LEVEL_DEBUG))
+		return;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	log_debug("http: libmicrohttpd: %s", line);
 }
 
 /* ---- start and stop ----------------------------------------------------------- */
@@ -340,21 +366,6 @@ static xbt_error *http_fail_at(const char *file, int line, const char *func,
 }
 
 #define http_fail(what, errnum) http_fail_at(XBT_HERE, (what), (errnum))
-
-/* Takes Abyss's error string (malloc'd; xmlrpc_strfree is private). */
-static xbt_error *http_abyss_fail_at(const char *file, int line,
-				     const char *func, const char *what,
-				     const char *abyss_err)
-{
-	char msg[512];
-
-	snprintf(msg, sizeof(msg), "%s: %s", what, abyss_err);
-	free((char *)abyss_err);
-	return http_fail_at(file, line, func, msg, 0);
-}
-
-#define http_abyss_fail(what, abyss_err) \
-	http_abyss_fail_at(XBT_HERE, (what), (abyss_err))
 
 /*
  * A Unix-domain socket at path, mode 0600: the mode is set between bind
@@ -444,11 +455,7 @@ static xbt_error *http_bind(struct http_server *s, const char *addr,
 		goto out;
 	}
 	setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/*
-	 * Abyss sends each header line with its own send(); with Nagle the
-	 * last pieces of a response can wait for the client's delayed ACK.
-	 * Linux copies TCP_NODELAY from the listening socket to accepted ones.
-	 */
+	/* Small answers go out at once (copied to accepted sockets). */
 	setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (bind(s->fd, (struct sockaddr *)&ss, sslen) != 0) {
 		err = http_fail("bind", errno);
@@ -466,22 +473,39 @@ out:
 	return err;
 }
 
-/* How far http_start got, for undoing it. */
-enum http_made { MADE_NOTHING, MADE_ABYSS, MADE_SWITCH, MADE_SERVER,
-		 MADE_LOCKS };
-
-static void http_unmake(struct http_server *s, enum http_made made)
+static unsigned http_event_threads(void)
 {
-	if (made >= MADE_LOCKS) {
-		pthread_cond_destroy(&s->cond);
-		pthread_mutex_destroy(&s->lock);
-	}
-	if (made >= MADE_SERVER)
-		ServerFree(&s->abyss);
-	if (made >= MADE_SWITCH)
-		ChanSwitchDestroy(s->chanswitch);
-	if (made >= MADE_ABYSS)
-		AbyssTerm();
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < HTTP_EVENT_THREADS_MIN)
+		n = HTTP_EVENT_THREADS_MIN;
+	if (n > HTTP_EVENT_THREADS_MAX)
+		n = HTTP_EVENT_THREADS_MAX;
+	return (unsigned)n;
+}
+
+/* The configuration with its defaults filled in. */
+static void http_resolve(struct http_config *c, const struct http_config *in)
+{
+	*c = *in;
+	if (!c->addr)
+		c->addr = HTTP_DEFAULT_ADDR;
+	if (!c->max_body)
+		c->max_body = HTTP_DEFAULT_MAX_BODY;
+	if (!c->max_conn)
+		c->max_conn = HTTP_DEFAULT_MAX_CONN;
+	if (!c->max_conn_per_ip)
+		c->max_conn_per_ip = HTTP_DEFAULT_MAX_CONN_PER_IP;
+	if (!c->request_s)
+		c->request_s = HTTP_DEFAULT_REQUEST_S;
+	if (!c->keepalive_s)
+		c->keepalive_s = HTTP_DEFAULT_KEEPALIVE;
+	if (!c->stack_size)
+		c->stack_size = HTTP_DEFAULT_STACK;
+}
+
+static void http_free(struct http_server *s)
+{
 	if (s->fd >= 0)
 		close(s->fd);
 	if (s->unix_path)
@@ -494,92 +518,58 @@ xbt_error *http_start(const struct http_config *cfg, http_rpc_fn fn,
 		      void *ctx, struct http_server **out)
 {
 	struct http_server *s = xbt_calloc(1, sizeof(*s));
-	struct ServerReqHandler3 handler = { 0 };
-	struct sigaction sa;
-	pthread_attr_t attr;
-	const char *aerr = NULL;
-	abyss_bool ok = false;
+	unsigned mhd_limit;
 	xbt_error *err = NULL;
-	int rc;
-	enum http_made made = MADE_NOTHING;
 
 	*out = NULL;
 	s->fd = -1;
 	s->fn = fn;
 	s->ctx = ctx;
-	s->max_body = cfg->max_body ? cfg->max_body : HTTP_DEFAULT_MAX_BODY;
-
+	http_resolve(&s->cfg, cfg);
 	/* A client that resets its connection must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = http_wake;  /* no SA_RESTART: usleep must return */
-	sigemptyset(&sa.sa_mask);
-	sigaction(HTTP_WAKE_SIGNAL, &sa, NULL);
-
-	if (cfg->addr && cfg->addr[0] == '/')
-		err = XBT_PROPAGATE(http_bind_unix(s, cfg->addr));
+	if (s->cfg.addr[0] == '/')
+		err = XBT_PROPAGATE(http_bind_unix(s, s->cfg.addr));
 	else
-		err = XBT_PROPAGATE(http_bind(s, cfg->addr ? cfg->addr :
-					      HTTP_DEFAULT_ADDR, cfg->port));
+		err = XBT_PROPAGATE(http_bind(s, s->cfg.addr, s->cfg.port));
 	if (err)
-		goto out;
-	AbyssInit(&aerr);
-	if (aerr) {
-		err = http_abyss_fail("AbyssInit", aerr);
-		goto out;
+		goto fail;
+	if (listen(s->fd, 1024) != 0) {
+		err = http_fail("listen", errno);
+		goto fail;
 	}
-	made = MADE_ABYSS;
-	ChanSwitchUnixCreateFd(s->fd, &s->chanswitch, &aerr);
-	if (aerr) {
-		err = http_abyss_fail("ChanSwitchUnixCreateFd", aerr);
-		goto out;
+	s->cfg.max_conn = http_conn_fd_budget(s->cfg.max_conn, &mhd_limit);
+	http_conn_init(s);
+	http_calls_init(&s->calls, s->cfg.max_conn, s->cfg.stack_size);
+	if ((err = XBT_PROPAGATE(http_conn_start_reaper(s))))
+		goto fail_conn;
+	s->mhd = MHD_start_daemon(
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+		MHD_USE_ERROR_LOG,
+		0, NULL, NULL, http_handle, s,
+		/* First, so that no message goes to stderr unformatted. */
+		MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
+		MHD_OPTION_LISTEN_SOCKET, s->fd,
+		MHD_OPTION_THREAD_POOL_SIZE, http_event_threads(),
+		MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
+		MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.keepalive_s,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_HEADER_LIMIT,
+		MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, s,
+		MHD_OPTION_URI_LOG_CALLBACK, http_uri_seen, s,
+		MHD_OPTION_NOTIFY_COMPLETED, http_req_done, s,
+		MHD_OPTION_END);
+	if (!s->mhd) {
+		err = http_fail("MHD_start_daemon failed", 0);
+		http_conn_stop_reaper(s);
+		goto fail_conn;
 	}
-	made = MADE_SWITCH;
-	ServerCreateSwitch(&s->abyss, s->chanswitch, &aerr);
-	if (aerr) {
-		err = http_abyss_fail("ServerCreateSwitch", aerr);
-		goto out;
-	}
-	made = MADE_SERVER;
-	ServerSetName(&s->abyss, "xbtd");
-	ServerSetAdvertise(&s->abyss, false);
-	ServerSetKeepaliveTimeout(&s->abyss, cfg->keepalive_s ?
-				  cfg->keepalive_s : HTTP_DEFAULT_KEEPALIVE);
-	ServerSetKeepaliveMaxConn(&s->abyss, HTTP_MAX_REQUESTS_PER_CONN);
-	ServerSetTimeout(&s->abyss, HTTP_READ_TIMEOUT);
-	/* Abyss's default of 15 stalls the 16th keep-alive client. */
-	ServerSetMaxConn(&s->abyss, cfg->max_conn ? cfg->max_conn :
-			 HTTP_DEFAULT_MAX_CONN);
-	ServerSetMaxConnBacklog(&s->abyss, 128);
-	handler.handleReq = http_handle;
-	handler.userdata = s;
-	/* Abyss sizes its connection threads' stacks from this. */
-	handler.handleReqStackSize = cfg->stack_size ? cfg->stack_size :
-		HTTP_DEFAULT_STACK;
-	ServerAddHandler3(&s->abyss, &handler, &ok);
-	if (!ok) {
-		err = http_fail("ServerAddHandler3 failed", 0);
-		goto out;
-	}
-	ServerInit2(&s->abyss, &aerr);
-	if (aerr) {
-		err = http_abyss_fail("ServerInit2", aerr);
-		goto out;
-	}
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
-	made = MADE_LOCKS;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	rc = pthread_create(&s->thread, &attr, http_run, s);
-	pthread_attr_destroy(&attr);
-	if (rc != 0)
-		err = http_fail("pthread_create", rc);
-out:
-	if (err)
-		http_unmake(s, made);
-	else
-		*out = s;
+	*out = s;
+	return NULL;
+fail_conn:
+	http_calls_stop(&s->calls);
+	http_conn_fini(s);
+fail:
+	http_free(s);
 	return err;
 }
 
@@ -592,22 +582,13 @@ void http_stop(struct http_server *s)
 {
 	if (!s)
 		return;
-	/* Stops accepting and interrupts idle connections. */
-	ServerTerminate(&s->abyss);
-	pthread_mutex_lock(&s->lock);
-	while (!s->done) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += HTTP_POKE_NS;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&s->cond, &s->lock, &until);
-		if (!s->done)
-			pthread_kill(s->thread, HTTP_WAKE_SIGNAL);
-	}
-	pthread_mutex_unlock(&s->lock);
-	pthread_join(s->thread, NULL);
-	http_unmake(s, MADE_LOCKS);
+	/* No new connections; the listening socket stays ours to close. */
+	MHD_quiesce_daemon(s->mhd);
+	/* libmicrohttpd must not stop with a connection suspended. */
+	http_conn_wait_calls(s);
+	MHD_stop_daemon(s->mhd);
+	http_conn_stop_reaper(s);
+	http_calls_stop(&s->calls);
+	http_conn_fini(s);
+	http_free(s);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * xbtd's HTTP front, on xmlrpc-c's Abyss server.
+ * The daemons' HTTP front, on libmicrohttpd (doc/design.md, "The HTTP
+ * front").
  *
  * POST on /jsonrpc is JSON-RPC, POST on any other path XML-RPC; both answer
  * HTTP 200 with the body the rpc callback appends (Content-Type text/xml or
@@ -9,56 +10,76 @@
  * A body over max_body gets a XenAPI failure REQUEST_TOO_LARGE [max_body]
  * in the request's protocol (HTTP 200) and the connection is closed.
  *
- * Connections are kept alive (Abyss 1.33 does not serve pipelined
- * requests until the client sends more); each has its own thread with a
- * stack of stack_size bytes, with every asynchronous signal blocked.
- * SIGPIPE is also ignored process-wide by http_start; SIGCHLD is left alone
- * (no reaper). http_stop interrupts idle connections and returns once every
- * connection thread has ended: a few milliseconds unless a callback is
- * still running. To cut Abyss's 2 s shutdown poll short it pokes the server
- * thread with HTTP_WAKE_SIGNAL, for which http_start installs an empty
- * handler. Call http_start and http_stop from one thread (Abyss's global
- * set-up is counted without a lock).
+ * A few event threads serve every connection (epoll); a connection holds
+ * no thread while it is idle or sends its request. Each complete request
+ * runs the rpc callback on a call thread of its own (threads are kept for
+ * reuse), so slow calls stall nobody. Idle, slow and surplus clients are
+ * bounded by the limits below; past a connection limit a client is told
+ * 503 at once. SIGPIPE is ignored process-wide by http_start.
  */
 #ifndef XBTD_HTTP_H
 #define XBTD_HTTP_H
 
-#include <signal.h>
 #include <stddef.h>
 
 #include "xbt/backtrace.h"
 #include "xbt/buf.h"
 
-#define HTTP_WAKE_SIGNAL (SIGRTMIN + 5)
-
 /*
  * Zero fields take the defaults below (plain numbers: the daemons' option
- * tables show them). The connection stack is large because xmlrpc-c
- * recurses and ASan's frames are big: 130 KiB, Abyss's own, is not enough.
+ * tables show them).
  */
 struct http_config {
-	const char *addr;      /* numeric IPv4 or IPv6 address, or an
-				* absolute path: a Unix-domain socket,
-				* mode 0600, unlinked at http_stop */
-	unsigned port;         /* 0 = any free port; unused for a path */
-	size_t max_body;       /* request body limit */
-	unsigned max_conn;     /* concurrent connections */
-	size_t stack_size;     /* connection thread stack */
-	unsigned keepalive_s;  /* idle keep-alive timeout */
+	const char *addr;        /* numeric IPv4 or IPv6 address, or an
+				  * absolute path: a Unix-domain socket,
+				  * mode 0600, unlinked at http_stop */
+	unsigned port;           /* 0 = any free port; unused for a path */
+	size_t max_body;         /* request body limit */
+	unsigned max_conn;       /* connections at once */
+	unsigned max_conn_per_ip;/* from one address (not for a path) */
+	unsigned request_s;      /* request line to end of body */
+	unsigned keepalive_s;    /* idle connection (no request started) */
+	size_t stack_size;       /* call thread stack */
 };
 
 #define HTTP_DEFAULT_ADDR "127.0.0.1"
 #define HTTP_DEFAULT_MAX_BODY 4194304
-#define HTTP_DEFAULT_MAX_CONN 256
-#define HTTP_DEFAULT_STACK 2097152
+#define HTTP_DEFAULT_MAX_CONN 10000
+#define HTTP_DEFAULT_MAX_CONN_PER_IP 5000
+#define HTTP_DEFAULT_REQUEST_S 30
 #define HTTP_DEFAULT_KEEPALIVE 60
+/* xmlrpc-c recurses and ASan's frames are big. */
+#define HTTP_DEFAULT_STACK 2097152
+/* Request line and headers together, bytes: past it 414 or 431. */
+#define HTTP_HEADER_LIMIT 32768
+
+/*
+ * The options every daemon's table lists (server/common/options.h), cfg
+ * being its struct http_config.
+ */
+#define HTTP_OPTIONS(cfg) \
+	{ "max-body", OPT_SIZE, &(cfg).max_body, \
+	  OPT_STR(HTTP_DEFAULT_MAX_BODY), NULL, NULL, 4096, 1073741824UL, \
+	  NULL, "BYTES", "request size limit" }, \
+	{ "max-connections", OPT_UINT, &(cfg).max_conn, \
+	  OPT_STR(HTTP_DEFAULT_MAX_CONN), NULL, NULL, 1, 1000000, NULL, "N", \
+	  "connections at once (more are answered 503)" }, \
+	{ "max-connections-per-ip", OPT_UINT, &(cfg).max_conn_per_ip, \
+	  OPT_STR(HTTP_DEFAULT_MAX_CONN_PER_IP), NULL, NULL, 1, 1000000, \
+	  NULL, "N", "connections at once from one address" }, \
+	{ "request-timeout", OPT_UINT, &(cfg).request_s, \
+	  OPT_STR(HTTP_DEFAULT_REQUEST_S), NULL, NULL, 1, 86400, NULL, "S", \
+	  "a request's line, headers and body must arrive within S seconds" }, \
+	{ "keepalive", OPT_UINT, &(cfg).keepalive_s, \
+	  OPT_STR(HTTP_DEFAULT_KEEPALIVE), NULL, NULL, 1, 86400, NULL, "S", \
+	  "connections without a request close after S seconds" }
 
 enum http_proto { HTTP_XMLRPC, HTTP_JSONRPC };
 
 /*
- * Called on a connection thread for each POST, concurrently with other
- * calls. body[len] is a NUL (the body itself may contain NULs). Appends
- * the whole response body to out.
+ * Called on a call thread for each POST, concurrently with other calls.
+ * body[len] is a NUL (the body itself may contain NULs). Appends the
+ * whole response body to out.
  */
 typedef void (*http_rpc_fn)(void *ctx, enum http_proto proto,
 			    const char *body, size_t len, xbt_buf *out);
@@ -66,14 +87,20 @@ typedef void (*http_rpc_fn)(void *ctx, enum http_proto proto,
 struct http_server;
 
 /*
- * Binds, listens and starts serving. *out (free with http_stop) on
- * success. Errors: INTERNAL_ERROR ["http: <what failed>"].
+ * Binds, listens and starts serving; raises RLIMIT_NOFILE to what the
+ * connection limit needs (or lowers the limit to what the hard limit
+ * allows, with a warning). *out (free with http_stop) on success.
+ * Errors: INTERNAL_ERROR ["http: <what failed>"].
  */
 xbt_error *http_start(const struct http_config *cfg, http_rpc_fn fn,
 		      void *ctx, struct http_server **out);
 /* The port actually bound (0 for a Unix-domain socket). */
 unsigned http_port(const struct http_server *s);
-/* Stops serving, waits for every connection thread, frees s. */
+/*
+ * Stops accepting, lets running calls finish and their answers go out,
+ * closes every connection and frees s: milliseconds unless a call is
+ * still running.
+ */
 void http_stop(struct http_server *s);
 
 #endif

@@ -64,7 +64,6 @@ static void main_block_signals(sigset_t *set)
 
 int main(int argc, char **argv)
 {
-	struct http_config hc = { 0 };
 	struct http_server *http = NULL;
 	sigset_t set;
 	xbt_error *err = NULL;
@@ -81,7 +80,8 @@ int main(int argc, char **argv)
 	xbt_set_process("xbtd", xbtd_conf.hostname);
 	log_set_thread_name("main");
 	/* Requests are bounded by --max-body; xmlrpc-c's own limit follows. */
-	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, xbtd_conf.max_body + 1024);
+	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID,
+			 xbtd_conf.http.max_body + 1024);
 	{
 		struct sm_config sc = { .sm_dir = xbtd_conf.sm_dir };
 		sm_init(&sc); /* before threads: raises a process-wide limit */
@@ -101,12 +101,10 @@ int main(int argc, char **argv)
 	if ((err = XBT_PROPAGATE(ops_start())))
 		goto out;
 	worker_start(xbtd_conf.workers);
-	hc.addr = xbtd_conf.listen_addr;
-	hc.port = xbtd_conf.listen_port;
-	hc.max_body = xbtd_conf.max_body;
-	hc.max_conn = xbtd_conf.max_conn;
-	hc.keepalive_s = xbtd_conf.keepalive_s;
-	if ((err = XBT_PROPAGATE(http_start(&hc, dispatch_http, NULL, &http)))) {
+	xbtd_conf.http.addr = xbtd_conf.listen_addr;
+	xbtd_conf.http.port = xbtd_conf.listen_port;
+	if ((err = XBT_PROPAGATE(http_start(&xbtd_conf.http, dispatch_http, NULL,
+					    &http)))) {
 		worker_stop();
 		ops_stop();
 		goto out;

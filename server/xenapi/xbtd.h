@@ -45,9 +45,7 @@ struct xbtd_config {
 	unsigned session_idle_s;
 	unsigned task_max;
 	unsigned task_max_age_s;
-	size_t max_body;
-	unsigned max_conn;
-	unsigned keepalive_s;
+	struct http_config http;  /* addr and port from listen_* at start */
 	unsigned event_history;
 	int log_level;
 	bool syslog;

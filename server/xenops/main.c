@@ -63,7 +63,6 @@ static int main_loop(int sfd)
 
 int main(int argc, char **argv)
 {
-	struct http_config hc = { 0 };
 	struct http_server *http = NULL;
 	sigset_t set;
 	xbt_error *err = NULL;
@@ -91,7 +90,8 @@ int main(int argc, char **argv)
 	}
 	xbt_set_process("xbt-opsd", opsd_conf.hostname);
 	log_set_thread_name("main");
-	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, opsd_conf.max_body + 1024);
+	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID,
+			 opsd_conf.http.max_body + 1024);
 	{
 		struct sm_config sc = { .sm_dir = opsd_conf.sm_dir };
 		sm_init(&sc); /* before threads: raises a process-wide limit */
@@ -101,10 +101,9 @@ int main(int argc, char **argv)
 	opsd_task_init();
 	worker_start(opsd_conf.workers);
 	opsd_vm_recover();
-	hc.addr = opsd_conf.socket_path;
-	hc.max_body = opsd_conf.max_body;
-	hc.max_conn = opsd_conf.max_conn;
-	if ((err = XBT_PROPAGATE(http_start(&hc, opsd_dispatch_http, NULL,
+	opsd_conf.http.addr = opsd_conf.socket_path;
+	if ((err = XBT_PROPAGATE(http_start(&opsd_conf.http, opsd_dispatch_http,
+					    NULL,
 					    &http)))) {
 		opsd_task_cancel_all();
 		worker_stop();

@@ -49,8 +49,7 @@ struct opsd_config {
 	unsigned workers;
 	unsigned task_max;
 	unsigned task_max_age_s;
-	size_t max_body;
-	unsigned max_conn;
+	struct http_config http;  /* addr from socket_path at start */
 	int log_level;
 	bool syslog;
 	bool watch_stdin;
