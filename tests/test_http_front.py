@@ -837,9 +837,12 @@ class FramingTestCase(FrontTestCase):
 
     def test_error_pages_name_no_library(self):
         # Each answer is checked by assert_error (no 500, nothing that
-        # names the library or a version, Connection: close where due).
+        # names the library or a version, Connection: close where due);
+        # an answer that says close is followed by nothing but the close.
         cases = [
             (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+             400, True),
+            (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
              400, True),
             (b"PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
              405, False),
@@ -851,13 +854,15 @@ class FramingTestCase(FrontTestCase):
              b"Transfer-Encoding: gzip\r\n\r\n", 501, True),
         ]
         for data, status, close in cases:
-            with self.subTest(status=status, data=data[:40]):
+            with self.subTest(status=status, data=data[:60]):
                 c = self.send(data)
                 r = c.response()
                 self.assert_error(r, status, close)
                 if status == 405:
                     self.assertEqual(r.header("allow"),
                                      "GET, HEAD, POST, OPTIONS")
+                if (r.header("connection") or "").lower() == "close":
+                    self.assert_closes(c, "after the %d" % status)
 
     # -- pipelining
 
@@ -963,7 +968,7 @@ class GarbageTestCase(FrontTestCase):
                         pass
             ends = wait_closes(conns, 10.0)
             for (data, shut), c, (at, _) in zip(cases, conns, ends):
-                with self.subTest(data=data[:40], shut=shut):
+                with self.subTest(data=data[:70], shut=shut):
                     if c.buf:
                         try:
                             r = c.try_response()
@@ -971,6 +976,10 @@ class GarbageTestCase(FrontTestCase):
                             r = None  # cut short by a reset
                         if r is not None:
                             self.assert_clean(r)
+                            if (r.header("connection") or "").lower() == \
+                                    "close":
+                                self.assertEqual(c.buf, b"", "bytes after "
+                                                 "the answer %r" % r)
                     else:
                         self.assertIsNotNone(at, "neither answered nor "
                                              "closed within 10 s")
