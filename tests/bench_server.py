@@ -32,8 +32,8 @@ import xbtd_fixture as fx  # noqa: E402
 from xbtd_fixture import call_xml, parse_response  # noqa: E402
 
 BASELINE = os.path.join(fx.BUILDDIR, "tests", "bench", "minimal_abyss")
-# The baseline gets xbtd's Abyss settings (server/main.c: hc.max_conn,
-# hc.keepalive_s; server/http.c: HTTP_MAX_REQUESTS_PER_CONN).
+# The baseline gets the settings xbtd had on Abyss (its connection cap,
+# keep-alive timeout and requests per connection).
 MAX_CONN = 256
 KEEPALIVE_S = 60
 KEEPALIVE_MAX = 100000

@@ -72,7 +72,7 @@ static char *member_text(xmlrpc_value *st, const char *key)
 static xmlrpc_value *call_ok(const char *method, xmlrpc_value *params)
 {
 	xmlrpc_value *result = NULL;
-	xbt_error *e = opsd_dispatch_call(method, params, &result);
+	xbt_error *e = opsd_dispatch_call(method, params, NULL, &result);
 
 	if (e) {
 		char *sum = xbt_error_summary(e);
@@ -115,7 +115,7 @@ static void call_fails(const char *method, xmlrpc_value *params,
 		       const char *code, size_t n, ...)
 {
 	xmlrpc_value *result = NULL;
-	xbt_error *e = opsd_dispatch_call(method, params, &result);
+	xbt_error *e = opsd_dispatch_call(method, params, NULL, &result);
 	va_list ap;
 
 	ck_assert_msg(e != NULL, "%s succeeded", method);

@@ -51,7 +51,7 @@ static void expect_error(const char *method, xmlrpc_value *params,
 			 const char *code, size_t n, ...)
 {
 	xmlrpc_value *result = NULL;
-	xbt_error *e = dispatch_call(method, params, &result);
+	xbt_error *e = dispatch_call(method, params, NULL, &result);
 	va_list ap;
 
 	ck_assert_msg(e != NULL, "%s succeeded", method);
@@ -72,7 +72,7 @@ static char *expect_ok(const char *method, xmlrpc_value *params,
 		       xmlrpc_value **keep)
 {
 	xmlrpc_value *result = NULL;
-	xbt_error *e = dispatch_call(method, params, &result);
+	xbt_error *e = dispatch_call(method, params, NULL, &result);
 	char *s = NULL;
 
 	if (e) {
@@ -203,7 +203,7 @@ START_TEST(test_bad_param_type)
 	xmlrpc_env_init(&env);
 	push(p, xmlrpc_struct_new(&env));
 	xmlrpc_value *r = NULL;
-	xbt_error *e = dispatch_call("task.set_progress", p, &r);
+	xbt_error *e = dispatch_call("task.set_progress", p, NULL, &r);
 	ck_assert_ptr_nonnull(e);
 	ck_assert_str_eq(e->code, "XMLRPC_UNMARSHAL_FAILURE");
 	ck_assert_uint_eq(e->nparams, 2);

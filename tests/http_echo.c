@@ -6,12 +6,15 @@
  *   tests/http_echo [--addr A] [--port N] [the daemons' HTTP options]
  *
  * A body that starts with "sleep:N" makes the callback sleep N ms first
- * (a slow call); one that starts with "stack" makes it use 512 KiB of
+ * (a slow call); "park:N" parks the request and answers it N ms later
+ * from another thread (no answer, the connection closed, when the client
+ * goes first or the server stops); one that starts with "stack" makes it use 512 KiB of
  * stack (more than a default small thread stack). Prints "listening on PORT" once ready; SIGTERM or SIGINT
  * stop it (exit status 0), after "http_stop took N ms" on stderr.
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,18 +42,8 @@ static __attribute__((noinline)) size_t echo_deep_stack(void)
 	return sum;
 }
 
-static void echo_rpc(void *ctx, enum http_proto proto, const char *body,
-		     size_t len, xbt_buf *out)
+static void echo_answer(enum http_proto proto, size_t len, xbt_buf *out)
 {
-	(void)ctx;
-	if (len > 6 && memcmp(body, "sleep:", 6) == 0) {
-		long ms = strtol(body + 6, NULL, 10);
-		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-		if (ms > 0 && ms < 60000)
-			nanosleep(&ts, NULL);
-	}
-	if (len >= 5 && memcmp(body, "stack", 5) == 0)
-		echo_deep_stack();
 	if (proto == HTTP_JSONRPC)
 		xbt_buf_addf(out, "{\"result\":\"proto:json len:%zu\","
 			     "\"error\":null,\"id\":null}", len);
@@ -63,6 +56,67 @@ static void echo_rpc(void *ctx, enum http_proto proto, const char *body,
 			     "<value>proto:xml len:%zu</value></member>"
 			     "</struct></value></param></params>"
 			     "</methodResponse>", len);
+}
+
+/* A parked request, answered by a thread of its own after ms. */
+struct echo_park {
+	struct http_park *park;
+	enum http_proto proto;
+	size_t len;
+	long ms;
+};
+
+static void *echo_park_thread(void *arg)
+{
+	struct echo_park *ep = arg;
+	xbt_buf out = XBT_BUF_INIT;
+
+	/* Until the time is up or the client goes. */
+	for (long waited = 0; waited < ep->ms && !http_park_gone(ep->park);
+	     waited += 5) {
+		struct timespec ts = { 0, 5 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	if (http_park_gone(ep->park)) {
+		http_park_answer(ep->park, NULL);
+	} else {
+		echo_answer(ep->proto, ep->len, &out);
+		http_park_answer(ep->park, &out);
+	}
+	xbt_buf_release(&out);
+	free(ep);
+	return NULL;
+}
+
+static bool echo_rpc(void *ctx, struct http_park *park, enum http_proto proto,
+		     const char *body, size_t len, xbt_buf *out)
+{
+	(void)ctx;
+	if (park && len > 5 && memcmp(body, "park:", 5) == 0) {
+		struct echo_park *ep = xbt_calloc(1, sizeof(*ep));
+		pthread_attr_t attr;
+		pthread_t t;
+		ep->park = park;
+		ep->proto = proto;
+		ep->len = len;
+		ep->ms = strtol(body + 5, NULL, 10);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &attr, echo_park_thread, ep) != 0)
+			xbt_fatalx("http_echo: pthread_create");
+		pthread_attr_destroy(&attr);
+		return true;
+	}
+	if (len > 6 && memcmp(body, "sleep:", 6) == 0) {
+		long ms = strtol(body + 6, NULL, 10);
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+		if (ms > 0 && ms < 60000)
+			nanosleep(&ts, NULL);
+	}
+	if (len >= 5 && memcmp(body, "stack", 5) == 0)
+		echo_deep_stack();
+	echo_answer(proto, len, out);
+	return false;
 }
 
 static struct http_config echo_cfg;

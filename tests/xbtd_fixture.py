@@ -58,17 +58,9 @@ class ServerError(AssertionError):
 
 def clean_env(extra=None):
     """The environment for a server: without XBT_PASSWORD (it changes
-    root's password), with Abyss's own leak suppressed (tests/lsan.supp;
-    matching needs whole malloc stacks)."""
+    root's password)."""
     env = dict(os.environ)
     env.pop("XBT_PASSWORD", None)
-    supp = os.path.join(SRCDIR, "tests", "lsan.supp")
-    if os.path.exists(supp):
-        env["LSAN_OPTIONS"] = ":".join(
-            filter(None, [env.get("LSAN_OPTIONS"), "suppressions=" + supp]))
-        env["ASAN_OPTIONS"] = ":".join(
-            filter(None, [env.get("ASAN_OPTIONS"),
-                          "fast_unwind_on_malloc=0"]))
     if extra:
         env.update(extra)
     return env

@@ -25,6 +25,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,8 @@ struct http_req {
 	bool too_large;             /* the body passed max_body */
 	bool called;                /* the call was started */
 	bool done;                  /* ... and has ended: out is the answer */
+	bool close_after;           /* ... or the connection just closes */
+	struct http_park park;
 	uint64_t dropped;           /* bytes of a refused body read */
 	xbt_buf body;
 	xbt_buf out;
@@ -210,12 +213,44 @@ static enum MHD_Result http_check_headers(struct http_req *req,
 static void http_req_run(struct http_call *call)
 {
 	struct http_req *req = (struct http_req *)call;
+	bool parked;
 
-	req->s->fn(req->s->ctx, req->proto, req->body.buf, req->body.len,
-		   &req->out);
+	req->park.s = req->s;
+	parked = req->s->fn(req->s->ctx, &req->park, req->proto,
+			    req->body.buf, req->body.len, &req->out);
 	xbt_buf_release(&req->body);
-	req->done = true;  /* published by the resume's lock */
+	if (!parked)
+		req->done = true;  /* published by the resume's lock */
+	else if (http_conn_park(req->s, req->conn, &req->park))
+		return;  /* no thread holds it now */
 	MHD_resume_connection(req->mc);
+}
+
+void http_park_answer(struct http_park *p, xbt_buf *out)
+{
+	struct http_req *req = (struct http_req *)((char *)p -
+		offsetof(struct http_req, park));
+
+	if (out) {
+		req->out = *out;
+		xbt_buf_init(out);
+	} else {
+		req->close_after = true;
+	}
+	req->done = true;
+	/* Still in the callback: http_req_run resumes it. */
+	if (http_conn_park_answered(req->s, p))
+		MHD_resume_connection(req->mc);
+}
+
+bool http_park_gone(const struct http_park *p)
+{
+	return http_conn_park_gone(p->s, p);
+}
+
+void http_park_on_gone(struct http_park *p, void (*fn)(void *), void *arg)
+{
+	http_conn_park_on_gone(p->s, p, fn, arg);
 }
 
 /* The whole request is in: runs it on a call thread. */
@@ -277,7 +312,9 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *mc,
 			return MHD_NO;  /* no end in sight: close */
 		return MHD_YES;
 	}
-	if (req->done) {
+	if (req->done && req->close_after) {
+		ret = MHD_NO;  /* the client is gone: no answer */
+	} else if (req->done) {
 		ret = http_answer(mc, 200, http_type(req->proto), req->out.buf,
 				  req->out.len, false);
 		xbt_buf_release(&req->out);
@@ -539,9 +576,9 @@ xbt_error *http_start(const struct http_config *cfg, http_rpc_fn fn,
 		goto fail;
 	}
 	s->cfg.max_conn = http_conn_fd_budget(s->cfg.max_conn, &mhd_limit);
-	http_conn_init(s);
 	http_calls_init(&s->calls, s->cfg.max_conn, s->cfg.stack_size);
-	if ((err = XBT_PROPAGATE(http_conn_start_reaper(s))))
+	if ((err = XBT_PROPAGATE(http_conn_init(s))) ||
+	    (err = XBT_PROPAGATE(http_conn_start_reaper(s))))
 		goto fail_conn;
 	s->mhd = MHD_start_daemon(
 		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |

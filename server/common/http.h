@@ -11,15 +11,16 @@
  * in the request's protocol (HTTP 200) and the connection is closed.
  *
  * A few event threads serve every connection (epoll); a connection holds
- * no thread while it is idle or sends its request. Each complete request
- * runs the rpc callback on a call thread of its own (threads are kept for
- * reuse), so slow calls stall nobody. Idle, slow and surplus clients are
+ * no thread while it is idle, sends its request or waits parked. Each
+ * complete request runs the rpc callback on a call thread of its own
+ * (threads are kept for reuse), so slow calls stall nobody. Idle, slow and surplus clients are
  * bounded by the limits below; past a connection limit a client is told
  * 503 at once. SIGPIPE is ignored process-wide by http_start.
  */
 #ifndef XBTD_HTTP_H
 #define XBTD_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "xbt/backtrace.h"
@@ -76,13 +77,33 @@ struct http_config {
 
 enum http_proto { HTTP_XMLRPC, HTTP_JSONRPC };
 
+struct http_park;
+
 /*
  * Called on a call thread for each POST, concurrently with other calls.
  * body[len] is a NUL (the body itself may contain NULs). Appends the
- * whole response body to out.
+ * whole response body to out and returns false; or, given a park (NULL:
+ * the caller cannot wait), may keep it and return true: the call then
+ * holds no thread, and its answer comes later from http_park_answer.
  */
-typedef void (*http_rpc_fn)(void *ctx, enum http_proto proto,
-			    const char *body, size_t len, xbt_buf *out);
+typedef bool (*http_rpc_fn)(void *ctx, struct http_park *park,
+			    enum http_proto proto, const char *body,
+			    size_t len, xbt_buf *out);
+
+/*
+ * Answers a parked request, from any thread, once: out's bytes (out is
+ * released), or with out NULL closes the connection without an answer.
+ * The park must not be touched afterwards.
+ */
+void http_park_answer(struct http_park *park, xbt_buf *out);
+/*
+ * Whether the client went away or the server is stopping: the holder
+ * should answer the park soon. fn(arg), set while the callback still
+ * holds the park, is called once when that happens (on the front's
+ * thread, no lock held; it may find the park already answered).
+ */
+bool http_park_gone(const struct http_park *park);
+void http_park_on_gone(struct http_park *park, void (*fn)(void *), void *arg);
 
 struct http_server;
 
@@ -97,9 +118,9 @@ xbt_error *http_start(const struct http_config *cfg, http_rpc_fn fn,
 /* The port actually bound (0 for a Unix-domain socket). */
 unsigned http_port(const struct http_server *s);
 /*
- * Stops accepting, lets running calls finish and their answers go out,
- * closes every connection and frees s: milliseconds unless a call is
- * still running.
+ * Stops accepting, marks parked requests gone, lets running calls and
+ * parks finish and their answers go out, closes every connection and
+ * frees s: milliseconds unless a call is still running.
  */
 void http_stop(struct http_server *s);
 

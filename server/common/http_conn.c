@@ -14,7 +14,9 @@
  *   its deadline (doc/design.md, "The HTTP front"): libmicrohttpd then
  *   reads the end of the stream and closes the connection itself. The
  *   record is dropped under the lock before libmicrohttpd closes the
- *   descriptor, so the reaper never touches a descriptor reused since.
+ *   descriptor, so the reaper never touches a descriptor reused since;
+ * - watches the sockets of parked requests (libmicrohttpd does not look
+ *   at suspended ones) for the client's end, and tells their holders.
  */
 #include "config.h"
 
@@ -25,9 +27,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "http_priv.h"
 #include "log.h"
@@ -40,6 +45,8 @@
 #define HTTP_STOP_WRITE_MS 1000
 /* The reaper's tick: deadlines are whole seconds. */
 #define HTTP_REAPER_TICK_MS 200
+/* Parked sockets' events handled per wake-up. */
+#define HTTP_REAPER_EVENTS 64
 /* Refusals are logged at most this often, with their count. */
 #define HTTP_REFUSED_LOG_MS 10000
 /* Descriptors beyond the connections: plugins, files, the daemon's own. */
@@ -80,23 +87,38 @@ int64_t http_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void http_conn_init(struct http_server *s)
+xbt_error *http_conn_init(struct http_server *s)
 {
-	pthread_condattr_t ca;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	xbt_error *err = NULL;
 
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->idle, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->reaper_wake, &ca);
-	pthread_condattr_destroy(&ca);
 	LIST_INIT(&s->conns);
+	LIST_INIT(&s->graveyard);
 	s->ips = xbt_calloc(HTTP_IP_BUCKETS, sizeof(*s->ips));
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	s->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->epfd < 0 || s->wakefd < 0 ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->wakefd, &ev) != 0)
+		err = xbt_error_raise(XBT_HERE, XBT_ERR_INTERNAL_ERROR,
+				      "http: epoll or eventfd failed",
+				      (const char *)NULL);
+	return err;
 }
 
 void http_conn_fini(struct http_server *s)
 {
-	pthread_cond_destroy(&s->reaper_wake);
+	struct http_conn *conn;
+
+	while ((conn = LIST_FIRST(&s->graveyard))) {
+		LIST_REMOVE(conn, link);
+		free(conn);
+	}
+	if (s->wakefd >= 0)
+		close(s->wakefd);
+	if (s->epfd >= 0)
+		close(s->epfd);
 	pthread_cond_destroy(&s->idle);
 	pthread_mutex_destroy(&s->lock);
 	free(s->ips);  /* empty: every connection was dropped */
@@ -168,13 +190,18 @@ static void http_conn_state(struct http_server *s, struct http_conn *conn,
 {
 	if (conn->state == CONN_CALLING)
 		s->ncalling--;
+	else if (conn->state == CONN_PARKED)
+		s->nparked--;
 	else if (conn->state == CONN_WRITING)
 		s->nwriting--;
 	if (state == CONN_CALLING)
 		s->ncalling++;
+	else if (state == CONN_PARKED)
+		s->nparked++;
 	else if (state == CONN_WRITING)
 		s->nwriting++;
 	if (s->stopping && (conn->state == CONN_CALLING ||
+			    conn->state == CONN_PARKED ||
 			    conn->state == CONN_WRITING))
 		pthread_cond_broadcast(&s->idle);
 	conn->state = state;
@@ -238,8 +265,8 @@ static void http_conn_close(struct http_server *s, struct http_conn *conn)
 	s->nconn--;
 	if (conn->ip)
 		http_ip_put(s, conn->ip);
+	LIST_INSERT_HEAD(&s->graveyard, conn, link);
 	pthread_mutex_unlock(&s->lock);
-	free(conn);
 }
 
 void http_conn_notify(void *cls, struct MHD_Connection *mc,
@@ -289,15 +316,131 @@ bool http_conn_begin_call(struct http_server *s, struct http_conn *conn)
 	return ok;
 }
 
+/* ---- parks ------------------------------------------------------------------ */
+
+static void http_conn_wake_reaper(struct http_server *s)
+{
+	uint64_t one = 1;
+
+	(void)!write(s->wakefd, &one, sizeof(one));
+}
+
+/* Under s->lock: marks p gone and stops watching its socket. */
+static void http_park_mark_gone(struct http_server *s, struct http_park *p)
+{
+	p->gone = true;
+	if (p->state == PARK_PARKED && p->conn->fd >= 0)
+		epoll_ctl(s->epfd, EPOLL_CTL_DEL, p->conn->fd, NULL);
+}
+
+bool http_conn_park(struct http_server *s, struct http_conn *conn,
+		    struct http_park *p)
+{
+	struct epoll_event ev = {
+		.events = EPOLLRDHUP | EPOLLHUP | EPOLLERR,
+		.data.ptr = conn,
+	};
+	void (*gone_fn)(void *) = NULL;
+	void *gone_arg = NULL;
+	bool parked;
+
+	pthread_mutex_lock(&s->lock);
+	parked = p->state != PARK_ANSWERED;
+	if (parked) {
+		p->state = PARK_PARKED;
+		p->conn = conn;
+		conn->park = p;
+		http_conn_state(s, conn, CONN_PARKED);
+		if (s->stopping || conn->fd < 0 ||
+		    epoll_ctl(s->epfd, EPOLL_CTL_ADD, conn->fd, &ev) != 0) {
+			/* Nobody could tell the client's end: end it now. */
+			if (!p->gone) {
+				gone_fn = p->on_gone;
+				gone_arg = p->on_gone_arg;
+			}
+			p->gone = true;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (gone_fn)
+		gone_fn(gone_arg);
+	return parked;
+}
+
+bool http_conn_park_answered(struct http_server *s, struct http_park *p)
+{
+	bool was_parked;
+
+	pthread_mutex_lock(&s->lock);
+	was_parked = p->state == PARK_PARKED;
+	if (was_parked) {
+		if (!p->gone && p->conn->fd >= 0)
+			epoll_ctl(s->epfd, EPOLL_CTL_DEL, p->conn->fd, NULL);
+		p->conn->park = NULL;
+		http_conn_state(s, p->conn, CONN_CALLING);
+	}
+	p->state = PARK_ANSWERED;
+	pthread_mutex_unlock(&s->lock);
+	return was_parked;
+}
+
+bool http_conn_park_gone(struct http_server *s, const struct http_park *p)
+{
+	bool gone;
+
+	pthread_mutex_lock(&s->lock);
+	gone = p->gone;
+	pthread_mutex_unlock(&s->lock);
+	return gone;
+}
+
+void http_conn_park_on_gone(struct http_server *s, struct http_park *p,
+			    void (*fn)(void *), void *arg)
+{
+	pthread_mutex_lock(&s->lock);
+	p->on_gone = fn;
+	p->on_gone_arg = arg;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Calls the hooks of n parks just marked gone, no lock held. */
+struct http_gone {
+	void (*fn)(void *);
+	void *arg;
+};
+
+static void http_gone_call(struct http_gone *g, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (g[i].fn)
+			g[i].fn(g[i].arg);
+}
+
 void http_conn_wait_calls(struct http_server *s)
 {
+	struct http_gone *gone;
+	struct http_conn *conn;
+	size_t n = 0;
 	int64_t write_until;
 
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;
-	pthread_cond_broadcast(&s->reaper_wake);
+	http_conn_wake_reaper(s);
+	/* Every parked request is told to answer: nobody waits for it. */
+	gone = xbt_calloc(s->nparked + 1, sizeof(*gone));
+	LIST_FOREACH(conn, &s->conns, link) {
+		if (conn->state != CONN_PARKED || conn->park->gone)
+			continue;
+		gone[n].fn = conn->park->on_gone;
+		gone[n++].arg = conn->park->on_gone_arg;
+		http_park_mark_gone(s, conn->park);
+	}
+	pthread_mutex_unlock(&s->lock);
+	http_gone_call(gone, n);
+	free(gone);
+	pthread_mutex_lock(&s->lock);
 	/* Calls are waited for without a bound, as a stop always did. */
-	while (s->ncalling > 0)
+	while (s->ncalling > 0 || s->nparked > 0)
 		pthread_cond_wait(&s->idle, &s->lock);
 	write_until = http_now_ms() + HTTP_STOP_WRITE_MS;
 	while (s->nwriting > 0 && http_now_ms() < write_until) {
@@ -329,6 +472,7 @@ static bool http_conn_expired(const struct http_server *s,
 	case CONN_REFUSED:
 		return age >= HTTP_REFUSED_LINGER_MS;
 	case CONN_CALLING:
+	case CONN_PARKED:
 	case CONN_WRITING:
 	case CONN_CLOSING:
 		break;
@@ -336,36 +480,71 @@ static bool http_conn_expired(const struct http_server *s,
 	return false;
 }
 
+/* Under s->lock: ends the connections past their deadlines. */
+static void http_conn_expire(struct http_server *s)
+{
+	struct http_conn *conn;
+	int64_t now = http_now_ms();
+
+	LIST_FOREACH(conn, &s->conns, link) {
+		if (conn->fd < 0 || !http_conn_expired(s, conn, now))
+			continue;
+		/* A request begun: say why it ends. */
+		if (conn->state == CONN_READING)
+			http_send_canned(conn->fd, "408 Request Timeout",
+					 "the request took too long to "
+					 "arrive\n");
+		shutdown(conn->fd, SHUT_RDWR);
+		http_conn_state(s, conn, CONN_CLOSING);
+	}
+}
+
 static void *http_reaper(void *arg)
 {
 	struct http_server *s = arg;
+	struct epoll_event ev[HTTP_REAPER_EVENTS];
+	struct http_gone gone[HTTP_REAPER_EVENTS];
 	struct http_conn *conn;
+	int64_t next_expiry = 0;
 
 	log_set_thread_name("http-reaper");
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping) {
-		struct timespec until;
-		int64_t now = http_now_ms();
+		size_t ngone = 0;
+		int n;
 
-		LIST_FOREACH(conn, &s->conns, link) {
-			if (conn->fd < 0 || !http_conn_expired(s, conn, now))
+		/* No event of the last wait names these any more. */
+		while ((conn = LIST_FIRST(&s->graveyard))) {
+			LIST_REMOVE(conn, link);
+			free(conn);
+		}
+		if (http_now_ms() >= next_expiry) {
+			http_conn_expire(s);
+			next_expiry = http_now_ms() + HTTP_REAPER_TICK_MS;
+		}
+		pthread_mutex_unlock(&s->lock);
+		n = epoll_wait(s->epfd, ev, HTTP_REAPER_EVENTS,
+			       HTTP_REAPER_TICK_MS);
+		pthread_mutex_lock(&s->lock);
+		for (int i = 0; i < n; i++) {
+			conn = ev[i].data.ptr;
+			if (!conn) {
+				uint64_t v;
+				(void)!read(s->wakefd, &v, sizeof(v));
 				continue;
-			/* A request begun: say why it ends. */
-			if (conn->state == CONN_READING)
-				http_send_canned(conn->fd,
-						 "408 Request Timeout",
-						 "the request took too long "
-						 "to arrive\n");
-			shutdown(conn->fd, SHUT_RDWR);
-			http_conn_state(s, conn, CONN_CLOSING);
+			}
+			/* Answered or closed since: nothing to tell. */
+			if (conn->state != CONN_PARKED || conn->park->gone)
+				continue;
+			gone[ngone].fn = conn->park->on_gone;
+			gone[ngone++].arg = conn->park->on_gone_arg;
+			http_park_mark_gone(s, conn->park);
 		}
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += HTTP_REAPER_TICK_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
+		if (ngone) {
+			pthread_mutex_unlock(&s->lock);
+			http_gone_call(gone, ngone);
+			pthread_mutex_lock(&s->lock);
 		}
-		pthread_cond_timedwait(&s->reaper_wake, &s->lock, &until);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
@@ -395,7 +574,7 @@ void http_conn_stop_reaper(struct http_server *s)
 {
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;
-	pthread_cond_broadcast(&s->reaper_wake);
+	http_conn_wake_reaper(s);
 	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->reaper, NULL);
 }

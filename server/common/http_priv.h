@@ -55,12 +55,30 @@ enum http_conn_state {
 	CONN_IDLE,     /* waiting for a request line: --keepalive */
 	CONN_READING,  /* request line seen, body not all in: --request-timeout */
 	CONN_CALLING,  /* suspended while a call thread runs the call */
+	CONN_PARKED,   /* suspended, no thread: watched for the client's end */
 	CONN_WRITING,  /* the answer is queued (libmicrohttpd's timeout) */
 	CONN_REFUSED,  /* over a limit: told 503, closed soon */
 	CONN_CLOSING   /* shut down by the reaper, libmicrohttpd closes it */
 };
 
 struct http_ip;
+struct http_conn;
+
+/* Where a park is; moved under the server's lock. */
+enum http_park_state {
+	PARK_CALLING,   /* the callback still runs */
+	PARK_PARKED,    /* the callback returned: no thread holds it */
+	PARK_ANSWERED   /* http_park_answer came */
+};
+
+struct http_park {
+	struct http_server *s;
+	struct http_conn *conn;
+	enum http_park_state state;
+	bool gone;                 /* client gone or server stopping */
+	void (*on_gone)(void *);
+	void *on_gone_arg;
+};
 
 struct http_conn {
 	LIST_ENTRY(http_conn) link;
@@ -68,6 +86,7 @@ struct http_conn {
 	struct http_ip *ip;        /* NULL on a Unix-domain socket */
 	enum http_conn_state state;
 	int64_t since_ms;          /* monotonic */
+	struct http_park *park;    /* while CONN_PARKED */
 };
 
 struct http_server {
@@ -84,18 +103,22 @@ struct http_server {
 	pthread_mutex_t lock;
 	pthread_cond_t idle;       /* signalled when ncalling/nwriting drop */
 	LIST_HEAD(, http_conn) conns;
-	unsigned nconn, ncalling, nwriting;
+	unsigned nconn, ncalling, nparked, nwriting;
+	/* Freed by the reaper before it next waits: its epoll events may
+	 * still name them. */
+	LIST_HEAD(, http_conn) graveyard;
 	struct http_ip **ips;      /* per-address counts: a hash table */
 	bool stopping;             /* no new calls; the reaper ends */
 	unsigned refused;          /* since the last log line */
 	int64_t refused_logged_ms;
 	pthread_t reaper;
-	pthread_cond_t reaper_wake;
+	int epfd;                  /* parked sockets, and the wake-up */
+	int wakefd;                /* an eventfd: stop */
 };
 
 int64_t http_now_ms(void);
 
-void http_conn_init(struct http_server *s);
+xbt_error *http_conn_init(struct http_server *s);
 void http_conn_fini(struct http_server *s);
 /* libmicrohttpd's MHD_OPTION_NOTIFY_CONNECTION callback (cls: the server). */
 void http_conn_notify(void *cls, struct MHD_Connection *mc,
@@ -111,9 +134,26 @@ bool http_conn_set(struct http_server *s, struct http_conn *conn,
  * the same lock as http_conn_wait_calls, so no call starts after it.
  */
 bool http_conn_begin_call(struct http_server *s, struct http_conn *conn);
-/* Sets stopping, then waits for running calls and (briefly) answers. */
+/*
+ * After the callback returned true: parks conn (watching its socket), or
+ * returns false when the park was answered meanwhile (resume it then).
+ */
+bool http_conn_park(struct http_server *s, struct http_conn *conn,
+		    struct http_park *p);
+/* At the answer: true when the park was parked (resume it then). */
+bool http_conn_park_answered(struct http_server *s, struct http_park *p);
+bool http_conn_park_gone(struct http_server *s, const struct http_park *p);
+void http_conn_park_on_gone(struct http_server *s, struct http_park *p,
+			    void (*fn)(void *), void *arg);
+/*
+ * Sets stopping, marks every park gone, then waits for running calls and
+ * parks, and (briefly) answers being written.
+ */
 void http_conn_wait_calls(struct http_server *s);
-/* The thread that enforces deadlines and closes refused connections. */
+/*
+ * The thread that enforces deadlines, closes refused connections and
+ * watches parked sockets for the client's end.
+ */
 xbt_error *http_conn_start_reaper(struct http_server *s);
 void http_conn_stop_reaper(struct http_server *s);
 /*

@@ -169,36 +169,33 @@ xmlrpc_value *rpc_list_methods(const xbt_model *model, bool with_async)
 	return out;
 }
 
-void rpc_http(rpc_call_fn fn, enum http_proto proto, const char *body,
-	      size_t len, xbt_buf *out)
-{
-	bool json = proto == HTTP_JSONRPC;
-	char *method = NULL, *id = NULL;
-	xmlrpc_value *params = NULL, *result = NULL;
-	bool v2 = false;
-	xbt_error *err;
+/* How a request asked to be answered. */
+struct rpc_park {
+	struct http_park *hp;
+	bool json, v2;
+	bool taken;          /* the stack copy: a handler took the call */
+	const char *method;  /* owned by the heap copy */
+	const char *id;      /* owned by the heap copy; NULL: none */
+};
 
-	if (json)
-		err = XBT_PROPAGATE(xbt_wire_parse_jsonrpc(body, len, &method,
-							   &params, &id, &v2));
-	else
-		err = XBT_PROPAGATE(xbt_wire_parse_call(body, len, &method,
-							&params));
-	if (!err)
-		err = XBT_PROPAGATE(fn(method, params, &result));
+/* The answer to a call in its protocol; a failure is logged once. */
+static void rpc_reply(const struct rpc_park *how, xmlrpc_value *result,
+		      const xbt_error *err, xbt_buf *out)
+{
 	if (err) {
 		/* The dispatch boundary: a synchronous failure is logged once. */
 		char what[200];
 		snprintf(what, sizeof(what), "call %.150s failed",
-			 method ? method : "(unparsed)");
+			 how->method ? how->method : "(unparsed)");
 		log_backtrace(LOG_LEVEL_INFO, what, err);
-		if (json)
-			xbt_wire_jsonrpc_failure(out, v2, id ? id : "null", err);
+		if (how->json)
+			xbt_wire_jsonrpc_failure(out, how->v2,
+						 how->id ? how->id : "null", err);
 		else
 			xbt_wire_xml_failure(out, err);
-	} else if (json) {
-		xbt_wire_jsonrpc_success(out, v2, id, result);
-	} else if (strcmp(method, RPC_LIST_METHODS) == 0) {
+	} else if (how->json) {
+		xbt_wire_jsonrpc_success(out, how->v2, how->id, result);
+	} else if (strcmp(how->method, RPC_LIST_METHODS) == 0) {
 		/* xapi answers this one without the Status envelope. */
 		xbt_buf_addstr(out, "<?xml version=\"1.0\"?><methodResponse>"
 				    "<params><param>");
@@ -207,6 +204,30 @@ void rpc_http(rpc_call_fn fn, enum http_proto proto, const char *body,
 	} else {
 		xbt_wire_xml_success(out, result);
 	}
+}
+
+bool rpc_http(rpc_call_fn fn, struct http_park *park, enum http_proto proto,
+	      const char *body, size_t len, xbt_buf *out)
+{
+	struct rpc_park how = { .hp = park, .json = proto == HTTP_JSONRPC };
+	char *method = NULL, *id = NULL;
+	xmlrpc_value *params = NULL, *result = NULL;
+	xbt_error *err;
+
+	if (how.json)
+		err = XBT_PROPAGATE(xbt_wire_parse_jsonrpc(body, len, &method,
+							   &params, &id,
+							   &how.v2));
+	else
+		err = XBT_PROPAGATE(xbt_wire_parse_call(body, len, &method,
+							&params));
+	how.method = method;
+	how.id = id;
+	if (!err)
+		err = XBT_PROPAGATE(fn(method, params, park ? &how : NULL,
+				       &result));
+	if (!how.taken)
+		rpc_reply(&how, result, err, out);
 	xbt_error_free(err);
 	if (result)
 		xmlrpc_DECREF(result);
@@ -214,4 +235,54 @@ void rpc_http(rpc_call_fn fn, enum http_proto proto, const char *body,
 		xmlrpc_DECREF(params);
 	free(method);
 	free(id);
+	return how.taken;
+}
+
+struct rpc_park *rpc_park_take(struct call *call)
+{
+	struct rpc_park *p = xbt_calloc(1, sizeof(*p));
+
+	*p = *call->park;
+	p->method = xbt_strdup(call->park->method);
+	p->id = call->park->id ? xbt_strdup(call->park->id) : NULL;
+	call->park->taken = true;
+	call->park = NULL;
+	return p;
+}
+
+static void rpc_park_free(struct rpc_park *p)
+{
+	free((char *)p->method);
+	free((char *)p->id);
+	free(p);
+}
+
+void rpc_park_finish(struct rpc_park *p, xmlrpc_value *result,
+		     xbt_error *err)
+{
+	xbt_buf out = XBT_BUF_INIT;
+
+	rpc_reply(p, result, err, &out);
+	http_park_answer(p->hp, &out);
+	xbt_buf_release(&out);
+	xbt_error_free(err);
+	if (result)
+		xmlrpc_DECREF(result);
+	rpc_park_free(p);
+}
+
+void rpc_park_drop(struct rpc_park *p)
+{
+	http_park_answer(p->hp, NULL);
+	rpc_park_free(p);
+}
+
+bool rpc_park_gone(const struct rpc_park *p)
+{
+	return http_park_gone(p->hp);
+}
+
+void rpc_park_on_gone(struct rpc_park *p, void (*fn)(void *), void *arg)
+{
+	http_park_on_gone(p->hp, fn, arg);
 }

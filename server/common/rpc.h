@@ -28,8 +28,11 @@ struct arg {
 	double d;         /* FLOAT */
 };
 
+struct rpc_park;
+
 struct call {
 	const xbt_message_desc *msg;
+	struct rpc_park *park; /* a synchronous call that may answer later */
 	const char *session;   /* xbtd: the caller's session ref; "" otherwise */
 	const char *task;      /* xbtd Async: the task running this call */
 	struct arg *argv;      /* msg->nparams entries, defaults filled in */
@@ -66,17 +69,34 @@ xmlrpc_value *rpc_list_methods(const xbt_model *model, bool with_async);
 
 /*
  * Runs one call: method name and params (an array, borrowed). Success:
- * *result (new reference).
+ * *result (new reference). park goes to the handler (call->park).
  */
 typedef xbt_error *(*rpc_call_fn)(const char *method, xmlrpc_value *params,
+				  struct rpc_park *park,
 				  xmlrpc_value **result);
 
 /*
  * The HTTP glue: parses body in proto, runs fn, appends the response
- * (XenAPI's Status envelope; system.listMethods bare, as xapi answers it).
- * A failure is logged here at info, once.
+ * (XenAPI's Status envelope; system.listMethods bare, as xapi answers it)
+ * and returns false; or returns true when the handler parked the call
+ * (rpc_park_take). A failure is logged here at info, once.
  */
-void rpc_http(rpc_call_fn fn, enum http_proto proto, const char *body,
-	      size_t len, xbt_buf *out);
+bool rpc_http(rpc_call_fn fn, struct http_park *park, enum http_proto proto,
+	      const char *body, size_t len, xbt_buf *out);
+
+/*
+ * Parking: a handler whose call->park is set may take it, return NULL
+ * with no result, and answer later, from any thread, with exactly one of
+ * rpc_park_finish (result and err are taken) or rpc_park_drop (the
+ * client is gone: the connection closes). Until then the call holds no
+ * thread. rpc_park_gone and rpc_park_on_gone are the front's
+ * http_park_gone and http_park_on_gone.
+ */
+struct rpc_park *rpc_park_take(struct call *call);
+void rpc_park_finish(struct rpc_park *p, xmlrpc_value *result,
+		     xbt_error *err);
+void rpc_park_drop(struct rpc_park *p);
+bool rpc_park_gone(const struct rpc_park *p);
+void rpc_park_on_gone(struct rpc_park *p, void (*fn)(void *), void *arg);
 
 #endif

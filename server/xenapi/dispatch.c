@@ -248,7 +248,7 @@ static void async_run(void *arg)
 /* ---- entry points ----------------------------------------------------------- */
 
 xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
-			 xmlrpc_value **result)
+			 struct rpc_park *park, xmlrpc_value **result)
 {
 	const char *name = method;
 	bool async = false;
@@ -290,6 +290,7 @@ xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 		job->call.session = session ? session : "";
 		job->task = task_new(method, job->call.session);
 		job->call.task = job->task;
+		job->call.park = NULL;  /* an Async call answers in its task */
 		snprintf(job->name, sizeof(job->name), "%s", method);
 		*result = xbt_value_string(job->task);
 		session = NULL;
@@ -307,6 +308,7 @@ xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 		}
 		goto out;
 	}
+	call.park = park;
 	err = XBT_PROPAGATE(call_run(&call, result));
 out:
 	rpc_release(&call);
@@ -314,9 +316,9 @@ out:
 	return err;
 }
 
-void dispatch_http(void *ctx, enum http_proto proto, const char *body,
-		   size_t len, xbt_buf *out)
+bool dispatch_http(void *ctx, struct http_park *park, enum http_proto proto,
+		   const char *body, size_t len, xbt_buf *out)
 {
 	(void)ctx;
-	rpc_http(dispatch_call, proto, body, len, out);
+	return rpc_http(dispatch_call, park, proto, body, len, out);
 }

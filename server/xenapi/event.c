@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "event_wait.h"
 #include "evlog.h"
 #include "subs.h"
 #include "xbtd.h"
@@ -218,82 +219,144 @@ static xmlrpc_value *event_counts_value(const int64_t *counts,
 	return v;
 }
 
+/* One event.from call's state, kept while it waits parked. */
+struct from_wait {
+	struct event_wait w;       /* first */
+	char *session;
+	unsigned gen;              /* session_generation at the last look */
+	struct subs subs;
+	struct evlog_list got;
+	int64_t *counts;
+	bool have_counts;
+	uint64_t cursor, counts_version;
+};
+
+static void from_release(struct event_wait *w)
+{
+	struct from_wait *f = (struct from_wait *)w;
+
+	evlog_list_release(&f->got);
+	subs_release(&f->subs);
+	free(f->counts);
+	free(f->session);
+	free(f);
+}
+
+static xmlrpc_value *from_result(struct from_wait *f)
+{
+	xmlrpc_value *result = xbt_value_struct();
+	xmlrpc_value *events = xbt_value_array();
+	char token[48];
+
+	for (size_t i = 0; i < f->got.n; i++)
+		xbt_value_push(events, evlog_event_value(f->got.v[i]));
+	xbt_value_put(result, "events", events);
+	xbt_value_put(result, "valid_ref_counts",
+		      event_counts_value(f->counts, f->counts_version));
+	event_token_format(token, sizeof(token), f->cursor);
+	xbt_value_put(result, "token", xbt_value_string(token));
+	return result;
+}
+
+/* Like xapi, an empty answer only when the time is up. */
+static bool from_look(struct event_wait *w, xmlrpc_value **result,
+		      xbt_error **err)
+{
+	struct from_wait *f = (struct from_wait *)w;
+	bool done, current;
+
+	if (event_session_ended(f->session, &f->gen)) {
+		*err = XBT_RAISE_SESSION_INVALID(f->session);
+		return true;
+	}
+	evlog_read_begin();
+	if (evlog_lost(f->cursor)) {
+		evlog_read_end();
+		*err = XBT_RAISE_EVENTS_LOST();
+		return true;
+	}
+	if (!f->got.n)
+		evlog_collect(subs_match_event, &f->subs, &f->cursor, &f->got,
+			      EVENT_FROM_MAX);
+	done = f->got.n || evlog_stopping() || event_past(&w->deadline);
+	if (done && !f->have_counts) {
+		evlog_counts_at(f->cursor, f->counts, &current);
+		f->counts_version = current ? evlog_counts_version()
+					    : UINT64_MAX;
+		f->have_counts = true;
+	}
+	evlog_read_end();
+	if (done)
+		*result = from_result(f);
+	return done;
+}
+
+/*
+ * Looks, then waits: parked when the front can (no thread held; the
+ * event-wait thread answers), else on this thread.
+ */
+static xbt_error *event_wait_for(struct call *call, struct event_wait *w,
+				 const struct timespec *deadline,
+				 xmlrpc_value **result, bool *parked)
+{
+	xbt_error *err = NULL;
+
+	*parked = false;
+	for (;;) {
+		unsigned seen = evlog_seq();
+
+		if (w->look(w, result, &err))
+			break;
+		if (call->park) {
+			w->park = rpc_park_take(call);
+			event_wait_park(w);
+			*parked = true;
+			break;
+		}
+		evlog_wait(seen, deadline);
+	}
+	return err;
+}
+
 xbt_error *event_from(struct call *call, xmlrpc_value *const *args,
 		      xmlrpc_value **result)
 {
-	struct subs subs = { 0 };
-	struct evlog_list got = { 0 };
-	struct timespec deadline;
+	struct from_wait *f = xbt_calloc(1, sizeof(*f));
 	double timeout = call->argv[2].d;
-	int64_t *counts = NULL;
-	bool everything = false, have_counts = false;
-	uint64_t cursor = 0, counts_version = UINT64_MAX;
-	/* Not the current generation: the first look asks session.c. */
-	unsigned gen = session_generation() - 1;
-	char token[48];
+	bool everything = false, parked = false;
 	xbt_error *err;
 
-	if ((err = XBT_PROPAGATE(event_token_parse(call->argv[1].s, &cursor,
+	f->w.look = from_look;
+	f->w.release = from_release;
+	f->session = xbt_strdup(call->session);
+	/* Not the current generation: the first look asks session.c. */
+	f->gen = session_generation() - 1;
+	f->counts_version = UINT64_MAX;
+	if ((err = XBT_PROPAGATE(event_token_parse(call->argv[1].s, &f->cursor,
 						   &everything))))
 		goto out;
-	if ((err = XBT_PROPAGATE(subs_parse(call->argv[0].v, &subs))))
+	if ((err = XBT_PROPAGATE(subs_parse(call->argv[0].v, &f->subs))))
 		goto out;
 	if (!(timeout > 0))  /* negative or NaN */
 		timeout = 0;
 	if (timeout > EVENT_MAX_TIMEOUT)
 		timeout = EVENT_MAX_TIMEOUT;
-	event_deadline(timeout, &deadline);
-	counts = xbt_calloc(xbt_nclasses ? xbt_nclasses : 1, sizeof(*counts));
+	event_deadline(timeout, &f->w.deadline);
+	f->counts = xbt_calloc(xbt_nclasses ? xbt_nclasses : 1,
+			       sizeof(*f->counts));
 	if (everything) {
-		event_everything(&subs, &got, &cursor, counts,
-				 &counts_version);
-		have_counts = got.n > 0;
+		event_everything(&f->subs, &f->got, &f->cursor, f->counts,
+				 &f->counts_version);
+		f->have_counts = f->got.n > 0;
 	}
-	/* Like xapi, an empty answer only when the time is up. */
-	while (!got.n || !have_counts) {
-		unsigned seen = evlog_seq();
-		bool done, current;
-
-		if (event_session_ended(call->session, &gen)) {
-			err = XBT_RAISE_SESSION_INVALID(call->session);
-			break;
-		}
-		evlog_read_begin();
-		if (evlog_lost(cursor)) {
-			evlog_read_end();
-			err = XBT_RAISE_EVENTS_LOST();
-			break;
-		}
-		if (!got.n)
-			evlog_collect(subs_match_event, &subs, &cursor, &got,
-				      EVENT_FROM_MAX);
-		done = got.n || evlog_stopping() || event_past(&deadline);
-		if (done && !have_counts) {
-			evlog_counts_at(cursor, counts, &current);
-			counts_version = current ? evlog_counts_version()
-						 : UINT64_MAX;
-			have_counts = true;
-		}
-		evlog_read_end();
-		if (done)
-			break;
-		evlog_wait(seen, &deadline);
-	}
-	if (err)
-		goto out;
-	*result = xbt_value_struct();
-	xmlrpc_value *events = xbt_value_array();
-	for (size_t i = 0; i < got.n; i++)
-		xbt_value_push(events, evlog_event_value(got.v[i]));
-	xbt_value_put(*result, "events", events);
-	xbt_value_put(*result, "valid_ref_counts",
-		      event_counts_value(counts, counts_version));
-	event_token_format(token, sizeof(token), cursor);
-	xbt_value_put(*result, "token", xbt_value_string(token));
+	if (f->got.n && f->have_counts)
+		*result = from_result(f);
+	else
+		err = XBT_PROPAGATE(event_wait_for(call, &f->w, &f->w.deadline,
+						   result, &parked));
 out:
-	evlog_list_release(&got);
-	subs_release(&subs);
-	free(counts);
+	if (!parked)
+		from_release(&f->w);
 	return err;
 }
 
@@ -412,49 +475,74 @@ out:
 	return err;
 }
 
-xbt_error *event_next(struct call *call, xmlrpc_value *const *args,
-		      xmlrpc_value **result)
+/* One event.next call's state, kept while it waits parked. */
+struct next_wait {
+	struct event_wait w;       /* first */
+	char *session;
+	unsigned gen;
+};
+
+static void next_release(struct event_wait *w)
 {
+	struct next_wait *n = (struct next_wait *)w;
+
+	free(n->session);
+	free(n);
+}
+
+/* Until an event matches, as xapi's: no timeout. */
+static bool next_look(struct event_wait *w, xmlrpc_value **result,
+		      xbt_error **err)
+{
+	struct next_wait *n = (struct next_wait *)w;
 	struct evlog_list got = { 0 };
-	unsigned gen = session_generation() - 1; /* the first look asks */
 	struct reg *r;
-	xbt_error *err = NULL;
 
-	/* Blocks until an event matches, as xapi's does: no timeout. */
-	for (;;) {
-		unsigned seen = evlog_seq();
-
-		if (event_session_ended(call->session, &gen)) {
-			err = XBT_RAISE_SESSION_INVALID(call->session);
-			break;
-		}
-		pthread_mutex_lock(&event_regs_mutex);
-		evlog_read_begin();
-		r = event_reg_find(call->session);
-		if (!r) {
-			err = XBT_RAISE_SESSION_NOT_REGISTERED(call->session);
-		} else if (evlog_lost(r->last)) {
-			/* The range is consumed: the next call goes on. */
-			r->last = evlog_last();
-			err = XBT_RAISE_EVENTS_LOST();
-		} else {
-			/* Concurrent callers of one session: disjoint ranges. */
-			evlog_collect(subs_match_event, &r->subs, &r->last, &got,
-				      EVENT_FROM_MAX);
-		}
-		evlog_read_end();
-		pthread_mutex_unlock(&event_regs_mutex);
-		if (err || got.n || evlog_stopping())
-			break;
-		evlog_wait(seen, NULL);
+	if (event_session_ended(n->session, &n->gen)) {
+		*err = XBT_RAISE_SESSION_INVALID(n->session);
+		return true;
 	}
-	if (err)
+	pthread_mutex_lock(&event_regs_mutex);
+	evlog_read_begin();
+	r = event_reg_find(n->session);
+	if (!r) {
+		*err = XBT_RAISE_SESSION_NOT_REGISTERED(n->session);
+	} else if (evlog_lost(r->last)) {
+		/* The range is consumed: the next call goes on. */
+		r->last = evlog_last();
+		*err = XBT_RAISE_EVENTS_LOST();
+	} else {
+		/* Concurrent callers of one session: disjoint ranges. */
+		evlog_collect(subs_match_event, &r->subs, &r->last, &got,
+			      EVENT_FROM_MAX);
+	}
+	evlog_read_end();
+	pthread_mutex_unlock(&event_regs_mutex);
+	if (*err || !(got.n || evlog_stopping()))
 		goto out;
 	*result = xbt_value_array();
 	for (size_t i = 0; i < got.n; i++)
 		xbt_value_push(*result, evlog_event_value(got.v[i]));
 out:
 	evlog_list_release(&got);
+	return *err || *result;
+}
+
+xbt_error *event_next(struct call *call, xmlrpc_value *const *args,
+		      xmlrpc_value **result)
+{
+	struct next_wait *n = xbt_calloc(1, sizeof(*n));
+	bool parked;
+	xbt_error *err;
+
+	n->w.look = next_look;
+	n->w.release = next_release;
+	n->session = xbt_strdup(call->session);
+	n->gen = session_generation() - 1; /* the first look asks */
+	err = XBT_PROPAGATE(event_wait_for(call, &n->w, NULL, result,
+					   &parked));
+	if (!parked)
+		next_release(&n->w);
 	return err;
 }
 

@@ -432,11 +432,22 @@ void evlog_poke(void)
 	atomic_store(&evlog_unpublished, true);
 }
 
+static void (*_Atomic evlog_wake_hook)(void);
+
+void evlog_set_wake_hook(void (*fn)(void))
+{
+	atomic_store(&evlog_wake_hook, fn);
+}
+
 static void evlog_wake_sleepers(void)
 {
+	void (*hook)(void) = atomic_load(&evlog_wake_hook);
+
 	if (atomic_load(&evlog_sleepers))
 		syscall(SYS_futex, &evlog_seq_word, FUTEX_WAKE_PRIVATE,
 			INT_MAX, NULL, NULL, 0);
+	if (hook)
+		hook();
 }
 
 void evlog_publish(void)

@@ -106,6 +106,11 @@ unsigned evlog_seq(void);
 void evlog_wait(unsigned seen, const struct timespec *deadline);
 /* Wakes every sleeper now and for good (shutdown). */
 void evlog_stop(void);
+/*
+ * fn is called wherever sleepers are woken (a publish with something new,
+ * the stop), no lock held: the parked waits' thread (event_wait.c).
+ */
+void evlog_set_wake_hook(void (*fn)(void));
 bool evlog_stopping(void);
 
 #endif

@@ -87,6 +87,7 @@ int main(int argc, char **argv)
 		sm_init(&sc); /* before threads: raises a process-wide limit */
 	}
 	evlog_init(xbtd_conf.event_history);
+	event_wait_start();
 	store_init();
 	host_init(xbtd_conf.hostname, xbtd_conf.listen_addr);
 	if ((err = XBT_PROPAGATE(role_init(xbtd_conf.state_dir))))
@@ -149,6 +150,7 @@ int main(int argc, char **argv)
 	pool_stop();
 	evlog_stop();
 	http_stop(http);
+	event_wait_stop();
 	worker_stop();
 	/* The opsd xbtd started stays for the new image to adopt. */
 	if (restart)
@@ -163,6 +165,7 @@ out:
 		xbt_error_free(err);
 		status = 1;
 	}
+	event_wait_stop();  /* none parked unless served: stopped by now */
 	store_shutdown();
 	event_shutdown();
 	evlog_shutdown();

@@ -82,10 +82,10 @@ int config_parse(int argc, char **argv);
  * synchronous call is logged here, once.
  */
 xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
-			 xmlrpc_value **result);
+			 struct rpc_park *park, xmlrpc_value **result);
 /* The HTTP front's callback (an http_rpc_fn): parse, dispatch, serialise. */
-void dispatch_http(void *ctx, enum http_proto proto, const char *body,
-		   size_t len, xbt_buf *out);
+bool dispatch_http(void *ctx, struct http_park *park, enum http_proto proto,
+		   const char *body, size_t len, xbt_buf *out);
 
 /* ---- the object store (store.c) -------------------------------------- */
 
@@ -380,6 +380,12 @@ void ops_resync(void);
 void event_gc(void);
 /* Frees what event.register kept; after every call has returned. */
 void event_shutdown(void);
+/*
+ * The thread that answers parked event waits (event_wait.c): started after
+ * evlog_init, stopped after evlog_stop and http_stop (which answered them).
+ */
+void event_wait_start(void);
+void event_wait_stop(void);
 
 /* ---- misc --------------------------------------------------------------- */
 

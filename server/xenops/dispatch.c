@@ -14,9 +14,9 @@
 #include "xbt/xenapi.h"
 
 xbt_error *opsd_dispatch_call(const char *method, xmlrpc_value *params,
-			      xmlrpc_value **result)
+			      struct rpc_park *park, xmlrpc_value **result)
 {
-	struct call call = { .session = "" };
+	struct call call = { .session = "", .park = park };
 	char *session = NULL;
 	xbt_error *err = NULL;
 
@@ -45,10 +45,14 @@ out:
 	return err;
 }
 
-void opsd_dispatch_http(void *ctx, enum http_proto proto, const char *body,
-			size_t len, xbt_buf *out)
+bool opsd_dispatch_http(void *ctx, struct http_park *park,
+			enum http_proto proto, const char *body, size_t len,
+			xbt_buf *out)
 {
+	bool parked;
+
 	(void)ctx;
-	rpc_http(opsd_dispatch_call, proto, body, len, out);
+	parked = rpc_http(opsd_dispatch_call, park, proto, body, len, out);
 	log_set_thread_name("");
+	return parked;
 }

@@ -62,10 +62,11 @@ int opsd_config_parse(int argc, char **argv);
 /* ---- dispatch (dispatch.c) --------------------------------------------- */
 
 xbt_error *opsd_dispatch_call(const char *method, xmlrpc_value *params,
-			      xmlrpc_value **result);
+			      struct rpc_park *park, xmlrpc_value **result);
 /* The HTTP front's callback. */
-void opsd_dispatch_http(void *ctx, enum http_proto proto, const char *body,
-			size_t len, xbt_buf *out);
+bool opsd_dispatch_http(void *ctx, struct http_park *park,
+			enum http_proto proto, const char *body, size_t len,
+			xbt_buf *out);
 
 /* ---- the task table (task.c) -------------------------------------------- */
 

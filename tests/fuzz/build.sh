@@ -15,7 +15,7 @@ api/human.c api/json.c api/value.c api/pyjson.c"
 WIRE="api/wire.c api/wire_repair.c api/wire_xml.c api/wire_jsonrpc.c"
 
 # xbtd's core without main.c (the daemon's start-up) and the HTTP front
-# (the fuzz target calls dispatch_http itself).
+# (fuzz_dispatch calls dispatch_http itself; fuzz_http has the front).
 SERVER="$WIRE api/model.c api/record.c api/check.c api/strv.c api/datetime.c
 api/client.c @build@/api/xenapi.c @build@/api/xenops.c
 @build@/api/xenops_client.c @build@/api/xenapi_client.c
@@ -24,7 +24,8 @@ server/common/rpc.c server/common/child.c server/common/vmops.c
 server/common/sm_call.c server/common/sm_decode.c server/common/sm_run.c
 server/xenapi/config.c server/xenapi/dispatch.c
 @build@/server/dispatch_table.c server/xenapi/store.c server/xenapi/evlog.c
-server/xenapi/event.c server/xenapi/subs.c server/xenapi/host.c
+server/xenapi/event.c server/xenapi/event_wait.c server/xenapi/subs.c
+server/xenapi/host.c
 server/xenapi/session.c server/xenapi/task.c server/xenapi/vm.c
 server/xenapi/pbd.c server/xenapi/world.c server/xenapi/ops.c server/xenapi/ops_proc.c
 server/xenapi/role.c server/xenapi/pool.c server/xenapi/pool_join.c
@@ -40,11 +41,13 @@ fuzz_pyjson:
 fuzz_wire_xml: $(echo $WIRE) api/client.c api/datetime.c
 fuzz_wire_json: $(echo $WIRE) api/datetime.c
 fuzz_dispatch: $(echo $SERVER)
+fuzz_http: $(echo $WIRE) api/client.c api/datetime.c @build@/api/xenapi.c server/common/log.c server/common/http.c server/common/http_conn.c server/common/http_calls.c
 "
 
 # Extra libraries, same form.
 EXTRA_LIBS='
 fuzz_dispatch: -lcrypt
+fuzz_http: -lmicrohttpd
 '
 
 usage="usage: build.sh SRCDIR OUTDIR BUILDDIR"

@@ -1216,7 +1216,7 @@ static void send_body(enum proto p, const char *body, size_t len,
 	copy = xbt_malloc(len + 1);
 	memcpy(copy, body, len);
 	copy[len] = '\0';
-	dispatch_http(NULL, json ? HTTP_JSONRPC : HTTP_XMLRPC, copy, len,
+	(void)dispatch_http(NULL, NULL, json ? HTTP_JSONRPC : HTTP_XMLRPC, copy, len,
 		      &r->body);
 	free(copy);
 	CHECK(r, strlen(r->body.buf) == r->body.len, "NUL in the reply");
