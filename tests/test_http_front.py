@@ -509,19 +509,22 @@ class LimitsTestCase(FrontTestCase):
                 took = self.assert_503(c)
                 print("\n503 past --max-connections 20 in %.0f ms"
                       % (took * 1000), file=sys.stderr)
-            for i, c in enumerate(held):
-                self.assertTrue(c.quiet(), "held connection %d got %r"
-                                % (i, c.buf or "EOF"))
-            # The held connections are served.
-            held[0].send(post(body=b"held"))
-            self.assert_xml(held[0].response(), 4)
-            # One closes: a slot is free again.
-            held.pop().close()
-            self.assert_served_soon(echo, 2.0, "127.0.0.6")
+            self.assert_held_then_freed(echo, held, "127.0.0.6")
         finally:
             close_all(held)
             close_all(others)
             echo.stop()
+
+    def assert_held_then_freed(self, echo, held, source):
+        """The held connections were told nothing and are served; once
+        one closes, a new client from source is served."""
+        for i, c in enumerate(held):
+            self.assertTrue(c.quiet(), "held connection %d got %r"
+                            % (i, c.buf or "EOF"))
+        held[0].send(post(body=b"held"))
+        self.assert_xml(held[0].response(), 4)
+        held.pop().close()
+        self.assert_served_soon(echo, 2.0, source)
 
     def test_per_ip_limit(self):
         echo = Echo("--max-connections-per-ip", "5")
@@ -541,13 +544,7 @@ class LimitsTestCase(FrontTestCase):
                     two, [post(body=b"from2")] * 2, READ_TIMEOUT)):
                 with self.subTest(other=i):
                     self.assert_xml(r, 5)
-            for i, c in enumerate(held):
-                self.assertTrue(c.quiet(), "held connection %d got %r"
-                                % (i, c.buf or "EOF"))
-            held[0].send(post(body=b"held"))
-            self.assert_xml(held[0].response(), 4)
-            held.pop().close()
-            self.assert_served_soon(echo, 2.0, "127.0.0.1")
+            self.assert_held_then_freed(echo, held, "127.0.0.1")
         finally:
             close_all(held)
             close_all(others)

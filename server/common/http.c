@@ -653,12 +653,13 @@ xbt_error *http_start(const struct http_config *cfg, http_rpc_fn fn,
 		goto fail_conn;
 	}
 	*out = s;
-	return NULL;
+	goto out;
 fail_conn:
 	http_calls_stop(&s->calls);
 	http_conn_fini(s);
 fail:
 	http_free(s);
+out:
 	return err;
 }
 
