@@ -14,8 +14,9 @@ CORE="api/buf.c api/text.c api/backtrace.c api/error.c api/sexp.c
 api/human.c api/json.c api/value.c api/pyjson.c"
 WIRE="api/wire.c api/wire_repair.c api/wire_xml.c api/wire_jsonrpc.c"
 
-# xbtd's core without main.c (the daemon's start-up) and the HTTP front
-# (fuzz_dispatch calls dispatch_http itself; fuzz_http has the front).
+# xbtd's core without main.c (the daemon's start-up). fuzz_dispatch calls
+# dispatch_http itself (nothing parks without a front), but rpc.c and the
+# event waits link the front's park functions.
 SERVER="$WIRE api/model.c api/record.c api/check.c api/strv.c api/datetime.c
 api/client.c @build@/api/xenapi.c @build@/api/xenops.c
 @build@/api/xenops_client.c @build@/api/xenapi_client.c
@@ -30,7 +31,8 @@ server/xenapi/session.c server/xenapi/task.c server/xenapi/vm.c
 server/xenapi/pbd.c server/xenapi/world.c server/xenapi/ops.c server/xenapi/ops_proc.c
 server/xenapi/role.c server/xenapi/pool.c server/xenapi/pool_join.c
 server/xenapi/fwd.c server/xenapi/relay.c
-server/xenapi/vm_local.c"
+server/xenapi/vm_local.c server/common/http.c server/common/http_conn.c
+server/common/http_calls.c"
 
 # Extra sources (relative to SRCDIR; @build@/ is BUILDDIR) a target needs
 # beyond the core, one line per target: "<target>: file file ...".
@@ -46,7 +48,7 @@ fuzz_http: $(echo $WIRE) api/client.c api/datetime.c @build@/api/xenapi.c server
 
 # Extra libraries, same form.
 EXTRA_LIBS='
-fuzz_dispatch: -lcrypt
+fuzz_dispatch: -lcrypt -lmicrohttpd
 fuzz_http: -lmicrohttpd
 '
 
