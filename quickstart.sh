@@ -14,7 +14,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 CONFIGURE_FLAGS=${CONFIGURE_FLAGS:-}
 
 PKGS="build-essential autoconf automake libtool pkg-config libxmlrpc-core-c3-dev
-libmicrohttpd-dev
+libmicrohttpd-dev libmimalloc-dev
 libcurl4-openssl-dev libxml2-dev libxml2-utils check libcrypt-dev python3 clang
 libclang-rt-14-dev"
 

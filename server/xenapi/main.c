@@ -116,9 +116,9 @@ int main(int argc, char **argv)
 		ops_stop();
 		goto out;
 	}
-	log_info("xbtd %s listening on %s:%u as %s, plugins in %s",
+	log_info("xbtd %s listening on %s:%u as %s, plugins in %s, %s malloc",
 		 PACKAGE_VERSION, xbtd_conf.listen_addr, http_port(http),
-		 xbt_process(), xbtd_conf.sm_dir);
+		 xbt_process(), xbtd_conf.sm_dir, XBT_ALLOCATOR);
 	/* Tests and scripts wait for this line on stdout. */
 	printf("xbtd listening on %s:%u\n", xbtd_conf.listen_addr, http_port(http));
 	fflush(stdout);
