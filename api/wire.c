@@ -200,23 +200,44 @@ static void struct_value(xbt_buf *out, xmlrpc_value *v, bool json)
 
 		if (!xbt_value_member_at(v, i, &key, &klen, &val))
 			break;
-		if (json) {
-			if (i)
-				xbt_buf_addch(out, ',');
-			text_out(out, key, klen, true);
-			xbt_buf_addch(out, ':');
-		} else {
-			xbt_buf_addstr(out, "<member><name>");
-			text_out(out, key, klen, false);
-			xbt_buf_addstr(out, "</name>");
-		}
+		xbt_wire_struct_key(out, json, key, klen, i == 0);
 		value_out(out, val, json);
-		if (!json)
-			xbt_buf_addstr(out, "</member>");
+		xbt_wire_struct_key_end(out, json);
 		free(key);
 		xmlrpc_DECREF(val);
 	}
 	xbt_buf_addstr(out, json ? "}" : "</struct>");
+}
+
+void xbt_wire_struct_key(xbt_buf *out, bool json, const char *key,
+			 size_t len, bool first)
+{
+	if (json) {
+		if (!first)
+			xbt_buf_addch(out, ',');
+		text_out(out, key, len, true);
+		xbt_buf_addch(out, ':');
+	} else {
+		xbt_buf_addstr(out, "<member><name>");
+		text_out(out, key, len, false);
+		xbt_buf_addstr(out, "</name>");
+	}
+}
+
+void xbt_wire_struct_key_end(xbt_buf *out, bool json)
+{
+	if (!json)
+		xbt_buf_addstr(out, "</member>");
+}
+
+void xbt_wire_struct_open(xbt_buf *out, bool json)
+{
+	xbt_buf_addstr(out, json ? "{" : "<value><struct>");
+}
+
+void xbt_wire_struct_close(xbt_buf *out, bool json)
+{
+	xbt_buf_addstr(out, json ? "}" : "</struct></value>");
 }
 
 /*

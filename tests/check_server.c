@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "evlog.h"
+#include "xbt/wire.h"
 #include "xbtd.h"
 
 /* Builds an array of strings from a NULL-terminated list. */
@@ -546,6 +547,74 @@ START_TEST(test_pool_eject)
 }
 END_TEST
 
+
+/*
+ * get_all_records through rpc_http is written straight from the records
+ * (no value tree of them all): the bytes are those of the value, on both
+ * protocols, with hostile text in the records.
+ */
+START_TEST(test_get_all_records_written_whole)
+{
+	static const char *const classes[] = { "task", "VM", "host", "SR",
+					       "pool", "PBD" };
+	/* As JSON string literals: the server's own parser takes them. */
+	static const char *const labels[] = {
+		"\"plain\"", "\"<&>\\\"'\"", "\"tab\\tnl\\ncr\\r\"",
+		"\"\\u0001\\u007f\\u0000\"", "\"\\ud83d\\ude00 emoji\"",
+		"\"\xc3\x28 not utf-8\"", "\"\\\\{}[]\"",
+	};
+	char *s = login();
+
+	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++) {
+		xbt_buf body = XBT_BUF_INIT, got = XBT_BUF_INIT;
+		xbt_buf_addf(&body, "{\"method\":\"task.create\",\"params\":"
+			     "[\"%s\",%s,%s],\"id\":1}", s, labels[i],
+			     labels[i]);
+		ck_assert(!rpc_http(dispatch_call, NULL, HTTP_JSONRPC, body.buf,
+				    body.len, &got));
+		ck_assert_msg(strstr(got.buf, "OpaqueRef:"), "%s", got.buf);
+		xbt_buf_release(&body);
+		xbt_buf_release(&got);
+	}
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+		char method[64], id[8];
+		xmlrpc_value *value = NULL;
+		xbt_buf body = XBT_BUF_INIT, want = XBT_BUF_INIT;
+		xbt_buf got = XBT_BUF_INIT;
+
+		snprintf(method, sizeof(method), "%s.get_all_records",
+			 classes[i]);
+		free(expect_ok(method, strs(s, NULL), &value));
+		/* XML-RPC */
+		xbt_wire_xml_call(&body, method, strs(s, NULL));
+		ck_assert(!rpc_http(dispatch_call, NULL, HTTP_XMLRPC, body.buf,
+				    body.len, &got));
+		xbt_wire_xml_success(&want, value);
+		ck_assert_str_eq(got.buf, want.buf);
+		/* JSON-RPC v1 and v2, with their ids */
+		for (int v2 = 0; v2 <= 1; v2++) {
+			xbt_buf_reset(&body);
+			xbt_buf_reset(&got);
+			xbt_buf_reset(&want);
+			snprintf(id, sizeof(id), "%d", 40 + v2);
+			xbt_buf_addf(&body, "{%s\"method\":\"%s\","
+				     "\"params\":[\"%s\"],\"id\":%s}",
+				     v2 ? "\"jsonrpc\":\"2.0\"," : "", method,
+				     s, id);
+			ck_assert(!rpc_http(dispatch_call, NULL, HTTP_JSONRPC,
+					    body.buf, body.len, &got));
+			xbt_wire_jsonrpc_success(&want, v2, id, value);
+			ck_assert_str_eq(got.buf, want.buf);
+		}
+		xmlrpc_DECREF(value);
+		xbt_buf_release(&body);
+		xbt_buf_release(&want);
+		xbt_buf_release(&got);
+	}
+	free(s);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("server");
@@ -574,6 +643,7 @@ int main(void)
 	tcase_add_test(tc, test_world_not_xml);
 	tcase_add_test(tc, test_demo_world_shape);
 	tcase_add_test(tc, test_pool_eject);
+	tcase_add_test(tc, test_get_all_records_written_whole);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -63,6 +63,18 @@ void xbt_wire_xml_failure(xbt_buf *out, const xbt_error *e);
 /* A whole methodCall (for clients and the SM runner). */
 void xbt_wire_xml_call(xbt_buf *out, const char *method, xmlrpc_value *params);
 
+/*
+ * A struct written member by member, as xbt_wire_xml_value and
+ * xbt_wire_json_value write one (the same bytes), for a value too big to
+ * build whole: open, then for each member its key, its value (written by
+ * those functions), key_end; then close. first: the first member.
+ */
+void xbt_wire_struct_open(xbt_buf *out, bool json);
+void xbt_wire_struct_key(xbt_buf *out, bool json, const char *key,
+			 size_t len, bool first);
+void xbt_wire_struct_key_end(xbt_buf *out, bool json);
+void xbt_wire_struct_close(xbt_buf *out, bool json);
+
 /* Appends the JSON form of v. */
 void xbt_wire_json_value(xbt_buf *out, xmlrpc_value *v);
 /* JSON-RPC responses; id_json is the request's id as JSON text. */

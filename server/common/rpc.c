@@ -171,9 +171,11 @@ xmlrpc_value *rpc_list_methods(const xbt_model *model, bool with_async)
 
 /* How a request asked to be answered. */
 struct rpc_park {
-	struct http_park *hp;
+	struct http_park *hp;  /* NULL: the front cannot park this call */
 	bool json, v2;
 	bool taken;          /* the stack copy: a handler took the call */
+	bool has_raw;        /* the handler wrote raw: the result's text */
+	xbt_buf raw;
 	const char *method;  /* owned by the heap copy */
 	const char *id;      /* owned by the heap copy; NULL: none */
 };
@@ -223,11 +225,19 @@ bool rpc_http(rpc_call_fn fn, struct http_park *park, enum http_proto proto,
 							&params));
 	how.method = method;
 	how.id = id;
+	xbt_buf_init(&how.raw);
 	if (!err)
-		err = XBT_PROPAGATE(fn(method, params, park ? &how : NULL,
-				       &result));
-	if (!how.taken)
+		err = XBT_PROPAGATE(fn(method, params, &how, &result));
+	if (how.taken)
+		;  /* answered later */
+	else if (!err && how.has_raw && how.json)
+		xbt_wire_jsonrpc_success_text(out, how.v2, how.id, how.raw.buf,
+					      how.raw.len);
+	else if (!err && how.has_raw)
+		xbt_wire_xml_success_text(out, how.raw.buf, how.raw.len);
+	else
 		rpc_reply(&how, result, err, out);
+	xbt_buf_release(&how.raw);
 	xbt_error_free(err);
 	if (result)
 		xmlrpc_DECREF(result);
@@ -238,11 +248,31 @@ bool rpc_http(rpc_call_fn fn, struct http_park *park, enum http_proto proto,
 	return how.taken;
 }
 
+bool rpc_answer_json(const struct call *call)
+{
+	return call->park && call->park->json;
+}
+
+xbt_buf *rpc_raw_result(struct call *call)
+{
+	if (!call->park)
+		return NULL;
+	call->park->has_raw = true;
+	return &call->park->raw;
+}
+
+bool rpc_can_park(const struct call *call)
+{
+	return call->park && call->park->hp;
+}
+
 struct rpc_park *rpc_park_take(struct call *call)
 {
 	struct rpc_park *p = xbt_calloc(1, sizeof(*p));
 
 	*p = *call->park;
+	xbt_buf_init(&p->raw);
+	p->has_raw = false;
 	p->method = xbt_strdup(call->park->method);
 	p->id = call->park->id ? xbt_strdup(call->park->id) : NULL;
 	call->park->taken = true;

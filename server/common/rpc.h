@@ -32,7 +32,7 @@ struct rpc_park;
 
 struct call {
 	const xbt_message_desc *msg;
-	struct rpc_park *park; /* a synchronous call that may answer later */
+	struct rpc_park *park; /* a synchronous call's answer (rpc_http) */
 	const char *session;   /* xbtd: the caller's session ref; "" otherwise */
 	const char *task;      /* xbtd Async: the task running this call */
 	struct arg *argv;      /* msg->nparams entries, defaults filled in */
@@ -85,13 +85,23 @@ bool rpc_http(rpc_call_fn fn, struct http_park *park, enum http_proto proto,
 	      const char *body, size_t len, xbt_buf *out);
 
 /*
- * Parking: a handler whose call->park is set may take it, return NULL
- * with no result, and answer later, from any thread, with exactly one of
+ * How the call answers, for handlers that write big results themselves:
+ * in JSON or XML, and a buffer for the result's value text (written as
+ * xbt_wire_xml_value or xbt_wire_json_value would), which then replaces
+ * *result; NULL when the caller takes only values (Async, in-process).
+ */
+bool rpc_answer_json(const struct call *call);
+xbt_buf *rpc_raw_result(struct call *call);
+
+/*
+ * Parking: a handler for which rpc_can_park is true may take the park,
+ * return NULL with no result, and answer later, from any thread, with exactly one of
  * rpc_park_finish (result and err are taken) or rpc_park_drop (the
  * client is gone: the connection closes). Until then the call holds no
  * thread. rpc_park_gone and rpc_park_on_gone are the front's
  * http_park_gone and http_park_on_gone.
  */
+bool rpc_can_park(const struct call *call);
 struct rpc_park *rpc_park_take(struct call *call);
 void rpc_park_finish(struct rpc_park *p, xmlrpc_value *result,
 		     xbt_error *err);

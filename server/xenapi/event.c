@@ -326,7 +326,7 @@ static xbt_error *event_wait_for(struct call *call, struct event_wait *w,
 
 		if (w->look(w, result, &err))
 			break;
-		if (call->park) {
+		if (rpc_can_park(call)) {
 			w->park = rpc_park_take(call);
 			event_wait_park(w);
 			*parked = true;
