@@ -570,12 +570,13 @@ def run(a):
         settled_s = time.monotonic() - settle_end + a.settle
         backlog = accept_queue(srv.port)
         print("  hold: %d connected in %.1f s, %d calls sent, settled %.1f s "
-              "later (%s); %d answered early, %d lost %s; xbtd descriptors "
+              "later (%s); %d answered early, %d lost%s; xbtd descriptors "
               "+%d, %s in the listen backlog" % (
                   holder.counts["connected"], ramp_s, holder.counts["sent"],
                   settled_s, "xbtd quiet" if quiet else "NOT quiet",
                   holder.counts["early"], holder.counts["lost"],
-                  holder.lost_why or "", fd_count(pid) - fds0, backlog))
+                  " %s" % holder.lost_why if holder.lost_why else "",
+                  fd_count(pid) - fds0, backlog))
         sys.stdout.flush()
 
         # loaded
