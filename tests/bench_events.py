@@ -95,7 +95,7 @@ def run(proto, nclients, rounds, quiet):
             _, err = srv.stop()
         except fx.ServerError as e:  # exit status or sanitizer report
             status, err = 1, str(e)
-    cost = re.search(r"events: (\d+) recorded; event_record took ([0-9.]+) us "
+    cost = re.search(r"events: (\d+) recorded; appending took ([0-9.]+) us "
                      r"on average, ([0-9.]+) us at most", err)
     return kernel, user, cpu / 1e3 / (rounds * nclients), status, cost
 
