@@ -25,6 +25,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,8 @@
 /* Event threads: a few are enough, the calls run elsewhere. */
 #define HTTP_EVENT_THREADS_MIN 2
 #define HTTP_EVENT_THREADS_MAX 8
+/* Answers resumed together by a batch: the first ones leave early. */
+#define HTTP_BATCH_RESUMES 16
 /* Of a refused chunked body (its size unknown in advance), bytes read and
  * dropped before the answer, past which the connection is just closed. */
 #define HTTP_DRAIN_MAX (1u << 20)
@@ -62,6 +65,7 @@ struct http_req {
 	bool called;                /* the call was started */
 	bool done;                  /* ... and has ended: out is the answer */
 	bool close_after;           /* ... or the connection just closes */
+	struct http_answer *shared; /* ... or this answer is */
 	struct http_park park;
 	uint64_t dropped;           /* bytes of a refused body read */
 	xbt_buf body;
@@ -109,6 +113,41 @@ static enum MHD_Result http_answer(struct MHD_Connection *mc,
 			  type, close);
 }
 
+static const char *http_type(enum http_proto proto)
+{
+	return proto == HTTP_JSONRPC ? XBT_JSON_CONTENT_TYPE :
+		XBT_XML_CONTENT_TYPE;
+}
+
+struct http_answer {
+	atomic_uint refs;
+	struct MHD_Response *r;     /* holds one libmicrohttpd reference */
+};
+
+struct http_answer *http_answer_new(enum http_proto proto, xbt_buf *body)
+{
+	struct http_answer *a = xbt_calloc(1, sizeof(*a));
+	size_t len;
+	char *bytes = xbt_buf_detach(body, &len);
+
+	atomic_init(&a->refs, 1);
+	a->r = MHD_create_response_from_buffer(len, bytes,
+					       MHD_RESPMEM_MUST_FREE);
+	if (!a->r)
+		xbt_fatalx("http: no memory for an answer");
+	MHD_add_response_header(a->r, "Content-Type", http_type(proto));
+	MHD_add_response_header(a->r, "Access-Control-Allow-Origin", "*");
+	return a;
+}
+
+void http_answer_put(struct http_answer *a)
+{
+	if (a && atomic_fetch_sub(&a->refs, 1) == 1) {
+		MHD_destroy_response(a->r);
+		free(a);
+	}
+}
+
 /* Queues a call's answer: its buffer goes to libmicrohttpd, uncopied. */
 static enum MHD_Result http_answer_buf(struct MHD_Connection *mc,
 				       const char *type, xbt_buf *body)
@@ -131,11 +170,6 @@ static enum MHD_Result http_refuse(struct MHD_Connection *mc,
 	return http_answer(mc, status, "text/plain", text, strlen(text), true);
 }
 
-static const char *http_type(enum http_proto proto)
-{
-	return proto == HTTP_JSONRPC ? XBT_JSON_CONTENT_TYPE :
-		XBT_XML_CONTENT_TYPE;
-}
 
 /* REQUEST_TOO_LARGE [max_body] in the request's protocol, then close. */
 static enum MHD_Result http_too_large(struct http_req *req)
@@ -262,18 +296,46 @@ void http_park_batch_begin(void)
 	http_batch.open = true;
 }
 
-void http_park_batch_end(void)
+static void http_park_batch_flush(void)
 {
 	for (size_t i = 0; i < http_batch.n; i++)
 		MHD_resume_connection(http_batch.v[i]);
+	http_batch.n = 0;
+}
+
+void http_park_batch_end(void)
+{
+	http_park_batch_flush();
 	free(http_batch.v);
 	memset(&http_batch, 0, sizeof(http_batch));
 }
 
+static struct http_req *http_req_of(struct http_park *p)
+{
+	return (struct http_req *)((char *)p - offsetof(struct http_req, park));
+}
+
+/* The answer is in req: resumes it now, or with the batch. */
+static void http_park_resume(struct http_req *req)
+{
+	/* Still in the callback: http_req_run resumes it. */
+	if (!http_conn_park_answered(req->s, &req->park))
+		return;
+	if (!http_batch.open) {
+		MHD_resume_connection(req->mc);
+		return;
+	}
+	if (http_batch.n == HTTP_BATCH_RESUMES)
+		http_park_batch_flush();
+	if (!http_batch.v)
+		http_batch.v = xbt_calloc(HTTP_BATCH_RESUMES,
+					  sizeof(*http_batch.v));
+	http_batch.v[http_batch.n++] = req->mc;
+}
+
 void http_park_answer(struct http_park *p, xbt_buf *out)
 {
-	struct http_req *req = (struct http_req *)((char *)p -
-		offsetof(struct http_req, park));
+	struct http_req *req = http_req_of(p);
 
 	if (out) {
 		req->out = *out;
@@ -282,19 +344,17 @@ void http_park_answer(struct http_park *p, xbt_buf *out)
 		req->close_after = true;
 	}
 	req->done = true;
-	/* Still in the callback: http_req_run resumes it. */
-	if (!http_conn_park_answered(req->s, p))
-		return;
-	if (!http_batch.open) {
-		MHD_resume_connection(req->mc);
-		return;
-	}
-	if (http_batch.n == http_batch.cap) {
-		http_batch.cap = http_batch.cap ? 2 * http_batch.cap : 64;
-		http_batch.v = xbt_reallocarray(http_batch.v, http_batch.cap,
-						sizeof(*http_batch.v));
-	}
-	http_batch.v[http_batch.n++] = req->mc;
+	http_park_resume(req);
+}
+
+void http_park_answer_shared(struct http_park *p, struct http_answer *a)
+{
+	struct http_req *req = http_req_of(p);
+
+	atomic_fetch_add(&a->refs, 1);
+	req->shared = a;
+	req->done = true;
+	http_park_resume(req);
 }
 
 bool http_park_gone(const struct http_park *p)
@@ -368,6 +428,12 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *mc,
 	}
 	if (req->done && req->close_after) {
 		ret = MHD_NO;  /* the client is gone: no answer */
+	} else if (req->done && req->shared) {
+		/* libmicrohttpd counts its own reference to the response. */
+		ret = MHD_queue_response(mc, 200, req->shared->r);
+		http_answer_put(req->shared);
+		req->shared = NULL;
+		http_conn_set(s, req->conn, CONN_WRITING);
 	} else if (req->done) {
 		ret = http_answer_buf(mc, http_type(req->proto), &req->out);
 		http_conn_set(s, req->conn, CONN_WRITING);
@@ -417,6 +483,7 @@ static void http_req_done(void *cls, struct MHD_Connection *mc,
 		http_conn_set(s, req->conn, CONN_IDLE);
 	xbt_buf_release(&req->body);
 	xbt_buf_release(&req->out);
+	http_answer_put(req->shared);
 	free(req);
 	*req_cls = NULL;
 }

@@ -105,11 +105,22 @@ void http_park_answer(struct http_park *park, xbt_buf *out);
 bool http_park_gone(const struct http_park *park);
 void http_park_on_gone(struct http_park *park, void (*fn)(void *), void *arg);
 /*
- * Between these, parks answered on this thread are resumed together at
- * the end (fewer wake-ups of the event threads for a burst of answers).
+ * Between these, parks answered on this thread are resumed together, a
+ * few at a time (fewer wake-ups of the event threads in a burst).
  */
 void http_park_batch_begin(void);
 void http_park_batch_end(void);
+
+/*
+ * One answer's bytes sent to many parked requests without a copy each
+ * (waits answered alike): made from body (taken), each
+ * http_park_answer_shared takes a reference, http_answer_put drops the
+ * maker's.
+ */
+struct http_answer;
+struct http_answer *http_answer_new(enum http_proto proto, xbt_buf *body);
+void http_answer_put(struct http_answer *a);
+void http_park_answer_shared(struct http_park *park, struct http_answer *a);
 
 struct http_server;
 

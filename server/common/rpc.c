@@ -305,7 +305,6 @@ void rpc_shared_init(struct rpc_shared *sh, xmlrpc_value *result)
 {
 	memset(sh, 0, sizeof(*sh));
 	sh->result = result;
-	xbt_buf_init(&sh->xml);
 	xbt_buf_init(&sh->json);
 }
 
@@ -313,7 +312,7 @@ void rpc_shared_release(struct rpc_shared *sh)
 {
 	if (sh->result)
 		xmlrpc_DECREF(sh->result);
-	xbt_buf_release(&sh->xml);
+	http_answer_put(sh->xml);
 	xbt_buf_release(&sh->json);
 	sh->result = NULL;
 }
@@ -330,15 +329,14 @@ void rpc_park_finish_shared(struct rpc_park *p, struct rpc_shared *sh)
 		xbt_buf_grow(&out, sh->json.len + 128);
 		xbt_wire_jsonrpc_success_text(&out, p->v2, p->id, sh->json.buf,
 					      sh->json.len);
+		http_park_answer(p->hp, &out);
 	} else {
-		if (!sh->have_xml) {
-			xbt_wire_xml_value(&sh->xml, sh->result);
-			sh->have_xml = true;
+		if (!sh->xml) {
+			xbt_wire_xml_success(&out, sh->result);
+			sh->xml = http_answer_new(HTTP_XMLRPC, &out);
 		}
-		xbt_buf_grow(&out, sh->xml.len + 256);
-		xbt_wire_xml_success_text(&out, sh->xml.buf, sh->xml.len);
+		http_park_answer_shared(p->hp, sh->xml);
 	}
-	http_park_answer(p->hp, &out);
 	xbt_buf_release(&out);
 	rpc_park_free(p);
 }

@@ -113,8 +113,9 @@ bool rpc_park_gone(const struct rpc_park *p);
  */
 struct rpc_shared {
 	xmlrpc_value *result;
-	xbt_buf xml, json;
-	bool have_xml, have_json;
+	struct http_answer *xml;  /* XML-RPC answers are all alike */
+	xbt_buf json;             /* JSON-RPC ones differ by id */
+	bool have_json;
 };
 void rpc_shared_init(struct rpc_shared *sh, xmlrpc_value *result);
 void rpc_shared_release(struct rpc_shared *sh);
