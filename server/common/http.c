@@ -43,6 +43,8 @@
 /* Event threads: a few are enough, the calls run elsewhere. */
 #define HTTP_EVENT_THREADS_MIN 2
 #define HTTP_EVENT_THREADS_MAX 8
+/* Bodies tried on the event thread (http_config.quick) at most. */
+#define HTTP_QUICK_MAX 16384
 /* Answers resumed together by a batch: the first ones leave early. */
 #define HTTP_BATCH_RESUMES 16
 /* Of a refused chunked body (its size unknown in advance), bytes read and
@@ -367,9 +369,19 @@ void http_park_on_gone(struct http_park *p, void (*fn)(void *), void *arg)
 	http_conn_park_on_gone(p->s, p, fn, arg);
 }
 
-/* The whole request is in: runs it on a call thread. */
+/* The whole request is in: runs it here if quick, else on a call thread. */
 static enum MHD_Result http_call(struct http_req *req)
 {
+	struct http_server *s = req->s;
+
+	if (s->cfg.quick && req->body.len <= HTTP_QUICK_MAX &&
+	    s->cfg.quick(s->ctx, req->proto, req->body.buf, req->body.len,
+			 &req->out)) {
+		xbt_buf_release(&req->body);
+		http_conn_set(s, req->conn, CONN_WRITING);
+		return http_answer_buf(req->mc, http_type(req->proto),
+				       &req->out);
+	}
 	if (!http_conn_begin_call(req->s, req->conn))
 		return http_refuse(req->mc, 503, "the server is stopping");
 	req->called = true;

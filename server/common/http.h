@@ -26,6 +26,8 @@
 #include "xbt/backtrace.h"
 #include "xbt/buf.h"
 
+enum http_proto { HTTP_XMLRPC, HTTP_JSONRPC };
+
 /*
  * Zero fields take the defaults below (plain numbers: the daemons' option
  * tables show them).
@@ -41,6 +43,15 @@ struct http_config {
 	unsigned request_s;      /* request line to end of body */
 	unsigned keepalive_s;    /* idle connection (no request started) */
 	size_t stack_size;       /* call thread stack */
+	/*
+	 * Optional: tried first for a small request, on the event thread
+	 * that read it. It must not block: it answers (appends to out,
+	 * returns true) only calls it knows to be quick, and returns false,
+	 * out untouched, for the rest, which go to a call thread and fn.
+	 * Quick calls then cost no thread switch.
+	 */
+	bool (*quick)(void *ctx, enum http_proto proto, const char *body,
+		      size_t len, xbt_buf *out);
 };
 
 #define HTTP_DEFAULT_ADDR "127.0.0.1"
@@ -74,8 +85,6 @@ struct http_config {
 	{ "keepalive", OPT_UINT, &(cfg).keepalive_s, \
 	  OPT_STR(HTTP_DEFAULT_KEEPALIVE), NULL, NULL, 1, 86400, NULL, "S", \
 	  "connections without a request close after S seconds" }
-
-enum http_proto { HTTP_XMLRPC, HTTP_JSONRPC };
 
 struct http_park;
 

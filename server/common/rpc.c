@@ -175,6 +175,8 @@ struct rpc_park {
 	bool json, v2;
 	bool taken;          /* the stack copy: a handler took the call */
 	bool has_raw;        /* the handler wrote raw: the result's text */
+	bool quick;          /* on an event thread: must not block */
+	bool later;          /* ... and it would: run it on a call thread */
 	xbt_buf raw;
 	const char *method;  /* owned by the heap copy */
 	const char *id;      /* owned by the heap copy; NULL: none */
@@ -208,10 +210,14 @@ static void rpc_reply(const struct rpc_park *how, xmlrpc_value *result,
 	}
 }
 
-bool rpc_http(rpc_call_fn fn, struct http_park *park, enum http_proto proto,
-	      const char *body, size_t len, xbt_buf *out)
+/* rpc_http and rpc_http_quick: false when the call goes to a call thread
+ * (quick) or was parked. */
+static bool rpc_http_run(rpc_call_fn fn, struct http_park *park, bool quick,
+			 enum http_proto proto, const char *body, size_t len,
+			 xbt_buf *out)
 {
-	struct rpc_park how = { .hp = park, .json = proto == HTTP_JSONRPC };
+	struct rpc_park how = { .hp = park, .json = proto == HTTP_JSONRPC,
+				.quick = quick };
 	char *method = NULL, *id = NULL;
 	xmlrpc_value *params = NULL, *result = NULL;
 	xbt_error *err;
@@ -228,8 +234,8 @@ bool rpc_http(rpc_call_fn fn, struct http_park *park, enum http_proto proto,
 	xbt_buf_init(&how.raw);
 	if (!err)
 		err = XBT_PROPAGATE(fn(method, params, &how, &result));
-	if (how.taken)
-		;  /* answered later */
+	if (how.taken || how.later)
+		;  /* answered later, or elsewhere */
 	else if (!err && how.has_raw && how.json)
 		xbt_wire_jsonrpc_success_text(out, how.v2, how.id, how.raw.buf,
 					      how.raw.len);
@@ -245,7 +251,29 @@ bool rpc_http(rpc_call_fn fn, struct http_park *park, enum http_proto proto,
 		xmlrpc_DECREF(params);
 	free(method);
 	free(id);
-	return how.taken;
+	return !(how.taken || how.later);
+}
+
+bool rpc_http(rpc_call_fn fn, struct http_park *park, enum http_proto proto,
+	      const char *body, size_t len, xbt_buf *out)
+{
+	return !rpc_http_run(fn, park, false, proto, body, len, out);
+}
+
+bool rpc_http_quick(rpc_call_fn fn, enum http_proto proto, const char *body,
+		    size_t len, xbt_buf *out)
+{
+	return rpc_http_run(fn, NULL, true, proto, body, len, out);
+}
+
+bool rpc_must_not_block(const struct call *call)
+{
+	return call->park && call->park->quick;
+}
+
+void rpc_later(struct call *call)
+{
+	call->park->later = true;
 }
 
 bool rpc_answer_json(const struct call *call)

@@ -94,6 +94,18 @@ bool rpc_answer_json(const struct call *call);
 xbt_buf *rpc_raw_result(struct call *call);
 
 /*
+ * The quick try (http_config.quick): rpc_http on an event thread, where
+ * a handler must not block. fn sees rpc_must_not_block true and calls
+ * rpc_later (then returns NULL) for a call that might: rpc_http_quick
+ * then returns false, out untouched, and the call runs again on a call
+ * thread.
+ */
+bool rpc_http_quick(rpc_call_fn fn, enum http_proto proto, const char *body,
+		    size_t len, xbt_buf *out);
+bool rpc_must_not_block(const struct call *call);
+void rpc_later(struct call *call);
+
+/*
  * Parking: a handler for which rpc_can_park is true may take the park,
  * return NULL with no result, and answer later, from any thread, with exactly one of
  * rpc_park_finish (result and err are taken) or rpc_park_drop (the

@@ -96,7 +96,15 @@ static xbt_error *generic_call(struct call *call, xmlrpc_value **result)
 	xbt_error *err = NULL;
 	const void *rec = NULL;
 
-	store_lock();
+	/* On an event thread: never wait for the store. */
+	if (rpc_must_not_block(call)) {
+		if (!store_trylock()) {
+			rpc_later(call);
+			return NULL;
+		}
+	} else {
+		store_lock();
+	}
 	switch (m->kind) {
 	case XBT_MSG_GET_FIELD:
 		if (!(err = XBT_PROPAGATE(store_need(c, ref, &rec))))
@@ -284,12 +292,35 @@ static void async_run(void *arg)
 
 /* ---- entry points ----------------------------------------------------------- */
 
+/*
+ * Messages an event thread may run (the store's own, of bounded cost):
+ * get_all_records, custom messages and Async calls go to call threads.
+ */
+static bool dispatch_quick(const xbt_message_desc *m, bool async)
+{
+	switch (m->kind) {
+	case XBT_MSG_GET_FIELD:
+	case XBT_MSG_SET_FIELD:
+	case XBT_MSG_ADD_TO_MAP:
+	case XBT_MSG_REMOVE_FROM_MAP:
+	case XBT_MSG_GET_RECORD:
+	case XBT_MSG_GET_BY_UUID:
+	case XBT_MSG_GET_BY_NAME_LABEL:
+	case XBT_MSG_GET_ALL:
+		return !async;
+	case XBT_MSG_GET_ALL_RECORDS:
+	case XBT_MSG_CUSTOM:
+		break;
+	}
+	return false;
+}
+
 xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 			 struct rpc_park *park, xmlrpc_value **result)
 {
 	const char *name = method;
 	bool async = false;
-	struct call call = { .session = "" };
+	struct call call = { .session = "", .park = park };
 	char *session = NULL;
 	xbt_error *err = NULL;
 
@@ -305,6 +336,10 @@ xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 	call.msg = xbt_message_find(name);
 	if (!call.msg || (async && !call.msg->async)) {
 		err = XBT_RAISE_MESSAGE_METHOD_UNKNOWN(method);
+		goto out;
+	}
+	if (rpc_must_not_block(&call) && !dispatch_quick(call.msg, async)) {
+		rpc_later(&call);
 		goto out;
 	}
 	/* A slave the master does not know serves its emergency calls only. */
@@ -345,7 +380,6 @@ xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 		}
 		goto out;
 	}
-	call.park = park;
 	err = XBT_PROPAGATE(call_run(&call, result));
 out:
 	rpc_release(&call);
@@ -358,4 +392,11 @@ bool dispatch_http(void *ctx, struct http_park *park, enum http_proto proto,
 {
 	(void)ctx;
 	return rpc_http(dispatch_call, park, proto, body, len, out);
+}
+
+bool dispatch_http_quick(void *ctx, enum http_proto proto, const char *body,
+			 size_t len, xbt_buf *out)
+{
+	(void)ctx;
+	return rpc_http_quick(dispatch_call, proto, body, len, out);
 }

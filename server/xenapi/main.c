@@ -104,6 +104,7 @@ int main(int argc, char **argv)
 	worker_start(xbtd_conf.workers);
 	xbtd_conf.http.addr = xbtd_conf.listen_addr;
 	xbtd_conf.http.port = xbtd_conf.listen_port;
+	xbtd_conf.http.quick = dispatch_http_quick;
 	if ((err = XBT_PROPAGATE(http_start(&xbtd_conf.http, dispatch_http, NULL,
 					    &http)))) {
 		worker_stop();

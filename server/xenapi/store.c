@@ -160,6 +160,11 @@ void store_lock(void)
 	pthread_mutex_lock(&store_mutex);
 }
 
+bool store_trylock(void)
+{
+	return pthread_mutex_trylock(&store_mutex) == 0;
+}
+
 /* Notes a change of o (or, with o NULL, the deletion of ref). */
 static void store_note(const xbt_class_desc *c, struct obj *o,
 		       enum evlog_op op, const char *ref)

@@ -86,6 +86,9 @@ xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 /* The HTTP front's callback (an http_rpc_fn): parse, dispatch, serialise. */
 bool dispatch_http(void *ctx, struct http_park *park, enum http_proto proto,
 		   const char *body, size_t len, xbt_buf *out);
+/* The front's quick try (http_config.quick): the store's own calls. */
+bool dispatch_http_quick(void *ctx, enum http_proto proto, const char *body,
+			 size_t len, xbt_buf *out);
 
 /* ---- the object store (store.c) -------------------------------------- */
 
@@ -100,6 +103,8 @@ void store_init(void);      /* after evlog_init */
 void store_shutdown(void);
 void store_lock(void);
 void store_unlock(void);
+/* store_lock unless another holds it: false then (nothing locked). */
+bool store_trylock(void);
 
 /* All under the lock. Refs are "OpaqueRef:<uuid>" of the object's uuid. */
 const void *store_get(const xbt_class_desc *c, const char *ref);
