@@ -615,6 +615,46 @@ START_TEST(test_get_all_records_written_whole)
 }
 END_TEST
 
+/*
+ * The quick try on an event thread answers the store's own messages when
+ * the store is free, and leaves everything else (and a busy store) to a
+ * call thread, writing nothing.
+ */
+START_TEST(test_quick_calls)
+{
+	static const char *const later[] = {
+		"session.logout", "task.get_all_records", "Async.VM.start",
+		"event.from", "VM.start",
+	};
+	char *s = login();
+	char *t = expect_ok("task.create", strs(s, "quick", "", NULL), NULL);
+	xbt_buf body = XBT_BUF_INIT, out = XBT_BUF_INIT;
+
+	xbt_wire_xml_call(&body, "task.get_name_label", strs(s, t, NULL));
+	store_lock();
+	ck_assert(!rpc_http_quick(dispatch_call, HTTP_XMLRPC, body.buf,
+				  body.len, &out));
+	store_unlock();
+	ck_assert_uint_eq(out.len, 0);
+	ck_assert(rpc_http_quick(dispatch_call, HTTP_XMLRPC, body.buf, body.len,
+				 &out));
+	ck_assert_msg(strstr(out.buf, "<value>quick</value>"), "%s", out.buf);
+	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
+		xbt_buf_reset(&body);
+		xbt_buf_reset(&out);
+		xbt_wire_xml_call(&body, later[i], strs(s, t, NULL));
+		ck_assert_msg(!rpc_http_quick(dispatch_call, HTTP_XMLRPC,
+					      body.buf, body.len, &out),
+			      "%s answered on an event thread", later[i]);
+		ck_assert_uint_eq(out.len, 0);
+	}
+	xbt_buf_release(&body);
+	xbt_buf_release(&out);
+	free(t);
+	free(s);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("server");
@@ -644,6 +684,7 @@ int main(void)
 	tcase_add_test(tc, test_demo_world_shape);
 	tcase_add_test(tc, test_pool_eject);
 	tcase_add_test(tc, test_get_all_records_written_whole);
+	tcase_add_test(tc, test_quick_calls);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -96,15 +96,11 @@ static xbt_error *generic_call(struct call *call, xmlrpc_value **result)
 	xbt_error *err = NULL;
 	const void *rec = NULL;
 
-	/* On an event thread: never wait for the store. */
-	if (rpc_must_not_block(call)) {
-		if (!store_trylock()) {
-			rpc_later(call);
-			return NULL;
-		}
-	} else {
+	/* A quick call holds the store's lock already (dispatch_call). */
+	bool held = rpc_must_not_block(call);
+
+	if (!held)
 		store_lock();
-	}
 	switch (m->kind) {
 	case XBT_MSG_GET_FIELD:
 		if (!(err = XBT_PROPAGATE(store_need(c, ref, &rec))))
@@ -173,7 +169,8 @@ static xbt_error *generic_call(struct call *call, xmlrpc_value **result)
 	case XBT_MSG_CUSTOM:
 		xbt_fatalx("generic_call on custom message %s", m->wire_name);
 	}
-	store_unlock();
+	if (!held)
+		store_unlock();
 	return err;
 }
 
@@ -307,7 +304,7 @@ static bool dispatch_quick(const xbt_message_desc *m, bool async)
 	case XBT_MSG_GET_BY_UUID:
 	case XBT_MSG_GET_BY_NAME_LABEL:
 	case XBT_MSG_GET_ALL:
-		return !async;
+		return !async && !m->pool_only;
 	case XBT_MSG_GET_ALL_RECORDS:
 	case XBT_MSG_CUSTOM:
 		break;
@@ -322,6 +319,7 @@ xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 	bool async = false;
 	struct call call = { .session = "", .park = park };
 	char *session = NULL;
+	bool locked = false;
 	xbt_error *err = NULL;
 
 	*result = NULL;
@@ -338,7 +336,9 @@ xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 		err = XBT_RAISE_MESSAGE_METHOD_UNKNOWN(method);
 		goto out;
 	}
-	if (rpc_must_not_block(&call) && !dispatch_quick(call.msg, async)) {
+	/* On an event thread: a slave's checks may wait for the store. */
+	if (rpc_must_not_block(&call) &&
+	    (!dispatch_quick(call.msg, async) || role_is_slave())) {
 		rpc_later(&call);
 		goto out;
 	}
@@ -348,8 +348,21 @@ xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 		goto out;
 	if ((err = XBT_PROPAGATE(dispatch_slave_check(call.msg, params))))
 		goto out;
+	/*
+	 * A quick call never waits for the store: it takes the lock now or
+	 * goes to a call thread, and holds it to the end (one lock for the
+	 * session's check and the call).
+	 */
+	if (rpc_must_not_block(&call)) {
+		if (!store_trylock()) {
+			rpc_later(&call);
+			goto out;
+		}
+		locked = true;
+	}
 	if ((err = XBT_PROPAGATE(rpc_prepare(&call, method, params,
-						 session_check, &session))))
+					     locked ? session_check_locked :
+					     session_check, &session))))
 		goto out;
 	if (session)
 		call.session = session;
@@ -382,6 +395,8 @@ xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 	}
 	err = XBT_PROPAGATE(call_run(&call, result));
 out:
+	if (locked)
+		store_unlock();
 	rpc_release(&call);
 	free(session);
 	return err;

@@ -282,11 +282,20 @@ static bool session_idle(const struct xbt_session_record *s, int64_t now)
 
 xbt_error *session_check(const char *ref)
 {
+	xbt_error *err;
+
+	store_lock();
+	err = XBT_PROPAGATE(session_check_locked(ref));
+	store_unlock();
+	return err;
+}
+
+xbt_error *session_check_locked(const char *ref)
+{
 	struct xbt_session_record *s;
 	int64_t now = now_seconds();
 	xbt_error *err = NULL;
 
-	store_lock();
 	/* Sessions have no events, so editing one wakes no watcher. */
 	s = store_edit(&xbt_class_session, ref);
 	if (s && session_idle(s, now)) {
@@ -297,7 +306,6 @@ xbt_error *session_check(const char *ref)
 		s->last_active = now;
 	else
 		err = XBT_RAISE_SESSION_INVALID(ref);
-	store_unlock();
 	return err;
 }
 

@@ -233,6 +233,8 @@ enum session_kind session_kind(const char *ref);
 
 /* SESSION_INVALID [ref] unless ref is a live session; refreshes it. */
 xbt_error *session_check(const char *ref);
+/* The same, the store's lock held by the caller. */
+xbt_error *session_check_locked(const char *ref);
 /* Whether ref is a live session, without refreshing it. */
 bool session_alive(const char *ref);
 /* Bumped whenever a session ends: waiters re-check theirs when it moves. */
