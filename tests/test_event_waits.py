@@ -107,6 +107,23 @@ def thread_count(pid):
     raise AssertionError("no Threads: line for %d" % pid)
 
 
+def thread_states(pid):
+    """xbtd's threads by name and what the kernel says they wait in
+    (comm, wchan), with their counts: what a stop that hangs waits for."""
+    seen = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        parts = []
+        for what in ("comm", "wchan"):
+            try:
+                with open("/proc/%d/task/%s/%s" % (pid, tid, what)) as f:
+                    parts.append(f.read().strip() or "-")
+            except OSError:
+                parts.append("?")
+        key = "/".join(parts)
+        seen[key] = seen.get(key, 0) + 1
+    return ", ".join("%s x%d" % kv for kv in sorted(seen.items()))
+
+
 def cpu_ns(pid):
     """CPU time of every thread of pid so far, in ns (schedstat)."""
     total = 0
@@ -463,13 +480,15 @@ class GoneWaitersTestCase(WaitTestCase):
     CHILD_N = 100  # handed to a child process that is SIGKILLed
 
     def gone(self, what, kill, pid, want):
-        """kill(); xbtd's descriptors fall to want: the seconds it took."""
+        """kill(); xbtd's descriptors fall to want: the seconds from the
+        kill's start."""
         t0 = time.monotonic()
         kill()
-        took = wait_for(lambda: fd_count(pid) <= want, 10.0)
-        self.assertIsNotNone(took, "%s: xbtd still has %d descriptors "
+        freed = wait_for(lambda: fd_count(pid) <= want, 10.0)
+        self.assertIsNotNone(freed, "%s: xbtd still has %d descriptors "
                              "after 10 s, want %d" % (what, fd_count(pid),
                                                       want))
+        took = time.monotonic() - t0
         print("  %s: descriptors freed in %.0f ms" % (what, took * 1e3),
               file=sys.stderr)
         self.assertLessEqual(took, 1.5, what)
@@ -577,11 +596,12 @@ class ShutdownTestCase(QuietMixin, unittest.TestCase):
             finally:
                 os.close(pidfd)
             if not exited:
+                states = thread_states(pid)
                 pump(conns, lambda: False, 0.5)
                 self.fail("xbtd still runs 20 s after SIGTERM; of %d "
-                          "waiters %d answered, %d closed" % (
-                              self.N, sum(bool(w.responses) for w in conns),
-                              sum(w.eof for w in conns)))
+                          "waiters %d answered, %d closed; its threads: %s"
+                          % (self.N, sum(bool(w.responses) for w in conns),
+                             sum(w.eof for w in conns), states))
             srv.stop()  # status 0, no sanitizer report
             print("\nxbtd exited %.0f ms after SIGTERM with %d parked "
                   "waiters (bound %.0f ms)" % (took * 1e3, self.N,
