@@ -548,6 +548,13 @@ START_TEST(test_pool_eject)
 END_TEST
 
 
+/* A methodCall's text, the params taken. */
+static void xml_call(xbt_buf *body, const char *method, xmlrpc_value *params)
+{
+	xbt_wire_xml_call(body, method, params);
+	xmlrpc_DECREF(params);
+}
+
 /*
  * get_all_records through rpc_http is written straight from the records
  * (no value tree of them all): the bytes are those of the value, on both
@@ -586,7 +593,7 @@ START_TEST(test_get_all_records_written_whole)
 			 classes[i]);
 		free(expect_ok(method, strs(s, NULL), &value));
 		/* XML-RPC */
-		xbt_wire_xml_call(&body, method, strs(s, NULL));
+		xml_call(&body, method, strs(s, NULL));
 		ck_assert(!rpc_http(dispatch_call, NULL, HTTP_XMLRPC, body.buf,
 				    body.len, &got));
 		xbt_wire_xml_success(&want, value);
@@ -630,7 +637,7 @@ START_TEST(test_quick_calls)
 	char *t = expect_ok("task.create", strs(s, "quick", "", NULL), NULL);
 	xbt_buf body = XBT_BUF_INIT, out = XBT_BUF_INIT;
 
-	xbt_wire_xml_call(&body, "task.get_name_label", strs(s, t, NULL));
+	xml_call(&body, "task.get_name_label", strs(s, t, NULL));
 	store_lock();
 	ck_assert(!rpc_http_quick(dispatch_call, HTTP_XMLRPC, body.buf,
 				  body.len, &out));
@@ -642,7 +649,7 @@ START_TEST(test_quick_calls)
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
 		xbt_buf_reset(&body);
 		xbt_buf_reset(&out);
-		xbt_wire_xml_call(&body, later[i], strs(s, t, NULL));
+		xml_call(&body, later[i], strs(s, t, NULL));
 		ck_assert_msg(!rpc_http_quick(dispatch_call, HTTP_XMLRPC,
 					      body.buf, body.len, &out),
 			      "%s answered on an event thread", later[i]);
