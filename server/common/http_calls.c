@@ -1,17 +1,24 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The threads that run calls. A call may take long (a plugin, an event
- * wait), so there is no fixed pool that long calls could fill: a call that
- * finds no idle thread gets a new one, up to the connection limit, and a
- * thread idle for HTTP_CALL_IDLE_S ends unless it is one of the
- * HTTP_CALL_KEEP kept for the next burst. Threads are detached; stop waits
- * for the count to reach zero.
+ * The threads that run calls. A call may take long (a plugin, a login's
+ * delay), so there is no fixed pool that long calls could fill; but most
+ * calls that come here are short (an event wait parks in microseconds),
+ * and a burst of them should not make a thread each. So:
+ * - a call that finds no idle thread gets a new one while there are fewer
+ *   than HTTP_CALL_EAGER;
+ * - past that, a monitor thread adds one for a call that has waited
+ *   HTTP_CALL_PATIENCE_MS with no idle thread, and again each such wait,
+ *   up to max_threads (the connection limit): threads busy with long
+ *   calls never hold others back for long;
+ * - a thread idle for HTTP_CALL_IDLE_S ends unless it is one of the
+ *   HTTP_CALL_KEEP kept for the next burst.
+ * Call threads are detached; stop waits for the count to reach zero.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <string.h>
 #include <signal.h>
+#include <string.h>
 #include <time.h>
 
 #include "http_priv.h"
@@ -19,6 +26,8 @@
 
 #define HTTP_CALL_IDLE_S 10
 #define HTTP_CALL_KEEP 4
+#define HTTP_CALL_EAGER 16
+#define HTTP_CALL_PATIENCE_MS 2
 
 static void *http_call_thread(void *arg)
 {
@@ -26,13 +35,14 @@ static void *http_call_thread(void *arg)
 
 	log_name_thread("http-call");
 	pthread_mutex_lock(&c->lock);
+	c->nstarting--;
 	for (;;) {
 		struct http_call *call;
 		bool timed_out = false;
 
 		while (!c->stopping && STAILQ_EMPTY(&c->queue) && !timed_out) {
 			struct timespec until;
-			clock_gettime(CLOCK_REALTIME, &until);
+			clock_gettime(CLOCK_MONOTONIC, &until);
 			until.tv_sec += HTTP_CALL_IDLE_S;
 			c->nidle++;
 			timed_out = pthread_cond_timedwait(&c->work, &c->lock,
@@ -57,53 +67,117 @@ static void *http_call_thread(void *arg)
 	return NULL;
 }
 
-void http_calls_init(struct http_calls *c, unsigned max_threads,
-		     size_t stack_size)
+/* A thread with every asynchronous signal blocked (main sigwaits them). */
+static int http_calls_spawn(pthread_t *t, void *(*fn)(void *), void *arg,
+			    size_t stack, bool detached)
 {
-	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->work, NULL);
-	pthread_cond_init(&c->gone, NULL);
-	STAILQ_INIT(&c->queue);
-	c->nthreads = c->nidle = c->nqueued = 0;
-	c->max_threads = max_threads ? max_threads : 1;
-	c->stack_size = stack_size;
-	c->stopping = false;
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int rc;
+
+	pthread_attr_init(&attr);
+	if (stack)
+		pthread_attr_setstacksize(&attr, stack);
+	if (detached)
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(t, &attr, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	return rc;
 }
 
 /* Under c->lock. Calls wait in the queue if no thread can be made. */
 static void http_calls_grow(struct http_calls *c)
 {
-	pthread_attr_t attr;
-	sigset_t all, old;
 	pthread_t t;
-	int rc;
+	int rc = http_calls_spawn(&t, http_call_thread, c, c->stack_size, true);
 
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, c->stack_size);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	/* Asynchronous signals are the main thread's (sigwait). */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = pthread_create(&t, &attr, http_call_thread, c);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	if (rc == 0)
+	if (rc == 0) {
 		c->nthreads++;
+		c->nstarting++;
+	}
 	else if (c->nthreads == 0)
 		xbt_fatalx("http: no thread can run calls: %s", strerror(rc));
 	else
 		log_warn("http: a call waits for a thread: %s", strerror(rc));
 }
 
+/* Under c->lock: a queued call has no idle (or starting) thread. */
+static bool http_calls_short(const struct http_calls *c)
+{
+	return c->nqueued > c->nidle + c->nstarting &&
+	       c->nthreads < c->max_threads;
+}
+
+static void *http_calls_monitor(void *arg)
+{
+	struct http_calls *c = arg;
+
+	log_name_thread("http-calls");
+	pthread_mutex_lock(&c->lock);
+	while (!c->stopping) {
+		struct timespec until;
+		int64_t waited;
+
+		if (!http_calls_short(c)) {
+			pthread_cond_wait(&c->more, &c->lock);
+			continue;
+		}
+		waited = http_now_ms() - STAILQ_FIRST(&c->queue)->queued_ms;
+		if (waited >= HTTP_CALL_PATIENCE_MS) {
+			http_calls_grow(c);
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += (HTTP_CALL_PATIENCE_MS - waited) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&c->more, &c->lock, &until);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+void http_calls_init(struct http_calls *c, unsigned max_threads,
+		     size_t stack_size)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->work, &ca);
+	pthread_cond_init(&c->more, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&c->gone, NULL);
+	STAILQ_INIT(&c->queue);
+	c->nthreads = c->nidle = c->nqueued = c->nstarting = 0;
+	c->max_threads = max_threads ? max_threads : 1;
+	c->stack_size = stack_size;
+	c->stopping = false;
+	rc = http_calls_spawn(&c->monitor, http_calls_monitor, c, 0, false);
+	if (rc != 0)
+		xbt_fatalx("http: pthread_create: %s", strerror(rc));
+}
+
 void http_calls_submit(struct http_calls *c, struct http_call *call)
 {
+	call->queued_ms = http_now_ms();
 	pthread_mutex_lock(&c->lock);
 	STAILQ_INSERT_TAIL(&c->queue, call, link);
-	/* An idle thread takes one call: more calls than idle threads grow. */
-	if (c->nidle >= ++c->nqueued)
+	/* An idle or starting thread takes one call each. */
+	if (c->nidle + c->nstarting >= ++c->nqueued)
 		pthread_cond_signal(&c->work);
-	else if (c->nthreads < c->max_threads)
+	else if (c->nthreads < HTTP_CALL_EAGER &&
+		 c->nthreads < c->max_threads)
 		http_calls_grow(c);
+	else
+		pthread_cond_signal(&c->more);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -112,10 +186,13 @@ void http_calls_stop(struct http_calls *c)
 	pthread_mutex_lock(&c->lock);
 	c->stopping = true;
 	pthread_cond_broadcast(&c->work);
+	pthread_cond_signal(&c->more);
 	while (c->nthreads > 0)
 		pthread_cond_wait(&c->gone, &c->lock);
 	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->monitor, NULL);
 	pthread_cond_destroy(&c->gone);
+	pthread_cond_destroy(&c->more);
 	pthread_cond_destroy(&c->work);
 	pthread_mutex_destroy(&c->lock);
 }

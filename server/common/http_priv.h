@@ -21,20 +21,23 @@
 
 struct http_call {
 	void (*run)(struct http_call *);
+	int64_t queued_ms;         /* monotonic */
 	STAILQ_ENTRY(http_call) link;
 };
 
 /*
- * Threads are made when a call finds none idle, up to max_threads (every
- * connection has at most one call running, so the connection limit), and
- * end after a while idle.
+ * Threads are made when calls find none idle (http_calls.c says how
+ * fast), up to max_threads (every connection has at most one call
+ * running, so the connection limit), and end after a while idle.
  */
 struct http_calls {
 	pthread_mutex_t lock;
 	pthread_cond_t work;   /* queue not empty, or stopping */
+	pthread_cond_t more;   /* the monitor: calls wait, or stopping */
 	pthread_cond_t gone;   /* a thread ended */
+	pthread_t monitor;
 	STAILQ_HEAD(, http_call) queue;
-	unsigned nthreads, nidle, nqueued, max_threads;
+	unsigned nthreads, nidle, nqueued, nstarting, max_threads;
 	size_t stack_size;
 	bool stopping;
 };
