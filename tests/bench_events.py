@@ -26,6 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import xbtd_fixture as fx  # noqa: E402
+from xbtd_fixture import cpu_ns  # noqa: E402
 from xbtd_fixture import RawClient, decode  # noqa: E402
 
 
@@ -34,16 +35,6 @@ def pct(values, q):
     return v[max(0, math.ceil(q * len(v)) - 1)]
 
 
-def cpu_ns(pid):
-    """CPU time of every thread of pid so far (schedstat), in ns."""
-    total = 0
-    for tid in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                total += int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            pass
-    return total
 
 
 def run(proto, nclients, rounds, quiet):

@@ -102,6 +102,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import xbtd_fixture as fx  # noqa: E402
+from xbtd_fixture import fd_count, cpu_ns  # noqa: E402
 from xbtd_fixture import RawClient, decode  # noqa: E402
 
 GOAL_CPU_PER_WAITER_S = 0.2e-3
@@ -123,8 +124,6 @@ def proc_status(pid):
     return rss, threads
 
 
-def fd_count(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
 
 
 def accept_queue(port):
@@ -140,16 +139,6 @@ def accept_queue(port):
     return None
 
 
-def cpu_ns(pid):
-    """CPU time of every thread of pid so far (schedstat), in ns."""
-    total = 0
-    for tid in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                total += int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            pass
-    return total
 
 
 def threads_named(pid, name):

@@ -27,7 +27,6 @@ client), the way tests/bench_events.py drives its waiters.
 import json
 import os
 import re
-import resource
 import select
 import selectors
 import socket
@@ -40,6 +39,7 @@ import xmlrpc.client
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import xbtd_fixture as fx  # noqa: E402
+from xbtd_fixture import raise_nofile, fd_count, thread_count, cpu_ns  # noqa: E402
 from xbtd_fixture import XmlRpc  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -48,17 +48,6 @@ TOKEN_RE = re.compile(r"^[0-9]{20},[0-9]{20}$")
 READ_TIMEOUT = 60.0
 
 
-def raise_nofile():
-    """Raises this process's RLIMIT_NOFILE (and so that of the xbtd it
-    starts) to the hard limit; returns the soft limit now in force."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = hard if hard != resource.RLIM_INFINITY else 65536
-    if soft != resource.RLIM_INFINITY and soft < want:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-        except (ValueError, OSError):
-            pass
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 NOFILE = raise_nofile()
@@ -95,16 +84,8 @@ def summary(events):
 
 # ---- /proc: xbtd's descriptors, threads and CPU time ------------------------
 
-def fd_count(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
 
 
-def thread_count(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("Threads:"):
-                return int(line.split()[1])
-    raise AssertionError("no Threads: line for %d" % pid)
 
 
 def thread_states(pid):
@@ -124,16 +105,6 @@ def thread_states(pid):
     return ", ".join("%s x%d" % kv for kv in sorted(seen.items()))
 
 
-def cpu_ns(pid):
-    """CPU time of every thread of pid so far, in ns (schedstat)."""
-    total = 0
-    for tid in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                total += int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            pass
-    return total
 
 
 def settle(pid, quiet_ms=5.0, window=0.1, limit=20.0):

@@ -19,7 +19,6 @@ build tree. Standard library only.
 import json
 import os
 import re
-import resource
 import select
 import selectors
 import shutil
@@ -34,6 +33,7 @@ import xmlrpc.client
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import xbtd_fixture as fx  # noqa: E402
+from xbtd_fixture import raise_nofile  # noqa: E402
 
 ECHO = os.path.join(fx.BUILDDIR, "tests", "http_echo")
 
@@ -49,17 +49,6 @@ FORBIDDEN = re.compile(r"(?i)xmlrpc|abyss|libmicrohttpd|mhd")
 VERSION = re.compile(r"\d+\.\d+\.\d+")
 
 
-def raise_nofile():
-    """Raises this process's RLIMIT_NOFILE (and so the servers' it
-    starts) to the hard limit; returns the soft limit now in force."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = hard if hard != resource.RLIM_INFINITY else 65536
-    if soft != resource.RLIM_INFINITY and soft < want:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-        except (ValueError, OSError):
-            pass
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 NOFILE = raise_nofile()

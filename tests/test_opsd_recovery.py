@@ -42,6 +42,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import xbtd_fixture as fx  # noqa: E402
+from xbtd_fixture import fd_count  # noqa: E402
 import test_vm_start as vmt  # noqa: E402
 import test_opsd as top  # noqa: E402
 
@@ -79,11 +80,6 @@ def world_xml(journal, names):
     return "\n".join(lines + ["</world>", ""])
 
 
-def fd_count(pid):
-    try:
-        return len(os.listdir("/proc/%d/fd" % pid))
-    except OSError:
-        return None
 
 
 def fd_list(pid):

@@ -26,6 +26,7 @@ import inspect
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -352,6 +353,47 @@ class Opsd(Server):
 
 
 # ---- /proc: the tests' view of processes ----------------------------------
+
+def raise_nofile():
+    """Raises this process's RLIMIT_NOFILE (and so that of the servers it
+    starts) to the hard limit; returns the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft != resource.RLIM_INFINITY and soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        except (ValueError, OSError):
+            pass
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def fd_count(pid):
+    """pid's open descriptors, or None when it is gone."""
+    try:
+        return len(os.listdir("/proc/%d/fd" % pid))
+    except OSError:
+        return None
+
+
+def thread_count(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    raise AssertionError("no Threads: line for %d" % pid)
+
+
+def cpu_ns(pid):
+    """CPU time of every thread of pid so far, in ns (schedstat)."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
 
 def _stat_fields(pid):
     """The fields of /proc/PID/stat after "pid (comm)" (comm may hold

@@ -6,10 +6,10 @@
  * and a burst of them should not make a thread each. So:
  * - a call that finds no idle thread gets a new one while there are fewer
  *   than HTTP_CALL_EAGER;
- * - past that, a monitor thread adds one for a call that has waited
- *   HTTP_CALL_PATIENCE_MS with no idle thread, and again each such wait,
- *   up to max_threads (the connection limit): threads busy with long
- *   calls never hold others back for long;
+ * - past that, a monitor thread adds one when a call has waited
+ *   HTTP_CALL_PATIENCE_MS with no idle thread, at most one per
+ *   HTTP_CALL_PATIENCE_MS, up to max_threads (the connection limit):
+ *   threads busy with long calls never hold others back for long;
  * - a thread idle for HTTP_CALL_IDLE_S ends unless it is one of the
  *   HTTP_CALL_KEEP kept for the next burst.
  * Call threads are detached; stop waits for the count to reach zero.
@@ -115,23 +115,32 @@ static void *http_calls_monitor(void *arg)
 {
 	struct http_calls *c = arg;
 
+	int64_t grown_ms = 0;
+
 	log_name_thread("http-calls");
 	pthread_mutex_lock(&c->lock);
 	while (!c->stopping) {
 		struct timespec until;
-		int64_t waited;
+		int64_t now, wait_ms;
 
 		if (!http_calls_short(c)) {
 			pthread_cond_wait(&c->more, &c->lock);
 			continue;
 		}
-		waited = http_now_ms() - STAILQ_FIRST(&c->queue)->queued_ms;
-		if (waited >= HTTP_CALL_PATIENCE_MS) {
+		/* One more thread per HTTP_CALL_PATIENCE_MS at most: more
+		 * threads do not help calls that wait for a busy CPU. */
+		now = http_now_ms();
+		wait_ms = HTTP_CALL_PATIENCE_MS -
+			(now - STAILQ_FIRST(&c->queue)->queued_ms);
+		if (wait_ms < HTTP_CALL_PATIENCE_MS - (now - grown_ms))
+			wait_ms = HTTP_CALL_PATIENCE_MS - (now - grown_ms);
+		if (wait_ms <= 0) {
 			http_calls_grow(c);
+			grown_ms = now;
 			continue;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += (HTTP_CALL_PATIENCE_MS - waited) * 1000000L;
+		until.tv_nsec += wait_ms * 1000000L;
 		if (until.tv_nsec >= 1000000000L) {
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
