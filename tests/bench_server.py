@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """Server benchmark: xbtd's task.get_record against a minimal Abyss server.
 
-Starts xbtd (build tree) and tests/bench/minimal_abyss (the same xmlrpc-c
-Abyss server with the same connection settings, answering a trivial
-method), then measures requests/s and p50/p99 latency at 1 and 16
-keep-alive connections on each, in the same run, and prints the absolute
-figures and the ratios xbtd / baseline.
+Starts xbtd (build tree), tests/bench/minimal_abyss (xmlrpc-c's Abyss
+with the connection settings xbtd had on it, answering a trivial method:
+the baseline) and tests/bench/minimal_mhd (libmicrohttpd set up as xbtd's
+front, one fixed answer: the front's own floor), then measures requests/s
+and p50/p99 latency at 1 and 16 keep-alive connections on each, in the
+same run, and prints the absolute figures, the ratios xbtd / baseline and
+xbtd as a fraction of the floor.
 
 The load generator is wrk with a Lua script when wrk is installed (it
 checks every response says "Success"), else a Python one with threads
@@ -71,6 +73,20 @@ function done(summary, latency, requests)
     latency:percentile(50), latency:percentile(99)))
 end
 """
+
+
+FLOOR = os.path.join(fx.BUILDDIR, "tests", "bench", "minimal_mhd")
+
+
+class Floor(fx.Server):
+    """The new front's own floor: libmicrohttpd set up as xbtd's front,
+    one fixed answer, no parse."""
+    name = "minimal_mhd"
+
+    def __init__(self):
+        super().__init__(
+            [FLOOR, str(fx.free_port())],
+            r"minimal_mhd listening on 127\.0\.0\.1:(?P<port>\d+)")
 
 
 class Baseline(fx.Server):
@@ -197,6 +213,7 @@ def main():
     tmpdir = tempfile.mkdtemp(prefix="xbt-bench-")
     xbtd = fx.Xbtd().start()
     base = Baseline().start()
+    floor = Floor().start()
     results = []
     try:
         task = xbtd.call("task.create", xbtd.session, "bench", "")["Value"]
@@ -204,6 +221,7 @@ def main():
         bbody = call_xml("ping")
         check_once(xbtd.port, "/", xbody, "xbtd")
         check_once(base.port, "/RPC2", bbody, "the baseline")
+        check_once(floor.port, "/RPC2", bbody, "the front's floor")
 
         def measure(port, path, body, conns, duration):
             if use_wrk:
@@ -213,12 +231,15 @@ def main():
         # Warm up both (thread stacks, caches).
         measure(xbtd.port, "/", xbody, 2, 1)
         measure(base.port, "/RPC2", bbody, 2, 1)
+        measure(floor.port, "/RPC2", bbody, 2, 1)
         for conns in conn_counts:
             x = measure(xbtd.port, "/", xbody, conns, args.duration)
             b = measure(base.port, "/RPC2", bbody, conns, args.duration)
-            results.append((conns, x, b))
+            f = measure(floor.port, "/RPC2", bbody, conns, args.duration)
+            results.append((conns, x, b, f))
         check_once(xbtd.port, "/", xbody, "xbtd after the run")
     finally:
+        floor.stop()
         base.stop()
         xbtd.stop()
         shutil.rmtree(tmpdir, True)
@@ -226,14 +247,15 @@ def main():
     gen = "wrk" if use_wrk else "python threads"
     print("server benchmark (%s, %d s per point, %d CPUs)"
           % (gen, args.duration, os.cpu_count() or 0))
-    print("xbtd: task.get_record; baseline: minimal Abyss 'ping'")
+    print("xbtd: task.get_record; baseline: minimal Abyss 'ping'; "
+          "floor: libmicrohttpd, one fixed answer")
     hdr = "%-5s %-9s %10s %10s %10s %6s" % ("conns", "server", "req/s",
                                             "p50 ms", "p99 ms", "errors")
     print(hdr)
     failed = False
     rows = []
-    for conns, x, b in results:
-        for name, r in (("xbtd", x), ("baseline", b)):
+    for conns, x, b, f in results:
+        for name, r in (("xbtd", x), ("baseline", b), ("floor", f)):
             rps = r["requests"] / r["seconds"] if r["seconds"] else 0.0
             r["rps"] = rps
             errs = r["bad"] + r["errors"]
@@ -245,6 +267,8 @@ def main():
         ratio_p99 = x["p99"] / b["p99"] if b["p99"] else 0.0
         print("%-5d %-9s %10.2f %10.2f %10.2f"
               % (conns, "ratio", ratio_rps, ratio_p50, ratio_p99))
+        print("%-5d %-9s %10.2f   (xbtd / the front's floor)"
+              % (conns, "of floor", x["rps"] / f["rps"] if f["rps"] else 0.0))
         rows.append((conns, x, b, ratio_rps, ratio_p50, ratio_p99))
     if args.markdown:
         print()
