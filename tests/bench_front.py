@@ -399,13 +399,7 @@ def rounds(srv, timeout, interval, count=None, seconds=None, sample=None):
 
 def proc_status(pid):
     """VmRSS (KiB), Threads, open sockets and CPU seconds of pid."""
-    rss = threads = None
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                rss = int(line.split()[1])
-            elif line.startswith("Threads:"):
-                threads = int(line.split()[1])
+    rss, threads = fx.rss_threads(pid)
     socks = 0
     for fd in os.listdir("/proc/%d/fd" % pid):
         try:

@@ -114,14 +114,7 @@ CMSG_LEN = socket.CMSG_SPACE(16)
 
 def proc_status(pid):
     """(VmRSS in KiB, Threads) of pid."""
-    rss = threads = 0
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                rss = int(line.split()[1])
-            elif line.startswith("Threads:"):
-                threads = int(line.split()[1])
-    return rss, threads
+    return fx.rss_threads(pid)
 
 
 

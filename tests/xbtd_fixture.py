@@ -375,6 +375,18 @@ def fd_count(pid):
         return None
 
 
+def rss_threads(pid):
+    """(VmRSS in KiB, Threads) of pid."""
+    rss = threads = 0
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+            elif line.startswith("Threads:"):
+                threads = int(line.split()[1])
+    return rss, threads
+
+
 def thread_count(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
