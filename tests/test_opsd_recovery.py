@@ -418,7 +418,11 @@ class OpsdDies(RecoveryCase):
         top.wait_for(lambda: not os.path.exists(self.state_file(uuid)),
                      "removal of the state file")
         self.assertEqual(opsd_call(self.sock, "VM.list", "test"), [])
-        tasks = opsd_call(self.sock, "TASK.list", "test")
+        # The state file goes before the recovery task is marked done.
+        tasks = top.wait_for(
+            lambda: [t for t in [opsd_call(self.sock, "TASK.list", "test")]
+                     if all(x["state"] != "pending" for x in t)],
+            "the end of the recovery task", timeout=5)[0]
         self.assertEqual([(t["dbg"], t["state"], t["error"], t["debug_info"],
                            t["subtasks"]) for t in tasks],
                          [("recovery", "completed", [],
