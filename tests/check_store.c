@@ -327,6 +327,82 @@ START_TEST(test_event_value)
 }
 END_TEST
 
+/* A view keeps the records as they were when taken: later edits copy
+ * them, deletions leave them, and neither changes what the view reads. */
+START_TEST(test_view_is_a_snapshot)
+{
+	struct store_view v;
+	struct xbt_task_record *e;
+	const void *before;
+	char *a, *b;
+
+	store_lock();
+	a = xbt_strdup(store_add(&xbt_class_task, task_rec("a")));
+	b = xbt_strdup(store_add(&xbt_class_task, task_rec("b")));
+	store_view_take(&xbt_class_task, &v);
+	before = store_get(&xbt_class_task, a);
+	e = store_edit(&xbt_class_task, a);
+	/* Shared with the view: the edit got a copy of the record. */
+	ck_assert_ptr_ne(e, before);
+	ck_assert_str_eq(e->name_label, "a");
+	free(e->name_label);
+	e->name_label = xbt_strdup("a2");
+	/* Once unshared, edits in the same section change it in place. */
+	ck_assert_ptr_eq(store_edit(&xbt_class_task, a), e);
+	/* The record from before the edit lives to the end of the section. */
+	ck_assert_str_eq(((const struct xbt_task_record *)before)->name_label,
+			 "a");
+	store_del(&xbt_class_task, b);
+	store_add(&xbt_class_task, task_rec("c"));
+	store_unlock();
+
+	ck_assert_uint_eq(v.n, 2);
+	ck_assert_str_eq(store_view_ref(&v, 0), a);
+	ck_assert_str_eq(store_view_ref(&v, 1), b);
+	ck_assert_str_eq(((const struct xbt_task_record *)
+			  store_view_rec(&v, 0))->name_label, "a");
+	ck_assert_str_eq(((const struct xbt_task_record *)
+			  store_view_rec(&v, 1))->name_label, "b");
+	store_view_release(&v);
+	ck_assert_uint_eq(v.n, 0);
+
+	store_lock();
+	e = store_edit(&xbt_class_task, a);
+	ck_assert_str_eq(e->name_label, "a2");
+	/* No view holds it now: an edit changes it in place. */
+	ck_assert_ptr_eq(store_get(&xbt_class_task, a), e);
+	store_view_take(&xbt_class_task, &v);
+	store_unlock();
+	ck_assert_uint_eq(v.n, 2);
+	ck_assert_str_eq(((const struct xbt_task_record *)
+			  store_view_rec(&v, 1))->name_label, "c");
+	/* A view outlives the objects it holds. */
+	store_lock();
+	store_del(&xbt_class_task, a);
+	store_unlock();
+	ck_assert_str_eq(store_view_ref(&v, 0), a);
+	ck_assert_str_eq(((const struct xbt_task_record *)
+			  store_view_rec(&v, 0))->name_label, "a2");
+	store_view_release(&v);
+	free(a);
+	free(b);
+}
+END_TEST
+
+/* An empty class gives an empty view. */
+START_TEST(test_view_of_nothing)
+{
+	struct store_view v;
+
+	store_lock();
+	store_view_take(&xbt_class_task, &v);
+	store_unlock();
+	ck_assert_uint_eq(v.n, 0);
+	ck_assert_ptr_null(v.v);
+	store_view_release(&v);
+}
+END_TEST
+
 START_TEST(test_uuids)
 {
 	char a[40], b[40];
@@ -371,6 +447,8 @@ int main(void)
 	tcase_add_test(t, test_counts_follow_adds_and_deletes);
 	tcase_add_test(t, test_event_value);
 	tcase_add_test(t, test_uuids);
+	tcase_add_test(t, test_view_is_a_snapshot);
+	tcase_add_test(t, test_view_of_nothing);
 	suite_add_tcase(s, t);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

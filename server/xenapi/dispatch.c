@@ -21,58 +21,94 @@
 
 /* ---- generic handlers of implicit messages ------------------------------ */
 
-struct collect {
-	xmlrpc_value *out;
-	const xbt_class_desc *c;
-	const char *name_label;
-};
-
-static void collect_ref(const char *ref, const void *rec, void *ctx)
-{
-	struct collect *k = ctx;
-
-	if (k->name_label) {
-		const xbt_field_desc *f = xbt_field_find(k->c, "name_label");
-		const char *label = *(char *const *)((const char *)rec +
-						     f->offset);
-		if (strcmp(label, k->name_label) != 0)
-			return;
-	}
-	xbt_value_push(k->out, xbt_value_string(ref));
-}
-
-static void collect_record(const char *ref, const void *rec, void *ctx)
-{
-	struct collect *k = ctx;
-
-	xbt_value_put(k->out, ref, xbt_record_to_value(k->c, rec));
-}
+/*
+ * get_all, get_by_name_label and get_all_records read a view of the class
+ * (store_view_take): the lock is held while the records are counted, not
+ * while the answer is built. A quick call does not read more than
+ * DISPATCH_QUICK_RECORDS of them on an event thread.
+ */
+#define DISPATCH_QUICK_RECORDS 512
 
 /*
  * get_all_records written straight to the answer's text: no value tree
  * of every record (xmlrpc-c's struct finds each new member by a linear
  * search, which made big reads quadratic), the same bytes.
  */
-struct raw_records {
-	xbt_buf *out;
-	const xbt_class_desc *c;
-	bool json;
-	bool first;
-};
-
-static void write_record(const char *ref, const void *rec, void *ctx)
+static void write_records(const struct store_view *view, xbt_buf *out,
+			  bool json)
 {
-	struct raw_records *k = ctx;
-	xmlrpc_value *v = xbt_record_to_value(k->c, rec);
+	xbt_wire_struct_open(out, json);
+	for (size_t i = 0; i < view->n; i++) {
+		const char *ref = store_view_ref(view, i);
+		xmlrpc_value *v = xbt_record_to_value(view->c,
+						      store_view_rec(view, i));
 
-	xbt_wire_struct_key(k->out, k->json, ref, strlen(ref), k->first);
-	if (k->json)
-		xbt_wire_json_value(k->out, v);
+		xbt_wire_struct_key(out, json, ref, strlen(ref), i == 0);
+		if (json)
+			xbt_wire_json_value(out, v);
+		else
+			xbt_wire_xml_value(out, v);
+		xbt_wire_struct_key_end(out, json);
+		xmlrpc_DECREF(v);
+	}
+	xbt_wire_struct_close(out, json);
+}
+
+static xmlrpc_value *records_value(const struct store_view *view)
+{
+	xmlrpc_value *out = xbt_value_struct();
+
+	for (size_t i = 0; i < view->n; i++)
+		xbt_value_put(out, store_view_ref(view, i),
+			      xbt_record_to_value(view->c,
+						  store_view_rec(view, i)));
+	return out;
+}
+
+/* The refs, of the objects named name_label when it is not NULL. */
+static xmlrpc_value *refs_value(const struct store_view *view,
+				const char *name_label)
+{
+	const xbt_field_desc *f = name_label ?
+		xbt_field_find(view->c, "name_label") : NULL;
+	xmlrpc_value *out = xbt_value_array();
+
+	for (size_t i = 0; i < view->n; i++) {
+		const char *rec = store_view_rec(view, i);
+
+		if (f && strcmp(*(char *const *)(rec + f->offset),
+				name_label) != 0)
+			continue;
+		xbt_value_push(out, xbt_value_string(store_view_ref(view, i)));
+	}
+	return out;
+}
+
+static void generic_read_all(struct call *call, bool held,
+			     xmlrpc_value **result)
+{
+	const xbt_message_desc *m = call->msg;
+	struct store_view view;
+	xbt_buf *raw;
+
+	if (!held)
+		store_lock();
+	if (held && store_count(m->cls) > DISPATCH_QUICK_RECORDS) {
+		rpc_later(call);
+		return;
+	}
+	store_view_take(m->cls, &view);
+	if (!held)
+		store_unlock();
+	if (m->kind == XBT_MSG_GET_ALL)
+		*result = refs_value(&view, NULL);
+	else if (m->kind == XBT_MSG_GET_BY_NAME_LABEL)
+		*result = refs_value(&view, call->argv[0].s);
+	else if ((raw = rpc_raw_result(call)))
+		write_records(&view, raw, rpc_answer_json(call));
 	else
-		xbt_wire_xml_value(k->out, v);
-	xbt_wire_struct_key_end(k->out, k->json);
-	xmlrpc_DECREF(v);
-	k->first = false;
+		*result = records_value(&view);
+	store_view_release(&view);
 }
 
 static xbt_map *map_field(const xbt_field_desc *f, void *rec)
@@ -91,14 +127,17 @@ static xbt_error *generic_call(struct call *call, xmlrpc_value **result)
 	const xbt_class_desc *c = m->cls;
 	const xbt_field_desc *f = m->field >= 0 ? &c->fields[m->field] : NULL;
 	const char *ref = call->argc ? call->argv[0].s : NULL;
-	struct collect k = { .c = c };
-	struct raw_records raw;
 	xbt_error *err = NULL;
 	const void *rec = NULL;
 
 	/* A quick call holds the store's lock already (dispatch_call). */
 	bool held = rpc_must_not_block(call);
 
+	if (m->kind == XBT_MSG_GET_ALL || m->kind == XBT_MSG_GET_BY_NAME_LABEL ||
+	    m->kind == XBT_MSG_GET_ALL_RECORDS) {
+		generic_read_all(call, held, result);
+		return NULL;
+	}
 	if (!held)
 		store_lock();
 	switch (m->kind) {
@@ -145,27 +184,9 @@ static xbt_error *generic_call(struct call *call, xmlrpc_value **result)
 		break;
 	}
 	case XBT_MSG_GET_BY_NAME_LABEL:
-		k.name_label = call->argv[0].s;
-		/* fall through */
 	case XBT_MSG_GET_ALL:
-		k.out = xbt_value_array();
-		store_foreach(c, collect_ref, &k);
-		*result = k.out;
-		break;
 	case XBT_MSG_GET_ALL_RECORDS:
-		if ((raw.out = rpc_raw_result(call))) {
-			raw.c = c;
-			raw.json = rpc_answer_json(call);
-			raw.first = true;
-			xbt_wire_struct_open(raw.out, raw.json);
-			store_foreach(c, write_record, &raw);
-			xbt_wire_struct_close(raw.out, raw.json);
-			break;
-		}
-		k.out = xbt_value_struct();
-		store_foreach(c, collect_record, &k);
-		*result = k.out;
-		break;
+		break;  /* generic_read_all */
 	case XBT_MSG_CUSTOM:
 		xbt_fatalx("generic_call on custom message %s", m->wire_name);
 	}

@@ -136,46 +136,43 @@ static bool event_session_ended(const char *session, unsigned *gen)
 
 /* ---- event.from ---------------------------------------------------------------- */
 
-struct snap_ctx {
-	const struct subs *subs;
-	const xbt_class_desc *c;
-	struct evlog_list *out;
-	uint64_t id;
-};
-
-static void event_snap_one(const char *ref, const void *rec, void *ctx)
-{
-	struct snap_ctx *k = ctx;
-
-	if (subs_match(k->subs, k->c->index, ref))
-		evlog_list_add(k->out, evlog_snapshot(k->c, ref, rec, k->id));
-}
-
 /*
  * The token "": an "add" event for every live object the caller watches,
- * all as of the newest event, whose id they carry.
+ * all as of the newest event, whose id they carry. The lock is held while
+ * the classes' views are taken (store_view_take), not while the events
+ * are made of them.
  */
 static void event_everything(const struct subs *s, struct evlog_list *out,
 			     uint64_t *cursor, int64_t *counts,
 			     uint64_t *counts_version)
 {
-	struct snap_ctx k = { .subs = s, .out = out };
+	struct store_view *views = xbt_calloc(xbt_nclasses, sizeof(*views));
 	bool current;
+	uint64_t id;
 
 	/* Nothing is appended while we hold the store lock. */
 	store_lock();
 	evlog_read_begin();
-	*cursor = k.id = evlog_last();
+	*cursor = id = evlog_last();
 	evlog_counts_at(*cursor, counts, &current);
 	*counts_version = evlog_counts_version();
 	evlog_read_end();
-	for (size_t i = 0; i < xbt_nclasses; i++) {
-		if (!xbt_classes[i]->events || !subs_want_class(s, i))
-			continue;
-		k.c = xbt_classes[i];
-		store_foreach(k.c, event_snap_one, &k);
-	}
+	for (size_t i = 0; i < xbt_nclasses; i++)
+		if (xbt_classes[i]->events && subs_want_class(s, i))
+			store_view_take(xbt_classes[i], &views[i]);
 	store_unlock();
+	for (size_t i = 0; i < xbt_nclasses; i++) {
+		for (size_t k = 0; k < views[i].n; k++) {
+			const char *ref = store_view_ref(&views[i], k);
+
+			if (subs_match(s, i, ref))
+				evlog_list_add(out, evlog_snapshot(
+					views[i].c, ref,
+					store_view_rec(&views[i], k), id));
+		}
+		store_view_release(&views[i]);
+	}
+	free(views);
 }
 
 static xmlrpc_value *event_counts_build(const int64_t *counts)

@@ -11,10 +11,18 @@
  * per changed object and with its state at the end of the section, before
  * it lets go of the lock. Objects added and deleted within one section
  * make no event at all.
+ *
+ * Big reads (doc/design.md, "Big reads"): a record lives in a reference
+ * counted box. store_view_take counts the class's boxes under the lock and
+ * the reader serialises them without it; store_edit of a record a view
+ * holds copies it first (copy on write), so the reader's copy never
+ * changes. The box an edit replaced stays alive until store_unlock: a
+ * pointer the section got from store_get before the edit stays valid.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +32,19 @@
 #include "evlog.h"
 #include "xbtd.h"
 
+/* A record and its holders: the store (while the object lives with this
+ * version of it) and every view taken since. */
+struct store_rec {
+	atomic_uint refs;
+	const xbt_class_desc *c;
+	void *rec;
+	char ref[64];             /* a copy: a view outlives the object */
+};
+
 struct obj {
 	char ref[64];
 	char uuid[40];
-	void *rec;
+	struct store_rec *box;
 	size_t change;          /* 1 + its index in store_changes; 0: none */
 	struct obj *next_ref;
 	struct obj *next_uuid;
@@ -57,6 +74,34 @@ static pthread_mutex_t store_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct class_table *store_tables;
 static struct change *store_changes;
 static size_t store_nchanges, store_capchanges;
+/* Boxes store_edit replaced in this section, released at store_unlock. */
+static struct store_rec **store_retired;
+static size_t store_nretired, store_capretired;
+
+/* The box of rec (taken), holding one reference. */
+static struct store_rec *store_rec_new(const xbt_class_desc *c,
+				       const char *ref, void *rec)
+{
+	struct store_rec *b = xbt_malloc(sizeof(*b));
+
+	atomic_init(&b->refs, 1);
+	b->c = c;
+	b->rec = rec;
+	snprintf(b->ref, sizeof(b->ref), "%s", ref);
+	return b;
+}
+
+/* Drops one reference: the last frees the record. No lock needed. The
+ * release order makes a reader's last use happen before a writer that
+ * then finds the box unshared edits it in place (store_edit). */
+static void store_rec_unref(struct store_rec *b)
+{
+	if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	xbt_record_release(b->c, b->rec);
+	free(b->rec);
+	free(b);
+}
 
 int64_t now_seconds(void)
 {
@@ -141,8 +186,7 @@ void store_shutdown(void)
 
 		while ((o = TAILQ_FIRST(&t->all))) {
 			TAILQ_REMOVE(&t->all, o, link);
-			xbt_record_release(t->c, o->rec);
-			free(o->rec);
+			store_rec_unref(o->box);
 			free(o);
 		}
 		free(t->by_ref);
@@ -153,6 +197,9 @@ void store_shutdown(void)
 	free(store_changes);
 	store_changes = NULL;
 	store_nchanges = store_capchanges = 0;
+	free(store_retired);
+	store_retired = NULL;
+	store_nretired = store_capretired = 0;
 }
 
 void store_lock(void)
@@ -190,19 +237,29 @@ static void store_note(const xbt_class_desc *c, struct obj *o,
 void store_unlock(void)
 {
 	struct evlog_garbage g = { 0 };
+	struct store_rec **retired = store_retired;
+	size_t nretired = store_nretired;
 
 	for (size_t i = 0; i < store_nchanges; i++) {
 		struct change *ch = &store_changes[i];
 
 		if (!ch->c)
 			continue;
-		evlog_append(ch->c, ch->ref, ch->op, ch->obj ? ch->obj->rec : NULL,
-			     &g);
+		evlog_append(ch->c, ch->ref, ch->op,
+			     ch->obj ? ch->obj->box->rec : NULL, &g);
 		if (ch->obj)
 			ch->obj->change = 0;
 	}
 	store_nchanges = 0;
+	if (nretired) {
+		store_retired = NULL;
+		store_nretired = store_capretired = 0;
+	}
 	pthread_mutex_unlock(&store_mutex);
+	for (size_t i = 0; i < nretired; i++)
+		store_rec_unref(retired[i]);
+	if (nretired)
+		free(retired);
 	evlog_garbage_release(&g);
 	evlog_publish(); /* wakes event readers once the lock is free */
 }
@@ -220,7 +277,7 @@ const void *store_get(const xbt_class_desc *c, const char *ref)
 {
 	struct obj *o = store_find(store_table(c), ref);
 
-	return o ? o->rec : NULL;
+	return o ? o->box->rec : NULL;
 }
 
 xbt_error *store_need(const xbt_class_desc *c, const char *ref,
@@ -234,6 +291,24 @@ xbt_error *store_need(const xbt_class_desc *c, const char *ref,
 	return err;
 }
 
+/* The object gets a copy of its record that no view holds. */
+static void store_unshare(const xbt_class_desc *c, struct obj *o)
+{
+	void *copy;
+
+	if (atomic_load_explicit(&o->box->refs, memory_order_acquire) == 1)
+		return;
+	copy = xbt_malloc(c->record_size);
+	xbt_record_copy(c, copy, o->box->rec);
+	if (store_nretired == store_capretired) {
+		store_capretired = store_capretired ? 2 * store_capretired : 16;
+		store_retired = xbt_reallocarray(store_retired, store_capretired,
+						 sizeof(*store_retired));
+	}
+	store_retired[store_nretired++] = o->box;
+	o->box = store_rec_new(c, o->ref, copy);
+}
+
 void *store_edit(const xbt_class_desc *c, const char *ref)
 {
 	struct obj *o = store_find(store_table(c), ref);
@@ -241,7 +316,8 @@ void *store_edit(const xbt_class_desc *c, const char *ref)
 	if (!o)
 		return NULL;
 	store_note(c, o, EVLOG_MOD, o->ref);
-	return o->rec;
+	store_unshare(c, o);
+	return o->box->rec;
 }
 
 xbt_error *store_need_edit(const xbt_class_desc *c, const char *ref,
@@ -302,7 +378,7 @@ const char *store_add(const xbt_class_desc *c, void *rec)
 	}
 	/* The ref is derived from the uuid: fixed uuids give fixed refs. */
 	snprintf(o->ref, sizeof(o->ref), "OpaqueRef:%s", o->uuid);
-	o->rec = rec;
+	o->box = store_rec_new(c, o->ref, rec);
 	if (t->n + 1 > t->nbuckets * 2)
 		store_rehash(t);
 	size_t r = store_hash(o->ref) % t->nbuckets;
@@ -345,8 +421,7 @@ void store_del(const xbt_class_desc *c, const char *ref)
 	*pp = o->next_uuid;
 	TAILQ_REMOVE(&t->all, o, link);
 	t->n--;
-	xbt_record_release(c, o->rec);
-	free(o->rec);
+	store_rec_unref(o->box);
 	free(o);
 }
 
@@ -374,6 +449,43 @@ void store_foreach(const xbt_class_desc *c,
 
 	for (o = TAILQ_FIRST(&t->all); o; o = next) {
 		next = TAILQ_NEXT(o, link);
-		fn(o->ref, o->rec, ctx);
+		fn(o->ref, o->box->rec, ctx);
 	}
+}
+
+/* ---- views ----------------------------------------------------------------- */
+
+void store_view_take(const xbt_class_desc *c, struct store_view *view)
+{
+	struct class_table *t = store_table(c);
+	struct obj *o;
+	size_t i = 0;
+
+	view->c = c;
+	view->n = t->n;
+	view->v = t->n ? xbt_reallocarray(NULL, t->n, sizeof(*view->v)) : NULL;
+	TAILQ_FOREACH(o, &t->all, link) {
+		/* The lock orders this with every store_edit's check. */
+		atomic_fetch_add_explicit(&o->box->refs, 1, memory_order_relaxed);
+		view->v[i++] = o->box;
+	}
+}
+
+void store_view_release(struct store_view *view)
+{
+	for (size_t i = 0; i < view->n; i++)
+		store_rec_unref(view->v[i]);
+	free(view->v);
+	view->v = NULL;
+	view->n = 0;
+}
+
+const char *store_view_ref(const struct store_view *view, size_t i)
+{
+	return view->v[i]->ref;
+}
+
+const void *store_view_rec(const struct store_view *view, size_t i)
+{
+	return view->v[i]->rec;
 }

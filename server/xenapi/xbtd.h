@@ -131,6 +131,23 @@ void store_foreach(const xbt_class_desc *c,
 		   void (*fn)(const char *ref, const void *rec, void *ctx),
 		   void *ctx);
 
+/*
+ * A view: every object of a class as it was when taken (under the lock),
+ * read without the lock and released by its taker (doc/design.md, "Big
+ * reads"). The records are shared, not copied: an edit copies a record a
+ * view holds before it changes it.
+ */
+struct store_rec;
+struct store_view {
+	const xbt_class_desc *c;
+	size_t n;
+	struct store_rec **v;
+};
+void store_view_take(const xbt_class_desc *c, struct store_view *view);
+void store_view_release(struct store_view *view);
+const char *store_view_ref(const struct store_view *view, size_t i);
+const void *store_view_rec(const struct store_view *view, size_t i);
+
 /* A fresh random UUID into buf (at least 37 bytes). */
 void store_new_uuid(char *buf);
 /* Whether s is a lowercase 8-4-4-4-12 hex uuid. */
