@@ -151,42 +151,50 @@ void task_progress(const char *ref, double progress)
 
 /* ---- garbage collection --------------------------------------------- */
 
-struct task_gc_ctx {
-	int64_t now;
-	size_t finished;  /* finished tasks seen / still to drop */
-	bool counting;
-};
-
-static void task_gc_one(const char *ref, const void *rec, void *ctx)
-{
-	struct task_gc_ctx *g = ctx;
-	const struct xbt_task_record *t = rec;
-
-	if (!task_is_finished(t))
-		return;
-	if (g->counting) {
-		g->finished++;
-		return;
-	}
-	if (xbtd_conf.task_max_age_s &&
-	    g->now - t->finished > (int64_t)xbtd_conf.task_max_age_s) {
-		store_del(&xbt_class_task, ref);
-	} else if (g->finished > xbtd_conf.task_max) {
-		/* Oldest first: the store iterates in creation order. */
-		g->finished--;
-		store_del(&xbt_class_task, ref);
-	}
-}
-
+/*
+ * Reads a view of the tasks (doc/design.md, "Big reads"): with many of
+ * them, two walks under the lock every second would hold it for tens of
+ * milliseconds. Only the deletions take it again.
+ */
 void task_gc(int64_t now)
 {
-	struct task_gc_ctx g = { .now = now, .counting = true };
+	struct store_view view;
+	xbt_strv drop = { 0 };
+	size_t finished = 0;
 
 	store_lock();
-	store_foreach(&xbt_class_task, task_gc_one, &g);
-	g.counting = false;
-	store_foreach(&xbt_class_task, task_gc_one, &g);
+	store_view_take(&xbt_class_task, &view);
 	store_unlock();
+	for (size_t i = 0; i < view.n; i++)
+		if (task_is_finished(store_view_rec(&view, i)))
+			finished++;
+	for (size_t i = 0; i < view.n; i++) {
+		const struct xbt_task_record *t = store_view_rec(&view, i);
+
+		if (!task_is_finished(t))
+			continue;
+		if (xbtd_conf.task_max_age_s &&
+		    now - t->finished > (int64_t)xbtd_conf.task_max_age_s) {
+			xbt_strv_add(&drop, store_view_ref(&view, i));
+		} else if (finished > xbtd_conf.task_max) {
+			/* Oldest first: the view is in creation order. */
+			finished--;
+			xbt_strv_add(&drop, store_view_ref(&view, i));
+		}
+	}
+	store_view_release(&view);
+	if (!drop.n)
+		return;
+	store_lock();
+	for (size_t i = 0; i < drop.n; i++) {
+		const struct xbt_task_record *t =
+			store_get(&xbt_class_task, drop.v[i]);
+		/* Gone meanwhile, or no longer finished: a client's doing. */
+		if (t && task_is_finished(t))
+			store_del(&xbt_class_task, drop.v[i]);
+	}
+	store_unlock();
+	xbt_strv_clear(&drop);
 }
 
 /* ---- messages ------------------------------------------------------------ */
