@@ -106,7 +106,10 @@ xmlrpc_value *xbt_value_bool(bool b)
 
 xmlrpc_value *xbt_value_datetime(int64_t secs)
 {
-	time_t t = (time_t)(secs < 0 ? 0 : secs);
+	/* The wire writes four-digit years; past them xmlrpc-c's calendar
+	 * gives no stable answer. */
+	time_t t = (time_t)(secs < 0 ? 0 : secs > XBT_LAST_DATETIME ?
+			    XBT_LAST_DATETIME : secs);
 
 	return value_done(xmlrpc_datetime_new_sec(value_env(), t), "datetime");
 }

@@ -130,6 +130,39 @@ static void fmt_datetime(char *b, size_t n, const xmlrpc_datetime *dt)
 		 dt->s % 100u);
 }
 
+static void bool_body(xbt_buf *out, bool b, bool json)
+{
+	if (json)
+		xbt_buf_addstr(out, b ? "true" : "false");
+	else
+		xbt_buf_addstr(out, b ? "<boolean>1</boolean>"
+				      : "<boolean>0</boolean>");
+}
+
+static void double_body(xbt_buf *out, double d, bool json)
+{
+	char num[64];
+
+	if (json && !isfinite(d)) {
+		xbt_buf_addstr(out, "null");
+		return;
+	}
+	fmt_double(num, sizeof(num), d);
+	/* JSON: keep a double a double when read back ("-0.0"). */
+	if (json && !strpbrk(num, ".e"))
+		strcat(num, ".0");
+	xbt_buf_addf(out, json ? "%s" : "<double>%s</double>", num);
+}
+
+static void datetime_body(xbt_buf *out, const xmlrpc_datetime *dt, bool json)
+{
+	char num[64];
+
+	fmt_datetime(num, sizeof(num), dt);
+	xbt_buf_addf(out, json ? "\"%s\"" :
+		     "<dateTime.iso8601>%s</dateTime.iso8601>", num);
+}
+
 static void base64_out(xbt_buf *out, const unsigned char *p, size_t len)
 {
 	static const char tab[] =
@@ -247,7 +280,6 @@ void xbt_wire_struct_close(xbt_buf *out, bool json)
 static void value_body(xbt_buf *out, xmlrpc_value *v, bool json)
 {
 	xmlrpc_env env;
-	char num[64];
 
 	xmlrpc_env_init(&env);
 	switch (xmlrpc_value_type(v)) {
@@ -268,34 +300,20 @@ static void value_body(xbt_buf *out, xmlrpc_value *v, bool json)
 	case XMLRPC_TYPE_BOOL: {
 		xmlrpc_bool b = 0;
 		xmlrpc_read_bool(&env, v, &b);
-		if (json)
-			xbt_buf_addstr(out, b ? "true" : "false");
-		else
-			xbt_buf_addstr(out, b ? "<boolean>1</boolean>"
-					      : "<boolean>0</boolean>");
+		bool_body(out, b, json);
 		break;
 	}
 	case XMLRPC_TYPE_DOUBLE: {
 		double d = 0;
 		xmlrpc_read_double(&env, v, &d);
-		if (json && !isfinite(d)) {
-			xbt_buf_addstr(out, "null");
-			break;
-		}
-		fmt_double(num, sizeof(num), d);
-		/* JSON: keep a double a double when read back ("-0.0"). */
-		if (json && !strpbrk(num, ".e"))
-			strcat(num, ".0");
-		xbt_buf_addf(out, json ? "%s" : "<double>%s</double>", num);
+		double_body(out, d, json);
 		break;
 	}
 	case XMLRPC_TYPE_DATETIME: {
 		xmlrpc_datetime dt;
 		memset(&dt, 0, sizeof(dt));
 		xmlrpc_read_datetime(&env, v, &dt);
-		fmt_datetime(num, sizeof(num), &dt);
-		xbt_buf_addf(out, json ? "\"%s\"" :
-			     "<dateTime.iso8601>%s</dateTime.iso8601>", num);
+		datetime_body(out, &dt, json);
 		break;
 	}
 	case XMLRPC_TYPE_STRING:
@@ -348,6 +366,167 @@ void xbt_wire_xml_value(xbt_buf *out, xmlrpc_value *v)
 void xbt_wire_json_value(xbt_buf *out, xmlrpc_value *v)
 {
 	value_out(out, v, true);
+}
+
+/* ---- records, straight from their structs ------------------------------- */
+
+static void value_open(xbt_buf *out, bool json)
+{
+	if (!json)
+		xbt_buf_addstr(out, "<value>");
+}
+
+static void value_close(xbt_buf *out, bool json)
+{
+	if (!json)
+		xbt_buf_addstr(out, "</value>");
+}
+
+static void string_out(xbt_buf *out, const char *s, bool json)
+{
+	value_open(out, json);
+	text_out(out, s ? s : "", s ? strlen(s) : 0, json);
+	value_close(out, json);
+}
+
+/* The way of xbt_field_to_value, for what the short way cannot match. */
+static void field_via_value(xbt_buf *out, const xbt_field_desc *f,
+			    const void *rec, bool json)
+{
+	xmlrpc_value *v = xbt_field_to_value(f, rec);
+
+	value_out(out, v, json);
+	xmlrpc_DECREF(v);
+}
+
+static void datetime_out(xbt_buf *out, const xbt_field_desc *f,
+			 const void *rec, bool json)
+{
+	int64_t secs = *(const int64_t *)((const char *)rec + f->offset);
+	xmlrpc_datetime dt;
+	int64_t y;
+	unsigned mo, d;
+
+	if (secs > XBT_LAST_DATETIME)
+		secs = XBT_LAST_DATETIME;  /* as xbt_value_datetime */
+	if (secs < 0)
+		secs = 0;  /* as xbt_value_datetime */
+	xbt__civil_from_days(secs / 86400, &y, &mo, &d);
+	memset(&dt, 0, sizeof(dt));
+	dt.Y = (unsigned)y;
+	dt.M = mo;
+	dt.D = d;
+	dt.h = (unsigned)(secs % 86400 / 3600);
+	dt.m = (unsigned)(secs % 3600 / 60);
+	dt.s = (unsigned)(secs % 60);
+	value_open(out, json);
+	datetime_body(out, &dt, json);
+	value_close(out, json);
+}
+
+static void map_out(xbt_buf *out, const xbt_field_desc *f, const void *rec,
+		    bool json)
+{
+	const xbt_map *m = (const xbt_map *)((const char *)rec + f->offset);
+
+	/* Two keys made safe could become one, which a struct keeps once. */
+	for (size_t i = 0; i < m->n; i++) {
+		if (!m->keys[i] ||
+		    !xbt_text_is_safe(m->keys[i], strlen(m->keys[i]))) {
+			field_via_value(out, f, rec, json);
+			return;
+		}
+	}
+	value_open(out, json);
+	xbt_buf_addstr(out, json ? "{" : "<struct>");
+	for (size_t i = 0; i < m->n; i++) {
+		xbt_wire_struct_key(out, json, m->keys[i], strlen(m->keys[i]),
+				    i == 0);
+		string_out(out, m->vals[i], json);
+		xbt_wire_struct_key_end(out, json);
+	}
+	xbt_buf_addstr(out, json ? "}" : "</struct>");
+	value_close(out, json);
+}
+
+static void field_out(xbt_buf *out, const xbt_field_desc *f, const void *rec,
+		      bool json)
+{
+	const char *at = (const char *)rec + f->offset;
+
+	switch (f->type->kind) {
+	case XBT_T_STRING:
+		string_out(out, *(char *const *)at, json);
+		break;
+	case XBT_T_REF: {
+		const char *ref = *(char *const *)at;
+
+		string_out(out, ref ? ref : XBT_REF_NULL, json);
+		break;
+	}
+	case XBT_T_INT:
+		value_open(out, json);
+		xbt_buf_addf(out, "%lld", (long long)*(const int64_t *)at);
+		value_close(out, json);
+		break;
+	case XBT_T_FLOAT:
+		value_open(out, json);
+		double_body(out, *(const double *)at, json);
+		value_close(out, json);
+		break;
+	case XBT_T_BOOL:
+		value_open(out, json);
+		bool_body(out, *(const bool *)at, json);
+		value_close(out, json);
+		break;
+	case XBT_T_DATETIME:
+		datetime_out(out, f, rec, json);
+		break;
+	case XBT_T_ENUM: {
+		int e = *(const int *)at;
+
+		if (e < 0 || (size_t)e >= f->type->enum_desc->n)
+			xbt_fatalx("model: %s holds %d, not a value of enum %s",
+				   f->name, e, f->type->enum_desc->name);
+		string_out(out, f->type->enum_desc->values[e], json);
+		break;
+	}
+	case XBT_T_SET: {
+		const xbt_strv *sv = (const xbt_strv *)at;
+
+		value_open(out, json);
+		xbt_buf_addstr(out, json ? "[" : "<array><data>");
+		for (size_t i = 0; i < sv->n; i++) {
+			if (json && i)
+				xbt_buf_addch(out, ',');
+			string_out(out, sv->v[i], json);
+		}
+		xbt_buf_addstr(out, json ? "]" : "</data></array>");
+		value_close(out, json);
+		break;
+	}
+	case XBT_T_MAP:
+		map_out(out, f, rec, json);
+		break;
+	default:
+		xbt_fatalx("model: field %s has a result-only type", f->name);
+	}
+}
+
+void xbt_wire_record(xbt_buf *out, bool json, const xbt_class_desc *c,
+		     const void *rec)
+{
+	value_open(out, json);
+	xbt_buf_addstr(out, json ? "{" : "<struct>");
+	for (size_t i = 0; i < c->nfields; i++) {
+		const xbt_field_desc *f = &c->fields[i];
+
+		xbt_wire_struct_key(out, json, f->name, strlen(f->name), i == 0);
+		field_out(out, f, rec, json);
+		xbt_wire_struct_key_end(out, json);
+	}
+	xbt_buf_addstr(out, json ? "}" : "</struct>");
+	value_close(out, json);
 }
 
 /* ---- XML envelopes --------------------------------------------------------- */

@@ -27,6 +27,7 @@
 #include "xbt/client.h"
 #include "xbt/value.h"
 #include "xbt/wire.h"
+#include "xbt/xenapi.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -1414,6 +1415,168 @@ static xbt_error *call_canned(const char *status, const char *body,
 	return e;
 }
 
+/* ---- records straight from their structs ----------------------------- */
+
+#define RECORD_N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Values that test the writer's every branch, hostile text included. */
+static const char *const record_texts[] = {
+	"", "plain", "<&>\"'\\", "cr\rlf\ntab\t", "\x01\x1f\x7f",
+	"\xff\xfe not UTF-8", "\xed\xa0\x80 surrogate", "caf\xc3\xa9",
+	"\xf0\x9f\x98\x80 outside the BMP", "\xee\x80\x80 private use",
+	"\xef\xbf\xbf", "OpaqueRef:NULL", "]]>", "&#13;",
+};
+static const double record_doubles[] = {
+	0.0, -0.0, 0.1, 1.0 / 3, 1e300, -1e-300, 12345678901234567.0, NAN,
+	INFINITY, -INFINITY,
+};
+static const int64_t record_times[] = {
+	-5, 0, 1, 86399, 86400, 951782400, 951868799, 1700000000,
+	INT64_C(253402300799), INT64_C(253402300800), INT64_MAX,
+};
+
+static uint64_t record_seed;
+
+static size_t record_pick(size_t n)
+{
+	record_seed = record_seed * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (size_t)((record_seed >> 33) % n);
+}
+
+static const char *record_text(void)
+{
+	/* Now and then none: the record's defaults hold "" there, a
+	 * generated record may hold NULL. */
+	return record_pick(16) ? record_texts[record_pick(RECORD_N(record_texts))]
+			       : NULL;
+}
+
+static void record_fill(const xbt_class_desc *c, void *rec)
+{
+	xbt_record_init(c, rec);
+	for (size_t i = 0; i < c->nfields; i++) {
+		const xbt_field_desc *f = &c->fields[i];
+		char *at = (char *)rec + f->offset;
+		size_t n = record_pick(4);
+
+		switch (f->type->kind) {
+		case XBT_T_STRING:
+		case XBT_T_REF: {
+			const char *t = record_text();
+
+			free(*(char **)at);
+			*(char **)at = t ? xbt_strdup(t) : NULL;
+			break;
+		}
+		case XBT_T_INT:
+			*(int64_t *)at = record_pick(2) ? INT64_MIN + (int64_t)n
+				       : INT64_MAX - (int64_t)record_pick(1000);
+			break;
+		case XBT_T_FLOAT:
+			*(double *)at = record_doubles[record_pick(
+				RECORD_N(record_doubles))];
+			break;
+		case XBT_T_BOOL:
+			*(bool *)at = record_pick(2);
+			break;
+		case XBT_T_DATETIME:
+			*(int64_t *)at = record_times[record_pick(
+				RECORD_N(record_times))];
+			break;
+		case XBT_T_ENUM:
+			*(int *)at = (int)record_pick(f->type->enum_desc->n);
+			break;
+		case XBT_T_SET:
+			for (size_t k = 0; k < n; k++) {
+				const char *t = record_text();
+				xbt_strv_add((xbt_strv *)at, t ? t : "");
+			}
+			break;
+		case XBT_T_MAP:
+			for (size_t k = 0; k < n; k++) {
+				const char *key = record_text();
+				const char *v = record_text();
+				xbt_map_set((xbt_map *)at, key ? key : "k",
+					    v ? v : "");
+			}
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* xbt_wire_record writes what the value tree would, for every class. */
+START_TEST(test_record_straight_equals_value)
+{
+	record_seed = 20261129;
+	for (int round = 0; round < 200; round++) {
+		for (size_t ci = 0; ci < xbt_nclasses; ci++) {
+			const xbt_class_desc *c = xbt_classes[ci];
+			void *rec = xbt_calloc(1, c->record_size);
+			xmlrpc_value *v;
+
+			record_fill(c, rec);
+			v = xbt_record_to_value(c, rec);
+			for (int json = 0; json < 2; json++) {
+				xbt_buf want = XBT_BUF_INIT, got = XBT_BUF_INIT;
+
+				if (json)
+					xbt_wire_json_value(&want, v);
+				else
+					xbt_wire_xml_value(&want, v);
+				xbt_wire_record(&got, json, c, rec);
+				ck_assert_msg(got.len == want.len &&
+					      memcmp(got.buf, want.buf,
+						     got.len) == 0,
+					      "%s (%s), round %d:\n%s\nwant\n%s",
+					      c->name, json ? "JSON" : "XML",
+					      round, got.buf, want.buf);
+				xbt_buf_release(&want);
+				xbt_buf_release(&got);
+			}
+			xmlrpc_DECREF(v);
+			xbt_record_release(c, rec);
+			free(rec);
+		}
+	}
+}
+END_TEST
+
+/* The dates the short way writes itself: the calendar's corners. */
+START_TEST(test_record_datetimes)
+{
+	static const struct {
+		int64_t secs;
+		const char *text;
+	} cases[] = {
+		{ -1, "19700101T00:00:00Z" },
+		{ 0, "19700101T00:00:00Z" },
+		{ 951782400, "20000229T00:00:00Z" },
+		{ 4107542399, "21000228T23:59:59Z" },
+		{ INT64_C(253402300799), "99991231T23:59:59Z" },
+		/* Past four-digit years: the last second (both ways). */
+		{ INT64_C(253402300800), "99991231T23:59:59Z" },
+		{ INT64_MAX, "99991231T23:59:59Z" },
+	};
+	const xbt_field_desc *f = xbt_field_find(&xbt_class_task, "created");
+
+	for (size_t i = 0; i < RECORD_N(cases); i++) {
+		struct xbt_task_record t;
+		xbt_buf b = XBT_BUF_INIT;
+		char want[64];
+
+		xbt_record_init(&xbt_class_task, &t);
+		*(int64_t *)((char *)&t + f->offset) = cases[i].secs;
+		xbt_wire_record(&b, true, &xbt_class_task, &t);
+		snprintf(want, sizeof(want), "\"created\":\"%s\"", cases[i].text);
+		ck_assert_msg(strstr(b.buf, want), "%s in %s", want, b.buf);
+		xbt_buf_release(&b);
+		xbt_record_release(&xbt_class_task, &t);
+	}
+}
+END_TEST
+
 START_TEST(test_client_success)
 {
 	const char *body = RESP_HEAD "<value>Success</value></member><member>"
@@ -2186,6 +2349,13 @@ int main(void)
 	tcase_add_test(t, test_unicode_struct_keys);
 	tcase_add_test(t, test_unicode_parse_call);
 	tcase_add_test(t, test_unicode_cr_out);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("records");
+	tcase_add_checked_fixture(t, env_setup, env_teardown);
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, test_record_straight_equals_value);
+	tcase_add_test(t, test_record_datetimes);
 	suite_add_tcase(s, t);
 
 	t = tcase_create("client");

@@ -27,6 +27,8 @@
 extern "C" {
 #endif
 
+/* 9999-12-31T23:59:59Z: datetimes are clamped to [1970, this]. */
+#define XBT_LAST_DATETIME INT64_C(253402300799)
 #define XBT_REF_NULL "OpaqueRef:NULL"
 
 /* A set of strings and a map of strings, as records store them. */
@@ -56,7 +58,7 @@ xmlrpc_value *xbt_value_i8(int64_t v);
 xmlrpc_value *xbt_value_i4(int32_t v);
 xmlrpc_value *xbt_value_float(double v);
 xmlrpc_value *xbt_value_bool(bool v);
-/* Seconds since the epoch; earlier than 1970 becomes 1970. */
+/* Seconds since the epoch, clamped to [1970, XBT_LAST_DATETIME]. */
 xmlrpc_value *xbt_value_datetime(int64_t secs);
 xmlrpc_value *xbt_value_nil(void);
 xmlrpc_value *xbt_value_array(void);

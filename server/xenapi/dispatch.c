@@ -40,16 +40,10 @@ static void write_records(const struct store_view *view, xbt_buf *out,
 	xbt_wire_struct_open(out, json);
 	for (size_t i = 0; i < view->n; i++) {
 		const char *ref = store_view_ref(view, i);
-		xmlrpc_value *v = xbt_record_to_value(view->c,
-						      store_view_rec(view, i));
 
 		xbt_wire_struct_key(out, json, ref, strlen(ref), i == 0);
-		if (json)
-			xbt_wire_json_value(out, v);
-		else
-			xbt_wire_xml_value(out, v);
+		xbt_wire_record(out, json, view->c, store_view_rec(view, i));
 		xbt_wire_struct_key_end(out, json);
-		xmlrpc_DECREF(v);
 	}
 	xbt_wire_struct_close(out, json);
 }
@@ -169,10 +163,17 @@ static xbt_error *generic_call(struct call *call, xmlrpc_value **result)
 			xbt_map_remove(map_field(f, store_edit(c, ref)),
 				       call->argv[1].s);
 		break;
-	case XBT_MSG_GET_RECORD:
-		if (!(err = XBT_PROPAGATE(store_need(c, ref, &rec))))
+	case XBT_MSG_GET_RECORD: {
+		xbt_buf *raw;
+
+		if ((err = XBT_PROPAGATE(store_need(c, ref, &rec))))
+			break;
+		if ((raw = rpc_raw_result(call)))
+			xbt_wire_record(raw, rpc_answer_json(call), c, rec);
+		else
 			*result = xbt_record_to_value(c, rec);
 		break;
+	}
 	case XBT_MSG_GET_BY_UUID: {
 		const char *found = store_ref_by_uuid(c, call->argv[0].s);
 
