@@ -627,16 +627,20 @@ def report(results, idle, sizes, reads, protos, probe_proto,
               "started)")
 
     print()
-    print("Slope (us per record between sizes) and linearity "
-          "(time/record at %d over at %d):" % (sizes[-1], sizes[0]))
+    print("Slope (us per record between sizes, of the time and of xbtd's "
+          "cpu) and linearity (time/record at %d over at %d):"
+          % (sizes[-1], sizes[0]))
     linear_ok = True
     for read in reads:
         for proto in protos:
             slopes = []
             for lo, hi in zip(sizes, sizes[1:]):
-                d = (results[(hi, read, proto)]["time"] -
-                     results[(lo, read, proto)]["time"]) / (hi - lo)
-                slopes.append("%d->%d %.2f" % (lo, hi, d * 1e6))
+                rlo, rhi = results[(lo, read, proto)], \
+                    results[(hi, read, proto)]
+                d = (rhi["time"] - rlo["time"]) / (hi - lo)
+                dc = (rhi["cpu"] - rlo["cpu"]) / (hi - lo)
+                slopes.append("%d->%d %.2f (cpu %.2f)"
+                              % (lo, hi, d * 1e6, dc * 1e6))
             lo, hi = (results[(sizes[0], read, proto)],
                       results[(sizes[-1], read, proto)])
             ratio = (hi["time"] / sizes[-1]) / (lo["time"] / sizes[0])
