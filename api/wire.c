@@ -389,6 +389,11 @@ static void string_out(xbt_buf *out, const char *s, bool json)
 	value_close(out, json);
 }
 
+void xbt_wire_string(xbt_buf *out, bool json, const char *s)
+{
+	string_out(out, s, json);
+}
+
 /* The way of xbt_field_to_value, for what the short way cannot match. */
 static void field_via_value(xbt_buf *out, const xbt_field_desc *f,
 			    const void *rec, bool json)

@@ -622,6 +622,97 @@ START_TEST(test_get_all_records_written_whole)
 }
 END_TEST
 
+/* Every event's timestamp in text made of X's (they differ by call). */
+static void blank_timestamps(char *text, const char *before, char end)
+{
+	char *p = text;
+
+	while ((p = strstr(p, before))) {
+		for (p += strlen(before); *p && *p != end; p++)
+			*p = 'X';
+	}
+}
+
+/*
+ * event.from "" through rpc_http is written straight from the records:
+ * the bytes of its value (the events' timestamps aside), on both
+ * protocols, with hostile text in the records; get_record too.
+ */
+START_TEST(test_event_everything_written_whole)
+{
+	char *s = login();
+	char *t;
+	xbt_buf body = XBT_BUF_INIT, want = XBT_BUF_INIT, got = XBT_BUF_INIT;
+	xmlrpc_value *value = NULL;
+
+	xbt_buf_addf(&body, "{\"method\":\"task.create\",\"params\":"
+		     "[\"%s\",\"<&>\\u0001\\ud83d\\ude00\",\"\\r\"],"
+		     "\"id\":1}", s);
+	ck_assert(!rpc_http(dispatch_call, NULL, HTTP_JSONRPC, body.buf,
+			    body.len, &got));
+	xbt_buf_reset(&body);
+	xbt_buf_reset(&got);
+	t = expect_ok("task.create", strs(s, "second", "", NULL), NULL);
+	for (int json = 0; json <= 1; json++) {
+		xmlrpc_value *params = xbt_value_array();
+
+		push(params, xbt_value_string(s));
+		push(params, strs("task", "VM", "host", NULL));
+		push(params, xbt_value_string(""));
+		push(params, xbt_value_float(0.0));
+		free(expect_ok("event.from", params, &value));
+		xbt_buf_reset(&body);
+		xbt_buf_reset(&want);
+		xbt_buf_reset(&got);
+		if (json) {
+			xbt_buf_addf(&body, "{\"method\":\"event.from\","
+				     "\"params\":[\"%s\",[\"task\",\"VM\","
+				     "\"host\"],\"\",0.0],\"id\":7}", s);
+			xbt_wire_jsonrpc_success(&want, false, "7", value);
+		} else {
+			params = xbt_value_array();
+			push(params, xbt_value_string(s));
+			push(params, strs("task", "VM", "host", NULL));
+			push(params, xbt_value_string(""));
+			push(params, xbt_value_float(0.0));
+			xml_call(&body, "event.from", params);
+			xbt_wire_xml_success(&want, value);
+		}
+		ck_assert(!rpc_http(dispatch_call, NULL,
+				    json ? HTTP_JSONRPC : HTTP_XMLRPC,
+				    body.buf, body.len, &got));
+		ck_assert_msg(strstr(got.buf, "second"), "%s", got.buf);
+		if (json) {
+			blank_timestamps(want.buf, "\"timestamp\":\"", '"');
+			blank_timestamps(got.buf, "\"timestamp\":\"", '"');
+		} else {
+			blank_timestamps(want.buf,
+					 "<name>timestamp</name><value>", '<');
+			blank_timestamps(got.buf,
+					 "<name>timestamp</name><value>", '<');
+		}
+		ck_assert_str_eq(got.buf, want.buf);
+		xmlrpc_DECREF(value);
+	}
+	/* get_record, written the same way. */
+	xbt_buf_reset(&body);
+	xbt_buf_reset(&want);
+	xbt_buf_reset(&got);
+	free(expect_ok("task.get_record", strs(s, t, NULL), &value));
+	xml_call(&body, "task.get_record", strs(s, t, NULL));
+	ck_assert(rpc_http_quick(dispatch_call, HTTP_XMLRPC, body.buf,
+				 body.len, &got));
+	xbt_wire_xml_success(&want, value);
+	ck_assert_str_eq(got.buf, want.buf);
+	xmlrpc_DECREF(value);
+	xbt_buf_release(&body);
+	xbt_buf_release(&want);
+	xbt_buf_release(&got);
+	free(t);
+	free(s);
+}
+END_TEST
+
 /*
  * The quick try on an event thread answers the store's own messages when
  * the store is free, and leaves everything else (and a busy store) to a
@@ -691,6 +782,7 @@ int main(void)
 	tcase_add_test(tc, test_demo_world_shape);
 	tcase_add_test(tc, test_pool_eject);
 	tcase_add_test(tc, test_get_all_records_written_whole);
+	tcase_add_test(tc, test_event_everything_written_whole);
 	tcase_add_test(tc, test_quick_calls);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

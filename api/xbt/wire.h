@@ -85,6 +85,8 @@ void xbt_wire_json_value(xbt_buf *out, xmlrpc_value *v);
  */
 void xbt_wire_record(xbt_buf *out, bool json, const xbt_class_desc *c,
 		     const void *rec);
+/* A string value, as xbt_wire_*_value of xbt_value_string(s) (NULL: ""). */
+void xbt_wire_string(xbt_buf *out, bool json, const char *s);
 /* JSON-RPC responses; id_json is the request's id as JSON text. */
 void xbt_wire_jsonrpc_success(xbt_buf *out, bool v2, const char *id_json,
 			      xmlrpc_value *v);
