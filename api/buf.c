@@ -92,6 +92,14 @@ void xbt_buf_reset(xbt_buf *b)
 		b->buf[0] = '\0';
 }
 
+void xbt_buf_truncate(xbt_buf *b, size_t len)
+{
+	if (len >= b->len)
+		return;
+	b->len = len;
+	b->buf[len] = '\0';
+}
+
 void xbt_buf_grow(xbt_buf *b, size_t extra)
 {
 	size_t need;

@@ -552,6 +552,16 @@ void xbt_wire_xml_success(xbt_buf *out, xmlrpc_value *v)
 	xbt_buf_addstr(out, SUCCESS_TAIL);
 }
 
+void xbt_wire_xml_success_head(xbt_buf *out)
+{
+	xbt_buf_addstr(out, SUCCESS_HEAD);
+}
+
+void xbt_wire_xml_success_tail(xbt_buf *out)
+{
+	xbt_buf_addstr(out, SUCCESS_TAIL);
+}
+
 void xbt_wire_xml_success_text(xbt_buf *out, const char *value, size_t len)
 {
 	xbt_buf_addstr(out, SUCCESS_HEAD);
@@ -605,13 +615,13 @@ void xbt_wire_xml_call(xbt_buf *out, const char *method,
 /* ---- JSON-RPC envelopes ------------------------------------------------------ */
 
 /* Field orders are those of xapi's (rpc-light's) Jsonrpc.json_of_response. */
-static void jsonrpc_success_head(xbt_buf *out, bool v2)
+void xbt_wire_jsonrpc_success_head(xbt_buf *out, bool v2)
 {
 	xbt_buf_addstr(out, v2 ? "{\"jsonrpc\":\"2.0\",\"result\":"
 			       : "{\"result\":");
 }
 
-static void jsonrpc_success_tail(xbt_buf *out, bool v2, const char *id_json)
+void xbt_wire_jsonrpc_success_tail(xbt_buf *out, bool v2, const char *id_json)
 {
 	if (!v2)
 		xbt_buf_addstr(out, ",\"error\":null");
@@ -621,17 +631,17 @@ static void jsonrpc_success_tail(xbt_buf *out, bool v2, const char *id_json)
 void xbt_wire_jsonrpc_success(xbt_buf *out, bool v2, const char *id_json,
 			      xmlrpc_value *v)
 {
-	jsonrpc_success_head(out, v2);
+	xbt_wire_jsonrpc_success_head(out, v2);
 	xbt_wire_json_value(out, v);
-	jsonrpc_success_tail(out, v2, id_json);
+	xbt_wire_jsonrpc_success_tail(out, v2, id_json);
 }
 
 void xbt_wire_jsonrpc_success_text(xbt_buf *out, bool v2, const char *id_json,
 				   const char *value, size_t len)
 {
-	jsonrpc_success_head(out, v2);
+	xbt_wire_jsonrpc_success_head(out, v2);
 	xbt_buf_add(out, value, len);
-	jsonrpc_success_tail(out, v2, id_json);
+	xbt_wire_jsonrpc_success_tail(out, v2, id_json);
 }
 
 /*

@@ -713,6 +713,51 @@ START_TEST(test_event_everything_written_whole)
 }
 END_TEST
 
+/* A handler that writes part of a big result, then fails. */
+static xbt_error *raw_then_fail(const char *method, xmlrpc_value *params,
+				struct rpc_park *park, xmlrpc_value **result)
+{
+	struct call call = { .park = park };
+	xbt_buf *raw = rpc_raw_result(&call);
+
+	(void)method;
+	(void)params;
+	*result = NULL;
+	ck_assert_ptr_nonnull(raw);
+	xbt_buf_addstr(raw, "<value>half a result</value>");
+	return XBT_RAISE_INTERNAL_ERROR("late");
+}
+
+/* What was written of a result before a failure is not in the answer. */
+START_TEST(test_raw_result_dropped_on_failure)
+{
+	for (int json = 0; json <= 1; json++) {
+		xbt_buf body = XBT_BUF_INIT, got = XBT_BUF_INIT;
+
+		if (json)
+			xbt_buf_addstr(&body, "{\"method\":\"x.y\",\"params\":[],"
+				       "\"id\":3}");
+		else
+			xml_call(&body, "x.y", strs(NULL));
+		ck_assert(!rpc_http(raw_then_fail, NULL,
+				    json ? HTTP_JSONRPC : HTTP_XMLRPC,
+				    body.buf, body.len, &got));
+		ck_assert_str_eq(got.buf, json ?
+			"{\"result\":null,\"error\":[\"INTERNAL_ERROR\","
+			"\"late\"],\"id\":3}" :
+			"<?xml version=\"1.0\"?><methodResponse><params><param>"
+			"<value><struct><member><name>Status</name><value>"
+			"Failure</value></member><member><name>"
+			"ErrorDescription</name><value><array><data><value>"
+			"INTERNAL_ERROR</value><value>late</value></data>"
+			"</array></value></member></struct></value></param>"
+			"</params></methodResponse>");
+		xbt_buf_release(&body);
+		xbt_buf_release(&got);
+	}
+}
+END_TEST
+
 /*
  * The quick try on an event thread answers the store's own messages when
  * the store is free, and leaves everything else (and a busy store) to a
@@ -783,6 +828,7 @@ int main(void)
 	tcase_add_test(tc, test_pool_eject);
 	tcase_add_test(tc, test_get_all_records_written_whole);
 	tcase_add_test(tc, test_event_everything_written_whole);
+	tcase_add_test(tc, test_raw_result_dropped_on_failure);
 	tcase_add_test(tc, test_quick_calls);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -29,6 +29,7 @@ extern const char xbt_buf_empty[1];
 void xbt_buf_init(xbt_buf *b);
 void xbt_buf_release(xbt_buf *b);           /* frees; b is reusable after init */
 void xbt_buf_reset(xbt_buf *b);             /* len = 0, keeps memory */
+void xbt_buf_truncate(xbt_buf *b, size_t len); /* to len, if shorter */
 void xbt_buf_grow(xbt_buf *b, size_t extra);
 void xbt_buf_add(xbt_buf *b, const void *data, size_t len);
 void xbt_buf_addstr(xbt_buf *b, const char *s);

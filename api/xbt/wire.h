@@ -98,6 +98,12 @@ void xbt_wire_jsonrpc_failure(xbt_buf *out, bool v2, const char *id_json,
  * many responses (event waits answered alike).
  */
 void xbt_wire_xml_success_text(xbt_buf *out, const char *value, size_t len);
+/* The same envelopes in two halves, around a value written in between
+ * straight into out (a big one, not copied once more). */
+void xbt_wire_xml_success_head(xbt_buf *out);
+void xbt_wire_xml_success_tail(xbt_buf *out);
+void xbt_wire_jsonrpc_success_head(xbt_buf *out, bool v2);
+void xbt_wire_jsonrpc_success_tail(xbt_buf *out, bool v2, const char *id_json);
 void xbt_wire_jsonrpc_success_text(xbt_buf *out, bool v2, const char *id_json,
 				   const char *value, size_t len);
 

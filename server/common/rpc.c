@@ -174,10 +174,11 @@ struct rpc_park {
 	struct http_park *hp;  /* NULL: the front cannot park this call */
 	bool json, v2;
 	bool taken;          /* the stack copy: a handler took the call */
-	bool has_raw;        /* the handler wrote raw: the result's text */
+	bool has_raw;        /* the handler writes the result's text to out */
 	bool quick;          /* on an event thread: must not block */
 	bool later;          /* ... and it would: run it on a call thread */
-	xbt_buf raw;
+	xbt_buf *out;        /* the answer; NULL: only values (a heap copy) */
+	size_t out_mark;     /* out's length before the success envelope */
 	const char *method;  /* owned by the heap copy */
 	const char *id;      /* owned by the heap copy; NULL: none */
 };
@@ -217,7 +218,7 @@ static bool rpc_http_run(rpc_call_fn fn, struct http_park *park, bool quick,
 			 xbt_buf *out)
 {
 	struct rpc_park how = { .hp = park, .json = proto == HTTP_JSONRPC,
-				.quick = quick };
+				.quick = quick, .out = out };
 	char *method = NULL, *id = NULL;
 	xmlrpc_value *params = NULL, *result = NULL;
 	xbt_error *err;
@@ -231,19 +232,19 @@ static bool rpc_http_run(rpc_call_fn fn, struct http_park *park, bool quick,
 							&params));
 	how.method = method;
 	how.id = id;
-	xbt_buf_init(&how.raw);
 	if (!err)
 		err = XBT_PROPAGATE(fn(method, params, &how, &result));
+	/* Text written for an answer that is not this one goes. */
+	if (how.has_raw && (err || how.taken || how.later))
+		xbt_buf_truncate(out, how.out_mark);
 	if (how.taken || how.later)
 		;  /* answered later, or elsewhere */
 	else if (!err && how.has_raw && how.json)
-		xbt_wire_jsonrpc_success_text(out, how.v2, how.id, how.raw.buf,
-					      how.raw.len);
+		xbt_wire_jsonrpc_success_tail(out, how.v2, how.id);
 	else if (!err && how.has_raw)
-		xbt_wire_xml_success_text(out, how.raw.buf, how.raw.len);
+		xbt_wire_xml_success_tail(out);
 	else
 		rpc_reply(&how, result, err, out);
-	xbt_buf_release(&how.raw);
 	xbt_error_free(err);
 	if (result)
 		xmlrpc_DECREF(result);
@@ -283,10 +284,19 @@ bool rpc_answer_json(const struct call *call)
 
 xbt_buf *rpc_raw_result(struct call *call)
 {
-	if (!call->park)
+	struct rpc_park *how = call->park;
+
+	if (!how || !how->out)
 		return NULL;
-	call->park->has_raw = true;
-	return &call->park->raw;
+	if (!how->has_raw) {
+		how->has_raw = true;
+		how->out_mark = how->out->len;
+		if (how->json)
+			xbt_wire_jsonrpc_success_head(how->out, how->v2);
+		else
+			xbt_wire_xml_success_head(how->out);
+	}
+	return how->out;
 }
 
 bool rpc_can_park(const struct call *call)
@@ -299,7 +309,7 @@ struct rpc_park *rpc_park_take(struct call *call)
 	struct rpc_park *p = xbt_calloc(1, sizeof(*p));
 
 	*p = *call->park;
-	xbt_buf_init(&p->raw);
+	p->out = NULL;  /* the front's buffer of the call it came from */
 	p->has_raw = false;
 	p->method = xbt_strdup(call->park->method);
 	p->id = call->park->id ? xbt_strdup(call->park->id) : NULL;

@@ -86,9 +86,11 @@ bool rpc_http(rpc_call_fn fn, struct http_park *park, enum http_proto proto,
 
 /*
  * How the call answers, for handlers that write big results themselves:
- * in JSON or XML, and a buffer for the result's value text (written as
- * xbt_wire_xml_value or xbt_wire_json_value would), which then replaces
- * *result; NULL when the caller takes only values (Async, in-process).
+ * in JSON or XML, and the answer's own buffer, the success envelope's
+ * head written, for the result's value text (as xbt_wire_xml_value or
+ * xbt_wire_json_value would write it), which then replaces *result;
+ * NULL when the caller takes only values (Async, in-process, parked).
+ * An error returned after it drops what was written.
  */
 bool rpc_answer_json(const struct call *call);
 xbt_buf *rpc_raw_result(struct call *call);
