@@ -47,6 +47,12 @@ async function rpc(method, params) {
   return r.json()
 }
 
+// Clicks in the page in one step: rows are redrawn on every event, so an
+// element handle may be gone between finding and clicking it.
+function click(page, selector) {
+  return page.$eval(selector, (e) => e.click())
+}
+
 async function shot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, name + '.png') })
 }
@@ -65,7 +71,7 @@ function rows(page, status) {
 }
 
 async function openTask(page, uuid) {
-  await page.click('#task-table tr[data-uuid="' + uuid + '"] a')
+  await click(page, '#task-table tr[data-uuid="' + uuid + '"] a')
   await page.waitForFunction((u) => !document.getElementById('detail').hidden &&
     document.querySelector('#detail-fields dd') &&
     document.querySelector('#detail-fields dd').textContent === u, { timeout: 5000 }, uuid)
@@ -109,7 +115,7 @@ async function main() {
     // ---- demo-fail from the page: the failed task within 2 s, no reload
     const before = await rows(page, 'failure')
     const t0 = Date.now()
-    await page.click('#vm-table tr[data-vm="demo-fail"] button[data-action="start"]')
+    await click(page, '#vm-table tr[data-vm="demo-fail"] button[data-action="start"]')
     let failUuid = null
     try {
       await page.waitForFunction((n) =>
@@ -147,7 +153,7 @@ async function main() {
 
       // ---- "copy as text" is xe --trace's report, byte for byte
       const text = await page.$eval('#trace-text', (e) => e.textContent)
-      await page.click('#copy')
+      await click(page, '#copy')
       await page.waitForFunction(() => document.getElementById('copy-note').textContent !== '')
       const r = await xe('vm-start', 'vm=demo-fail', '--trace')
       const xeText = r.stderr.includes('Error code: ') ? r.stderr : r.stdout
@@ -158,7 +164,7 @@ async function main() {
 
     // ---- a pending task's progress bar moves
     const seen = []
-    await page.click('#vm-table tr[data-vm="slow"] button[data-action="start"]')
+    await click(page, '#vm-table tr[data-vm="slow"] button[data-action="start"]')
     const until = Date.now() + 20000
     let slowUuid = null
     while (Date.now() < until) {
@@ -184,7 +190,7 @@ async function main() {
 
     // ---- the XSS payload is text
     const beforeX = await rows(page, 'failure')
-    await page.click('#vm-table tr[data-vm="xss"] button[data-action="start"]')
+    await click(page, '#vm-table tr[data-vm="xss"] button[data-action="start"]')
     await page.waitForFunction((n) =>
       document.querySelectorAll('#task-table tbody tr[data-status="failure"]').length > n,
     { timeout: 10000 }, beforeX.length)
@@ -239,7 +245,7 @@ async function main() {
     const out = await rpc('session.logout', [ref])
     check('another client logs the page\'s session out', out.result === '', JSON.stringify(out))
     // The next call, or the parked event.from, gets SESSION_INVALID.
-    await page.click('#vm-table tr[data-vm="demo-ok"] button[data-action="start"]').catch(() => {})
+    await click(page, '#vm-table tr[data-vm="demo-ok"] button[data-action="start"]').catch(() => {})
     let back = false
     try {
       await page.waitForSelector('#login', { visible: true, timeout: 10000 })

@@ -79,10 +79,13 @@
 
   // A call with the session; SESSION_INVALID ends it here.
   async function call(method, ...params) {
+    const s = session;
     try {
-      return await rpc(method, [session, ...params]);
+      return await rpc(method, [s, ...params]);
     } catch (e) {
-      if (e.code === 'SESSION_INVALID') showLogin('The session ended: log in again.');
+      // Only for the current session: not after a log-out of our own.
+      if (e.code === 'SESSION_INVALID' && s && s === session)
+        showLogin('The session ended: log in again.');
       throw e;
     }
   }
@@ -387,6 +390,8 @@
   el.copy.addEventListener('click', copy);
   window.addEventListener('hashchange', fromHash);
   window.addEventListener('pagehide', logoutNow);
+  // Back from the page cache: the session was logged out on the way.
+  window.addEventListener('pageshow', (ev) => { if (ev.persisted && !session) showLogin(''); });
   fromHash();
   el.password.focus();
 })();
