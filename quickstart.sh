@@ -16,14 +16,15 @@ CONFIGURE_FLAGS=${CONFIGURE_FLAGS:-}
 PKGS="build-essential autoconf automake libtool pkg-config libxmlrpc-core-c3-dev
 libmicrohttpd-dev libmimalloc-dev
 libcurl4-openssl-dev libxml2-dev libxml2-utils check libcrypt-dev python3 clang
-libclang-rt-14-dev"
+libclang-rt-14-dev chromium"
 
 deps() {
 	missing=
 	for p in $PKGS; do
 		dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
 	done
-	# Node (for the Xen Orchestra client tests) may come from elsewhere.
+	# Node (for the Xen Orchestra client and viewer tests) may come from
+	# elsewhere; chromium is the viewer tests' browser.
 	command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 	if [ -n "$missing" ]; then
 		echo "quickstart: installing$missing"
@@ -198,6 +199,7 @@ pool_demo() {
 	echo "pool: h1 (master, 127.0.0.1), h2 and h3 are still running on port $port"
 	echo "pool: (user root, password $pw). Clients talk to the master; the slaves"
 	echo "pool: answer HOST_IS_SLAVE."
+	echo "pool: the task and trace viewer: http://127.0.0.1:$port/ (a slave's sends you here)"
 	echo "pool: try: $xe task-list   or   $xe vm-shutdown vm=demo-ok"
 	echo "pool: Ctrl-C stops all three."
 	wait "$(pool_pid h1)" || true

@@ -40,6 +40,7 @@ echo "\$ xe vm-start vm=demo-fail --trace"
 $xe vm-start vm=demo-fail --trace || true
 echo
 echo "demo: xbtd is still running on 127.0.0.1:$port (user root, password xbt)."
+echo "demo: the task and trace viewer: http://127.0.0.1:$port/ (start demo-fail there)"
 echo "demo: try: $xe task-list   or   $xe vm-shutdown vm=demo-ok"
 echo "demo: Ctrl-C stops it."
 wait $xbtd

@@ -391,11 +391,30 @@ static enum MHD_Result http_call(struct http_req *req)
 	return MHD_YES;
 }
 
+/* A GET or HEAD the daemon answers itself (http_config.page). */
+static enum MHD_Result http_page(struct http_req *req, const char *url)
+{
+	struct http_page p = { .status = 404, .type = "text/plain" };
+	struct MHD_Response *r;
+
+	req->s->cfg.page(url ? url : "", &p);
+	r = MHD_create_response_from_buffer(p.len, (void *)p.body,
+					    MHD_RESPMEM_PERSISTENT);
+	for (size_t i = 0; r && p.headers && p.headers[i] && p.headers[i + 1];
+	     i += 2)
+		MHD_add_response_header(r, p.headers[i], p.headers[i + 1]);
+	return http_queue(req->mc, p.status, r, p.type, false);
+}
+
 /* The answer to a body-less request, once it is all in. */
-static enum MHD_Result http_other(struct http_req *req, const char *method)
+static enum MHD_Result http_other(struct http_req *req, const char *method,
+				  const char *url)
 {
 	if (strcmp(method, "OPTIONS") == 0)
 		return http_answer(req->mc, 204, NULL, "", 0, false);
+	if ((strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) &&
+	    req->s->cfg.page)
+		return http_page(req, url);
 	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
 		return http_answer(req->mc, 200, "text/plain", http_page_text,
 				   sizeof(http_page_text) - 1, false);
@@ -452,7 +471,7 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *mc,
 	} else if (req->called) {
 		ret = MHD_YES;  /* resumed early: still running */
 	} else if (strcmp(method, "POST") != 0) {
-		ret = http_other(req, method);
+		ret = http_other(req, method, url);
 		http_conn_set(s, req->conn, CONN_WRITING);
 	} else if (req->too_large) {
 		ret = http_too_large(req);

@@ -6,7 +6,8 @@
  * POST on /jsonrpc is JSON-RPC, POST on any other path XML-RPC; both answer
  * HTTP 200 with the body the rpc callback appends (Content-Type text/xml or
  * application/json, Access-Control-Allow-Origin: *). OPTIONS gets the CORS
- * preflight answer (204), GET and HEAD a short text page, other methods 405.
+ * preflight answer (204), GET and HEAD http_config.page's answer or a
+ * short text page, other methods 405.
  * A body over max_body gets a XenAPI failure REQUEST_TOO_LARGE [max_body]
  * in the request's protocol (HTTP 200) and the connection is closed.
  *
@@ -27,6 +28,15 @@
 #include "xbt/buf.h"
 
 enum http_proto { HTTP_XMLRPC, HTTP_JSONRPC };
+
+/* A GET or HEAD answered from static bytes (http_config.page). */
+struct http_page {
+	unsigned status;
+	const char *type;               /* Content-Type */
+	const void *body;               /* static: never copied nor freed */
+	size_t len;
+	const char *const *headers;     /* name, value, ..., NULL; or NULL */
+};
 
 /*
  * Zero fields take the defaults below (plain numbers: the daemons' option
@@ -52,6 +62,12 @@ struct http_config {
 	 */
 	bool (*quick)(void *ctx, enum http_proto proto, const char *body,
 		      size_t len, xbt_buf *out);
+	/*
+	 * Optional: answers every GET and HEAD (path without the query);
+	 * without it they get a short text page. Called on an event thread:
+	 * it must not block.
+	 */
+	void (*page)(const char *path, struct http_page *out);
 };
 
 #define HTTP_DEFAULT_ADDR "127.0.0.1"

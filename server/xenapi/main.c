@@ -105,6 +105,7 @@ int main(int argc, char **argv)
 	xbtd_conf.http.addr = xbtd_conf.listen_addr;
 	xbtd_conf.http.port = xbtd_conf.listen_port;
 	xbtd_conf.http.quick = dispatch_http_quick;
+	xbtd_conf.http.page = ui_page;
 	if ((err = XBT_PROPAGATE(http_start(&xbtd_conf.http, dispatch_http, NULL,
 					    &http)))) {
 		worker_stop();

@@ -89,6 +89,8 @@ bool dispatch_http(void *ctx, struct http_park *park, enum http_proto proto,
 /* The front's quick try (http_config.quick): the store's own calls. */
 bool dispatch_http_quick(void *ctx, enum http_proto proto, const char *body,
 			 size_t len, xbt_buf *out);
+/* GET and HEAD (http_config.page): the viewer's files, else 404 (ui.c). */
+void ui_page(const char *path, struct http_page *out);
 
 /* ---- the object store (store.c) -------------------------------------- */
 
