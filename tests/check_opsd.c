@@ -266,7 +266,7 @@ static void setup(void)
 	/* As main.c does before its threads start. */
 	xbt_set_process("xbt-opsd", opsd_conf.hostname);
 	opsd_task_init();
-	worker_start(opsd_conf.workers);
+	worker_start(opsd_conf.workers, 0);
 }
 
 static void teardown(void)

@@ -112,12 +112,13 @@ static void setup(void)
 	host_init("check-host", "127.0.0.1");
 	xbt_error *e = world_init(NULL);
 	ck_assert_ptr_null(e);
-	worker_start(2);
+	worker_start(2, 0);
 }
 
 static void teardown(void)
 {
 	worker_stop();
+	task_shutdown();
 	store_shutdown();
 	event_shutdown();
 	evlog_shutdown();

@@ -564,8 +564,8 @@ class CommandLine(unittest.TestCase):
         self.assertEqual(fx.run_xbtd(["--listen", "0.0.0.0:%d" % port],
                                      env=fx.clean_env()),
                          (2, "", "xbtd: refusing to listen on 0.0.0.0 with "
-                          "the default password; set --password or "
-                          "XBT_PASSWORD\n"))
+                          "the default password for root; set a non-empty "
+                          "--password or XBT_PASSWORD other than \"xbt\"\n"))
 
     def test_password_option(self):
         with fx.Xbtd(["--password", "s3cret"], password="s3cret") as x:

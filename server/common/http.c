@@ -272,6 +272,7 @@ static void http_req_run(struct http_call *call)
 	bool parked;
 
 	req->park.s = req->s;
+	req->park.conn = req->conn;  /* its client's address: http_park_peer */
 	parked = req->s->fn(req->s->ctx, &req->park, req->proto,
 			    req->body.buf, req->body.len, &req->out);
 	xbt_buf_release(&req->body);
@@ -357,6 +358,11 @@ void http_park_answer_shared(struct http_park *p, struct http_answer *a)
 	req->shared = a;
 	req->done = true;
 	http_park_resume(req);
+}
+
+void http_park_peer(const struct http_park *p, char *buf, size_t len)
+{
+	http_conn_peer(p->conn, buf, len);
 }
 
 bool http_park_gone(const struct http_park *p)

@@ -128,6 +128,8 @@ void http_park_answer(struct http_park *park, xbt_buf *out);
  * thread, no lock held; it may find the park already answered).
  */
 bool http_park_gone(const struct http_park *park);
+/* The client's address as text: "127.0.0.1", "::1", "unix". */
+void http_park_peer(const struct http_park *park, char *buf, size_t len);
 void http_park_on_gone(struct http_park *park, void (*fn)(void *), void *arg);
 /*
  * Between these, parks answered on this thread are resumed together, a

@@ -350,6 +350,16 @@ void http_conn_notify(void *cls, struct MHD_Connection *mc,
 	}
 }
 
+void http_conn_peer(const struct http_conn *conn, char *buf, size_t len)
+{
+	/* conn->ip lives as long as the connection: no lock needed. */
+	const struct http_ip *ip = conn ? conn->ip : NULL;
+
+	if (!ip || !inet_ntop(ip->len == 4 ? AF_INET : AF_INET6, ip->addr, buf,
+			      (socklen_t)len))
+		snprintf(buf, len, "unix");
+}
+
 struct http_conn *http_conn_of(struct MHD_Connection *mc)
 {
 	const union MHD_ConnectionInfo *ci =

@@ -131,6 +131,8 @@ void http_conn_notify(void *cls, struct MHD_Connection *mc,
 		      enum MHD_ConnectionNotificationCode code);
 /* The connection's record, from libmicrohttpd's socket context. */
 struct http_conn *http_conn_of(struct MHD_Connection *mc);
+/* The client's address as text ("unix" on the Unix-domain socket). */
+void http_conn_peer(const struct http_conn *conn, char *buf, size_t len);
 /* Moves conn to state; false (state unchanged) when it is closing. */
 bool http_conn_set(struct http_server *s, struct http_conn *conn,
 		   enum http_conn_state state);

@@ -299,6 +299,14 @@ xbt_buf *rpc_raw_result(struct call *call)
 	return how->out;
 }
 
+void rpc_peer(const struct call *call, char *buf, size_t len)
+{
+	if (call->park && call->park->hp)
+		http_park_peer(call->park->hp, buf, len);
+	else
+		snprintf(buf, len, "local");  /* in-process, or a task */
+}
+
 bool rpc_can_park(const struct call *call)
 {
 	return call->park && call->park->hp;

@@ -94,6 +94,10 @@ bool rpc_http(rpc_call_fn fn, struct http_park *park, enum http_proto proto,
  */
 bool rpc_answer_json(const struct call *call);
 xbt_buf *rpc_raw_result(struct call *call);
+/* Where a synchronous call came from: the HTTP client's address, "unix",
+ * or "local" (no HTTP front). RPC_PEER_MAX bytes hold any. */
+#define RPC_PEER_MAX 64
+void rpc_peer(const struct call *call, char *buf, size_t len);
 
 /*
  * The quick try (http_config.quick): rpc_http on an event thread, where

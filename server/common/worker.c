@@ -11,9 +11,8 @@
 #include <sys/queue.h>
 
 #include "worker.h"
-#include "xbt/xenapi.h"
+#include "xbt/buf.h"
 
-#define WORKER_QUEUE_MAX 16384
 #define WORKER_STACK (2u * 1024 * 1024)
 
 struct job {
@@ -25,7 +24,7 @@ struct job {
 static STAILQ_HEAD(, job) worker_queue = STAILQ_HEAD_INITIALIZER(worker_queue);
 static pthread_mutex_t worker_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t worker_cond = PTHREAD_COND_INITIALIZER;
-static size_t worker_queued;
+static size_t worker_queued, worker_queue_max = WORKER_DEFAULT_QUEUE;
 static bool worker_stopping;
 static pthread_t *worker_threads;
 static unsigned worker_n;
@@ -52,10 +51,11 @@ static void *worker_main(void *unused)
 	return NULL;
 }
 
-void worker_start(unsigned nthreads)
+void worker_start(unsigned nthreads, size_t queue_max)
 {
 	pthread_attr_t attr;
 
+	worker_queue_max = queue_max ? queue_max : WORKER_DEFAULT_QUEUE;
 	worker_n = nthreads ? nthreads : 1;
 	worker_threads = xbt_calloc(worker_n, sizeof(pthread_t));
 	pthread_attr_init(&attr);
@@ -80,14 +80,13 @@ void worker_stop(void)
 	worker_stopping = false;
 }
 
-xbt_error *worker_submit(worker_fn fn, void *arg)
+bool worker_submit(worker_fn fn, void *arg)
 {
-	xbt_error *err = NULL;
+	bool queued = false;
 
 	pthread_mutex_lock(&worker_mutex);
-	if (worker_queued >= WORKER_QUEUE_MAX || worker_stopping) {
-		err = XBT_RAISE_INTERNAL_ERROR("too many pending asynchronous calls");
-	} else {
+	if (worker_queued < worker_queue_max && !worker_stopping) {
+		queued = true;
 		struct job *j = xbt_malloc(sizeof(*j));
 		j->fn = fn;
 		j->arg = arg;
@@ -96,5 +95,5 @@ xbt_error *worker_submit(worker_fn fn, void *arg)
 		pthread_cond_signal(&worker_cond);
 	}
 	pthread_mutex_unlock(&worker_mutex);
-	return err;
+	return queued;
 }

@@ -6,16 +6,20 @@
 #ifndef XBT_WORKER_H
 #define XBT_WORKER_H
 
-#include "xbt/backtrace.h"
+#include <stdbool.h>
+#include <stddef.h>
 
 #define WORKER_DEFAULT_THREADS 32
+#define WORKER_DEFAULT_QUEUE 16384
 
 typedef void (*worker_fn)(void *arg);
 
-void worker_start(unsigned nthreads);
+/* queue_max: jobs waiting for a thread at most (0: the default). */
+void worker_start(unsigned nthreads, size_t queue_max);
 /* Runs what is queued, then joins the threads. */
 void worker_stop(void);
-/* Queues fn(arg); INTERNAL_ERROR when the queue is full or stopping. */
-xbt_error *worker_submit(worker_fn fn, void *arg);
+/* Queues fn(arg); false when the queue is full or stopping (the caller
+ * says so in its daemon's words). */
+bool worker_submit(worker_fn fn, void *arg);
 
 #endif

@@ -120,6 +120,10 @@ static const struct opt config_table[] = {
 	{ "workers", OPT_UINT, &xbtd_conf.workers,
 	  OPT_STR(WORKER_DEFAULT_THREADS), NULL, NULL, 1, 1024, NULL, "N",
 	  "threads for Async calls" },
+	{ "async-queue", OPT_UINT, &xbtd_conf.async_queue,
+	  OPT_STR(WORKER_DEFAULT_QUEUE), NULL, NULL, 1, 1000000, NULL, "N",
+	  "Async calls waiting for a thread at most; past them "
+	  "TOO_MANY_PENDING_TASKS" },
 	{ "plugin-timeout", OPT_UINT, &xbtd_conf.plugin_timeout_s,
 	  OPT_STR(SM_DEFAULT_TIMEOUT_S), NULL, NULL, 1, 86400, NULL, "S",
 	  "seconds a plugin may run" },
@@ -131,6 +135,10 @@ static const struct opt config_table[] = {
 	{ "task-max-age", OPT_UINT, &xbtd_conf.task_max_age_s,
 	  OPT_STR(TASK_DEFAULT_MAX_AGE_S), NULL, NULL, 0, UINT_MAX, NULL, "S",
 	  "finished tasks kept this long (0: no limit)" },
+	{ "pending-task-timeout", OPT_UINT, &xbtd_conf.pending_timeout_s,
+	  OPT_STR(TASK_DEFAULT_PENDING_TIMEOUT_S), NULL, NULL, 0, UINT_MAX,
+	  NULL, "S", "a pending task that has not changed (its progress, "
+	  "anything) for S seconds is collected, as xapi's (0: never)" },
 	HTTP_OPTIONS(xbtd_conf.http),
 	{ "event-history", OPT_UINT, &xbtd_conf.event_history,
 	  OPT_STR(EVLOG_DEFAULT_CAPACITY), NULL, NULL, 16, 10000000, NULL, "N",

@@ -403,8 +403,9 @@ xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 		session = NULL;
 		call.argv = NULL;
 		call.argc = 0;
-		err = XBT_PROPAGATE(worker_submit(async_run, job));
-		if (err) {
+		if (!worker_submit(async_run, job)) {
+			/* As xapi when its queue of tasks is full. */
+			err = XBT_RAISE_TOO_MANY_PENDING_TASKS();
 			task_finish(job->task, NULL, err);
 			rpc_release(&job->call);
 			free(job->session);

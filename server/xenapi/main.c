@@ -39,11 +39,23 @@ static int main_options(int argc, char **argv)
 
 	if (status)
 		return status;
-	if (!xbtd_conf.password && !main_is_loopback(xbtd_conf.listen_addr)) {
-		fprintf(stderr, "xbtd: refusing to listen on %s with the default "
-			"password; set --password or XBT_PASSWORD\n",
-			xbtd_conf.listen_addr);
-		return 2;
+	/* Off loopback, root's password must be one a guesser cannot know
+	 * (doc/design.md, "Logins"). */
+	if (!main_is_loopback(xbtd_conf.listen_addr)) {
+		const char *pw = xbtd_conf.password;
+		const char *why = !pw ? "the default password" :
+			!pw[0] ? "an empty password" :
+			strcmp(pw, XBTD_DEFAULT_PASSWORD) == 0 ?
+			"the default password, given explicitly" : NULL;
+
+		if (why) {
+			fprintf(stderr, "xbtd: refusing to listen on %s with %s "
+				"for root; set a non-empty --password or "
+				"XBT_PASSWORD other than \"%s\"\n",
+				xbtd_conf.listen_addr, why,
+				XBTD_DEFAULT_PASSWORD);
+			return 2;
+		}
 	}
 	log_init("xbtd", (enum log_level)xbtd_conf.log_level, xbtd_conf.syslog);
 	return 0;
@@ -101,7 +113,7 @@ int main(int argc, char **argv)
 		goto out;
 	if ((err = XBT_PROPAGATE(ops_start())))
 		goto out;
-	worker_start(xbtd_conf.workers);
+	worker_start(xbtd_conf.workers, xbtd_conf.async_queue);
 	xbtd_conf.http.addr = xbtd_conf.listen_addr;
 	xbtd_conf.http.port = xbtd_conf.listen_port;
 	xbtd_conf.http.quick = dispatch_http_quick;
@@ -168,6 +180,8 @@ out:
 		status = 1;
 	}
 	event_wait_stop();  /* none parked unless served: stopped by now */
+	task_shutdown();
+	login_limit_shutdown();
 	store_shutdown();
 	event_shutdown();
 	evlog_shutdown();

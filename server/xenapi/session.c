@@ -132,6 +132,99 @@ static void session_fail_delay(void)
 	nanosleep(&delay, NULL);
 }
 
+/* ---- caps (doc/design.md, "Logins"; xapi's db_gc_util.ml) ------------ */
+
+#define SESSION_CAP_NAMED 500   /* per originator (root) or user name */
+#define SESSION_CAP_SHARED 400  /* root without originator; pool sessions */
+
+static bool session_rootish(const struct xbt_session_record *s)
+{
+	return !s->auth_user_name[0] || strcmp(s->auth_user_name, "root") == 0;
+}
+
+/* Whether a and b count against the same cap. */
+static bool session_same_group(const struct xbt_session_record *a,
+			       const struct xbt_session_record *b)
+{
+	if (a->pool || b->pool)
+		return a->pool && b->pool;
+	if (session_rootish(a) != session_rootish(b))
+		return false;
+	if (session_rootish(a))
+		return strcmp(a->originator, b->originator) == 0;
+	return strcmp(a->auth_user_name, b->auth_user_name) == 0;
+}
+
+static size_t session_cap_of(const struct xbt_session_record *s)
+{
+	return s->pool || (session_rootish(s) && !s->originator[0])
+		? SESSION_CAP_SHARED : SESSION_CAP_NAMED;
+}
+
+struct session_spare {
+	const char *ref;
+	int64_t last_active;
+	size_t order;              /* creation order, for equal times */
+};
+
+struct session_cap_walk {
+	const struct xbt_session_record *like;
+	const char *keep;          /* the new session */
+	size_t n;                  /* sessions in the group */
+	struct session_spare *v;   /* those that may go: no task running */
+	size_t nv;
+};
+
+static void session_cap_one(const char *ref, const void *rec, void *ctx)
+{
+	struct session_cap_walk *w = ctx;
+	const struct xbt_session_record *s = rec;
+
+	if (!session_same_group(s, w->like))
+		return;
+	w->n++;
+	if (strcmp(ref, w->keep) == 0 || task_any_pending(&s->tasks))
+		return;
+	w->v = xbt_reallocarray(w->v, w->nv + 1, sizeof(*w->v));
+	w->v[w->nv].ref = ref;
+	w->v[w->nv].last_active = s->last_active;
+	w->v[w->nv].order = w->nv;
+	w->nv++;
+}
+
+static int session_spare_cmp(const void *a, const void *b)
+{
+	const struct session_spare *x = a, *y = b;
+
+	if (x->last_active != y->last_active)
+		return x->last_active < y->last_active ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/*
+ * Under the lock, after a session is made: past its group's cap, the
+ * group's sessions with no task running go, least recently active first.
+ */
+static void session_enforce_cap(const char *ref)
+{
+	struct session_cap_walk w = { .keep = ref };
+	size_t cap, over;
+
+	w.like = store_get(&xbt_class_session, ref);
+	cap = session_cap_of(w.like);
+	store_foreach(&xbt_class_session, session_cap_one, &w);
+	if (w.n > cap) {
+		over = w.n - cap;
+		qsort(w.v, w.nv, sizeof(*w.v), session_spare_cmp);
+		log_info("sessions: %zu in the group of session %s, over the "
+			 "cap of %zu: the %zu least recently active go", w.n,
+			 ref, cap, over < w.nv ? over : w.nv);
+		for (size_t i = 0; i < over && i < w.nv; i++)
+			session_destroy(w.v[i].ref);
+	}
+	free(w.v);
+}
+
 static const char *session_new(const char *user, const char *originator)
 {
 	struct xbt_session_record *s = xbt_calloc(1, sizeof(*s));
@@ -151,12 +244,25 @@ static const char *session_new(const char *user, const char *originator)
 	return store_add(&xbt_class_session, s);
 }
 
+/* session_new, then the cap of its group. */
+static const char *session_open(const char *user, const char *originator,
+				bool pool)
+{
+	const char *ref = session_new(user, originator);
+
+	if (pool)
+		((struct xbt_session_record *)store_edit(&xbt_class_session,
+							 ref))->pool = true;
+	session_enforce_cap(ref);
+	return ref;
+}
+
 char *session_open_internal(const char *user, const char *originator)
 {
 	char *ref;
 
 	store_lock();
-	ref = xbt_strdup(session_new(user, originator));
+	ref = xbt_strdup(session_open(user, originator, false));
 	store_unlock();
 	return ref;
 }
@@ -166,9 +272,33 @@ char *session_open_internal(const char *user, const char *originator)
 static xbt_error *session_refused(const char *what, const char *who,
 				  const char *why)
 {
-	log_info("%s refused for \"%.64s\"", what, who);
+	/* login_limit.c logs failures once an interval, with their count. */
+	log_debug("%s refused for \"%.64s\"", what, who);
 	session_fail_delay();
 	return XBT_RAISE_SESSION_AUTHENTICATION_FAILED(who, why);
+}
+
+/* The call's user and password (its first two arguments), throttled
+ * across connections (login_limit.c). */
+static xbt_error *session_check_password(struct call *call, const char *what)
+{
+	const char *user = call->argv[0].s;
+	char peer[RPC_PEER_MAX];
+	xbt_error *err = NULL;
+	bool ok;
+
+	rpc_peer(call, peer, sizeof(peer));
+	if (!login_limit_enter(peer, user)) {
+		err = session_refused(what, user, "Too many failed logins: "
+				      "try again later");
+		goto out;
+	}
+	ok = session_authenticate(user, call->argv[1].s);
+	login_limit_leave(peer, user, ok);
+	if (!ok)
+		err = session_refused(what, user, "Authentication failure");
+out:
+	return err;
 }
 
 xbt_error *session_login_with_password(struct call *call,
@@ -178,12 +308,11 @@ xbt_error *session_login_with_password(struct call *call,
 	const char *user = call->argv[0].s;
 	xbt_error *err = NULL;
 
-	if (!session_authenticate(user, call->argv[1].s)) {
-		err = session_refused("login", user, "Authentication failure");
+	if ((err = XBT_PROPAGATE(session_check_password(call, "login"))))
 		goto out;
-	}
 	store_lock();
-	*result = xbt_value_string(session_new(user, call->argv[3].s));
+	*result = xbt_value_string(session_open(user, call->argv[3].s,
+						false));
 	store_unlock();
 out:
 	return err;
@@ -191,6 +320,11 @@ out:
 
 void session_destroy(const char *ref)
 {
+	const struct xbt_session_record *s =
+		store_get(&xbt_class_session, ref);
+
+	if (s)
+		task_orphan(&s->tasks);
 	xbt_strv_remove(&session_local, ref);
 	store_del(&xbt_class_session, ref);
 	/* Sessions have no events: wake the waiters, who ask session_alive. */
@@ -212,9 +346,8 @@ xbt_error *session_slave_login(struct call *call, xmlrpc_value *const *args,
 		goto out;
 	}
 	store_lock();
-	ref = session_new("root", "xbt-pool");
+	ref = session_open("root", "xbt-pool", true);
 	s = store_edit(&xbt_class_session, ref);
-	s->pool = true;
 	free(s->this_host);
 	s->this_host = xbt_strdup(host);
 	*result = xbt_value_string(ref);
@@ -231,13 +364,10 @@ xbt_error *session_slave_local_login_with_password(struct call *call,
 	const char *ref;
 	xbt_error *err = NULL;
 
-	if (!session_authenticate(user, call->argv[1].s)) {
-		err = session_refused("local login", user,
-				      "Authentication failure");
+	if ((err = XBT_PROPAGATE(session_check_password(call, "local login"))))
 		goto out;
-	}
 	store_lock();
-	ref = session_new(user, "xbt-local");
+	ref = session_open(user, "xbt-local", false);
 	xbt_strv_add(&session_local, ref);
 	*result = xbt_value_string(ref);
 	store_unlock();

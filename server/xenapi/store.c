@@ -38,6 +38,7 @@ struct store_rec {
 	atomic_uint refs;
 	const xbt_class_desc *c;
 	void *rec;
+	int64_t edited;           /* seconds: its object's last add or edit */
 	char ref[64];             /* a copy: a view outlives the object */
 };
 
@@ -87,6 +88,7 @@ static struct store_rec *store_rec_new(const xbt_class_desc *c,
 	atomic_init(&b->refs, 1);
 	b->c = c;
 	b->rec = rec;
+	b->edited = now_seconds();
 	snprintf(b->ref, sizeof(b->ref), "%s", ref);
 	return b;
 }
@@ -317,7 +319,15 @@ void *store_edit(const xbt_class_desc *c, const char *ref)
 		return NULL;
 	store_note(c, o, EVLOG_MOD, o->ref);
 	store_unshare(c, o);
+	o->box->edited = now_seconds();
 	return o->box->rec;
+}
+
+int64_t store_edited(const xbt_class_desc *c, const char *ref)
+{
+	struct obj *o = store_find(store_table(c), ref);
+
+	return o ? o->box->edited : -1;
 }
 
 xbt_error *store_need_edit(const xbt_class_desc *c, const char *ref,
@@ -488,4 +498,9 @@ const char *store_view_ref(const struct store_view *view, size_t i)
 const void *store_view_rec(const struct store_view *view, size_t i)
 {
 	return view->v[i]->rec;
+}
+
+int64_t store_view_edited(const struct store_view *view, size_t i)
+{
+	return view->v[i]->edited;
 }

@@ -58,14 +58,65 @@ static const char *task_add(const char *label, const char *description)
 	return store_add(&xbt_class_task, t);
 }
 
+/* Pending tasks of ended sessions, collected once they finish (task_gc).
+ * Under the store lock. */
+static xbt_strv task_orphans;
+
+void task_note_session(const char *task, const char *session)
+{
+	struct xbt_session_record *s;
+
+	if (!session || !(s = store_edit(&xbt_class_session, session)))
+		return;
+	/* Now and then, the refs of tasks gone since (destroyed, collected)
+	 * go: a long-lived session's list stays as long as its live tasks. */
+	if (s->tasks.n >= 64 && (s->tasks.n & (s->tasks.n - 1)) == 0) {
+		xbt_strv live = { 0 };
+
+		for (size_t i = 0; i < s->tasks.n; i++)
+			if (store_get(&xbt_class_task, s->tasks.v[i]))
+				xbt_strv_add(&live, s->tasks.v[i]);
+		xbt_strv_clear(&s->tasks);
+		s->tasks = live;
+	}
+	xbt_strv_add(&s->tasks, task);
+}
+
+bool task_any_pending(const xbt_strv *tasks)
+{
+	for (size_t i = 0; i < tasks->n; i++) {
+		const struct xbt_task_record *t =
+			store_get(&xbt_class_task, tasks->v[i]);
+
+		if (t && !task_is_finished(t))
+			return true;
+	}
+	return false;
+}
+
+void task_orphan(const xbt_strv *tasks)
+{
+	for (size_t i = 0; i < tasks->n; i++) {
+		const struct xbt_task_record *t =
+			store_get(&xbt_class_task, tasks->v[i]);
+
+		if (!t)
+			continue;
+		if (task_is_finished(t))
+			store_del(&xbt_class_task, tasks->v[i]);
+		else
+			xbt_strv_add(&task_orphans, tasks->v[i]);
+	}
+}
+
 char *task_new(const char *label, const char *session)
 {
 	char *ref;
 
 	store_lock();
 	ref = xbt_strdup(task_add(label, ""));
+	task_note_session(ref, session);
 	store_unlock();
-	(void)session;
 	return ref;
 }
 
@@ -156,6 +207,43 @@ void task_progress(const char *ref, double progress)
  * them, two walks under the lock every second would hold it for tens of
  * milliseconds. Only the deletions take it again.
  */
+void task_shutdown(void)
+{
+	xbt_strv_clear(&task_orphans);
+}
+
+/* Under the lock: the orphans that finished go, with those gone. */
+static void task_gc_orphans(void)
+{
+	xbt_strv keep = { 0 };
+
+	for (size_t i = 0; i < task_orphans.n; i++) {
+		const struct xbt_task_record *t =
+			store_get(&xbt_class_task, task_orphans.v[i]);
+
+		if (t && task_is_finished(t))
+			store_del(&xbt_class_task, task_orphans.v[i]);
+		else if (t)
+			xbt_strv_add(&keep, task_orphans.v[i]);
+	}
+	xbt_strv_clear(&task_orphans);
+	task_orphans = keep;
+}
+
+/* Under the lock: a task found stale in a view is still so. */
+static bool task_still_stale(const char *ref, int64_t now)
+{
+	const struct xbt_task_record *t = store_get(&xbt_class_task, ref);
+
+	if (!t)
+		return false;
+	if (task_is_finished(t))
+		return true;  /* past a finished task's limits, or orphaned */
+	return xbtd_conf.pending_timeout_s &&
+	       now - store_edited(&xbt_class_task, ref) >
+	       (int64_t)xbtd_conf.pending_timeout_s;
+}
+
 void task_gc(int64_t now)
 {
 	struct store_view view;
@@ -163,6 +251,7 @@ void task_gc(int64_t now)
 	size_t finished = 0;
 
 	store_lock();
+	task_gc_orphans();
 	store_view_take(&xbt_class_task, &view);
 	store_unlock();
 	for (size_t i = 0; i < view.n; i++)
@@ -171,8 +260,14 @@ void task_gc(int64_t now)
 	for (size_t i = 0; i < view.n; i++) {
 		const struct xbt_task_record *t = store_view_rec(&view, i);
 
-		if (!task_is_finished(t))
+		if (!task_is_finished(t)) {
+			/* As xapi's timeout_tasks: hung, not merely old. */
+			if (xbtd_conf.pending_timeout_s &&
+			    now - store_view_edited(&view, i) >
+			    (int64_t)xbtd_conf.pending_timeout_s)
+				xbt_strv_add(&drop, store_view_ref(&view, i));
 			continue;
+		}
 		if (xbtd_conf.task_max_age_s &&
 		    now - t->finished > (int64_t)xbtd_conf.task_max_age_s) {
 			xbt_strv_add(&drop, store_view_ref(&view, i));
@@ -187,11 +282,17 @@ void task_gc(int64_t now)
 		return;
 	store_lock();
 	for (size_t i = 0; i < drop.n; i++) {
-		const struct xbt_task_record *t =
-			store_get(&xbt_class_task, drop.v[i]);
-		/* Gone meanwhile, or no longer finished: a client's doing. */
-		if (t && task_is_finished(t))
-			store_del(&xbt_class_task, drop.v[i]);
+		const struct xbt_task_record *t;
+
+		/* Changed meanwhile (a client's doing): left for next time. */
+		if (!task_still_stale(drop.v[i], now))
+			continue;
+		t = store_get(&xbt_class_task, drop.v[i]);
+		if (!task_is_finished(t))
+			log_warn("task %s (%.80s) collected: pending and "
+				 "unchanged for over %u s", drop.v[i],
+				 t->name_label, xbtd_conf.pending_timeout_s);
+		store_del(&xbt_class_task, drop.v[i]);
 	}
 	store_unlock();
 	xbt_strv_clear(&drop);
@@ -202,8 +303,12 @@ void task_gc(int64_t now)
 xbt_error *task_create(struct call *call, xmlrpc_value *const *args,
 		       xmlrpc_value **result)
 {
+	const char *ref;
+
 	store_lock();
-	*result = xbt_value_string(task_add(call->argv[0].s, call->argv[1].s));
+	ref = task_add(call->argv[0].s, call->argv[1].s);
+	task_note_session(ref, call->session);
+	*result = xbt_value_string(ref);
 	store_unlock();
 	return NULL;
 }

@@ -28,6 +28,7 @@
 #define SESSION_DEFAULT_IDLE_S 86400
 #define TASK_DEFAULT_MAX 1000
 #define TASK_DEFAULT_MAX_AGE_S 3600
+#define TASK_DEFAULT_PENDING_TIMEOUT_S 86400  /* xapi's pending_task_timeout */
 
 /* Longest --opsd-dir: its socket must fit a sockaddr_un. */
 #define OPS_DIR_MAX 96
@@ -41,10 +42,12 @@ struct xbtd_config {
 	const char *sm_dir;       /* NULL: the build tree's or the installed */
 	const char *world_file;
 	unsigned workers;
+	unsigned async_queue;     /* Async calls waiting for a worker, at most */
 	unsigned plugin_timeout_s;
 	unsigned session_idle_s;
 	unsigned task_max;
 	unsigned task_max_age_s;
+	unsigned pending_timeout_s; /* a pending task unchanged this long goes */
 	struct http_config http;  /* addr and port from listen_* at start */
 	unsigned event_history;
 	int log_level;
@@ -149,6 +152,9 @@ void store_view_take(const xbt_class_desc *c, struct store_view *view);
 void store_view_release(struct store_view *view);
 const char *store_view_ref(const struct store_view *view, size_t i);
 const void *store_view_rec(const struct store_view *view, size_t i);
+/* When (seconds) the object was last added or edited; -1: no object. */
+int64_t store_view_edited(const struct store_view *view, size_t i);
+int64_t store_edited(const xbt_class_desc *c, const char *ref);
 
 /* A fresh random UUID into buf (at least 37 bytes). */
 void store_new_uuid(char *buf);
@@ -265,6 +271,18 @@ char *session_open_internal(const char *user, const char *originator);
 /* Ends a session (any: logout, expiry, internal ones). Store lock held. */
 void session_destroy(const char *ref);
 
+/* ---- failed logins throttled (login_limit.c) ---------------------------- */
+
+/*
+ * Before a password is checked: waits until neither the client's address
+ * nor the user name is out of failures to spend; false (check nothing,
+ * refuse) when too many logins wait on them already. After the check,
+ * login_limit_leave with its outcome: a success gives the tokens back.
+ */
+bool login_limit_enter(const char *addr, const char *user);
+void login_limit_leave(const char *addr, const char *user, bool success);
+void login_limit_shutdown(void);
+
 /* ---- tasks (task.c) --------------------------------------------------- */
 
 /* A pending task for an Async call; returns its ref (caller frees). */
@@ -278,8 +296,20 @@ xbt_error *task_check_cancel(const char *ref);
 void task_progress(const char *ref, double progress);
 /* The host a task's work runs on (a forwarded one's: the slave). */
 void task_set_resident_on(const char *ref, const char *host);
-/* Housekeeping: drops finished tasks past the age and count limits. */
+/*
+ * Housekeeping: drops finished tasks past the age and count limits,
+ * pending ones unchanged for --pending-task-timeout, and the finished
+ * tasks of ended sessions.
+ */
 void task_gc(int64_t now);
+/* Under the lock: the task counts as the session's (session.tasks). */
+void task_note_session(const char *task, const char *session);
+/* Under the lock: whether any of these tasks is still running. */
+bool task_any_pending(const xbt_strv *tasks);
+/* Under the lock: the tasks of a session that ends go, the finished ones
+ * now, the others once they finish. */
+void task_orphan(const xbt_strv *tasks);
+void task_shutdown(void);
 
 /* ---- the fake world (world.c) ----------------------------------------- */
 

@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 	if ((err = XBT_PROPAGATE(opsd_state_open(opsd_conf.state_dir))))
 		goto out;
 	opsd_task_init();
-	worker_start(opsd_conf.workers);
+	worker_start(opsd_conf.workers, 0);
 	opsd_vm_recover();
 	opsd_conf.http.addr = opsd_conf.socket_path;
 	if ((err = XBT_PROPAGATE(http_start(&opsd_conf.http, opsd_dispatch_http,

@@ -273,7 +273,9 @@ static xbt_error *vm_job_submit(struct vm_job *j, const char *dbg, char **id)
 	*id = xbt_strdup(j->task_id);
 	log_info("VM %.60s: %s as task %s", j->vm->uuid,
 		 vm_job_name(j->kind, j->hard), j->task_id);
-	if ((err = XBT_PROPAGATE(worker_submit(vm_job_run, j)))) {
+	if (!worker_submit(vm_job_run, j)) {
+		err = XBT_RAISE_INTERNAL_ERROR("too many pending asynchronous "
+					       "calls");
 		/* The task exists: it reports the failure like any other. */
 		vm_job_settle(j, err);
 		opsd_task_end(j->task, err);
