@@ -158,8 +158,11 @@ class Events(fx.XbtdTestCase):
         # xbtd read, rising; how many depends on how opsd's changes were
         # batched, so they are taken out before the exact comparison.
         evs, progress = split_progress(evs, task, 2)
-        want = ([("task", "add", task), ("vm", "mod", self.vm_ok),
-                 ("vm", "mod", self.vm_ok)] +
+        # VM.start marks its VBDs `attach` while it runs, as xapi does
+        # (doc/design.md, "Storage operations"), and unmarks them at its end.
+        want = ([("task", "add", task), ("vm", "mod", self.vm_ok)] +
+                [("vbd", "mod", b) for b in vbds] +
+                [("vm", "mod", self.vm_ok)] +
                 [("vbd", "mod", b) for b in vbds] +
                 [("host", "mod", self.host), ("task", "mod", task)])
         assert summary(evs) == want, summary(evs)
@@ -174,10 +177,15 @@ class Events(fx.XbtdTestCase):
         assert s[1]["power_state"] == "Halted"
         assert s[1]["current_operations"] == {task: "start"}
         assert s[1]["allowed_operations"] == []
-        vm = s[2]
         for i in range(nd):
-            assert s[3 + i]["currently_attached"] is True
-        assert self.vm_ok in s[3 + nd]["resident_VMs"]
+            assert s[2 + i]["current_operations"] == {task: "attach"}
+            assert s[2 + i]["allowed_operations"] == []
+        vm = s[2 + nd]
+        for i in range(nd):
+            assert s[3 + nd + i]["currently_attached"] is True
+            assert s[3 + nd + i]["current_operations"] == {}
+            assert s[3 + nd + i]["allowed_operations"] == ["attach"]
+        assert self.vm_ok in s[3 + 2 * nd]["resident_VMs"]
         assert vm["power_state"] == "Running"
         assert vm["current_operations"] == {}
         assert vm["resident_on"] == self.host
@@ -203,28 +211,36 @@ class Events(fx.XbtdTestCase):
         evs, token = read_until(self.c, ["vm", "task", "vbd", "host"], token,
                                 task_done(task))
         # demo-fail's boot disk comes up, its data disk fails, the boot disk
-        # is undone: no VBD or host changes, the VM stays halted.
+        # is undone: the VBDs are marked `attach` and unmarked, no host
+        # changes, the VM stays halted.
         vm = self.vm_fail
+        vbds = self.c("VM.get_VBDs", vm)
+        nd = len(vbds)
         evs, progress = split_progress(evs, task, 2)
-        assert summary(evs) == [("task", "add", task), ("vm", "mod", vm),
-                                ("vm", "mod", vm),
-                                ("task", "mod", task)], summary(evs)
+        assert summary(evs) == ([("task", "add", task), ("vm", "mod", vm)] +
+                                [("vbd", "mod", b) for b in vbds] +
+                                [("vm", "mod", vm)] +
+                                [("vbd", "mod", b) for b in vbds] +
+                                [("task", "mod", task)]), summary(evs)
         # The boot disk's two steps were done when the data disk failed.
         assert progress == sorted(set(progress)), progress
         assert all(0 < p <= 2 / 5 + 1e-9 for p in progress), progress
         s = [e["snapshot"] for e in evs]
         assert s[1]["current_operations"] == {task: "start"}
-        assert s[2]["power_state"] == "Halted"
-        assert s[2]["current_operations"] == {}
-        assert s[2]["allowed_operations"] == ["start"]
-        assert s[3]["status"] == "failure"
+        assert s[2 + nd]["power_state"] == "Halted"
+        assert s[2 + nd]["current_operations"] == {}
+        assert s[2 + nd]["allowed_operations"] == ["start"]
+        for i in range(nd):
+            assert s[3 + nd + i]["current_operations"] == {}
+            assert s[3 + nd + i]["currently_attached"] is False
+        assert s[-1]["status"] == "failure"
         # FAILSR's error for the data disk (server/plugins/FAILSR).
         data_vdi = self.c("VBD.get_VDI", self.c("VM.get_VBDs", vm)[1])
-        assert s[3]["error_info"] == [
+        assert s[-1]["error_info"] == [
             "SR_BACKEND_FAILURE_46", "",
             "The VDI is not available [opterr=/dev/xbt-fail/%s is locked by "
             "another host]" % self.c("VDI.get_uuid", data_vdi), ""], \
-            s[3]["error_info"]
+            s[-1]["error_info"]
         self.c("task.destroy", task)
 
     def test_every_class_change_is_an_event(self):

@@ -2,7 +2,10 @@
 /*
  * The PBD class: plug runs the SR plugin's sr_attach, unplug sr_detach, on
  * the PBD's host: a slave's are forwarded to it (fwd.c), which runs them
- * in host.run_sr_storage (doc/pools.md, "Forwarding").
+ * in host.run_sr_storage (doc/pools.md, "Forwarding"). Each marks its SR
+ * (`plug`, `unplug` in current_operations) while it runs, and unplug is
+ * refused while VMs on the host use the SR's VDIs, checked and marked in
+ * one hold of the store lock (doc/design.md, "Storage operations").
  */
 #include "config.h"
 
@@ -20,7 +23,17 @@ struct pbd_job {
 	char *sr_type;
 	xmlrpc_value *device_config;
 	xbt_map dc;              /* the same, for forwarding */
+	char op_ref[64];         /* the SR's current_operations key */
+	bool marked;             /* the SR holds op_ref */
 };
+
+/* PBD ref -> op_ref of the unplug in flight (under the store lock). */
+static xbt_map pbd_unplugs;
+
+bool pbd_unplugging(const char *ref)
+{
+	return xbt_map_get(&pbd_unplugs, ref) != NULL;
+}
 
 static void pbd_job_free(struct pbd_job *j)
 {
@@ -33,7 +46,45 @@ static void pbd_job_free(struct pbd_job *j)
 	xbt_map_clear(&j->dc);
 }
 
-/* Copies what the plugin needs; *already when the PBD is in `want` state. */
+/*
+ * Under the lock, as xapi's PBD.plug and PBD.unplug (ocaml/xapi/
+ * message_forwarding.ml, xapi_pbd.ml): the SR must allow the operation
+ * (OTHER_OPERATION_IN_PROGRESS), and an unplug of an attached PBD must
+ * find no VDI of the SR attached or being attached by a VM on its host
+ * (VDI_IN_USE, those VDIs). Then the SR is marked.
+ */
+static xbt_error *pbd_mark(const char *ref, const struct xbt_pbd_record *p,
+			   bool plug, struct pbd_job *j)
+{
+	const char *op = plug ? XBT_STORAGE_OPERATIONS_PLUG_NAME
+			      : XBT_STORAGE_OPERATIONS_UNPLUG_NAME;
+	struct xbt_sr_record *sr;
+	xbt_error *err;
+
+	if ((err = XBT_PROPAGATE(storage_sr_check(
+		     p->SR, store_get(&xbt_class_sr, p->SR), op))))
+		return err;
+	if (!plug && p->currently_attached) {
+		xbt_strv vdis = { 0 };
+		vm_vdis_in_use(p->host, p->SR, &vdis);
+		if (vdis.n)
+			err = XBT_RAISE_VDI_IN_USE(vdis.n,
+						   (const char *const *)vdis.v);
+		xbt_strv_clear(&vdis);
+		if (err)
+			return err;
+	}
+	sr = store_edit(&xbt_class_sr, p->SR);
+	xbt_map_set(&sr->current_operations, j->op_ref, op);
+	storage_update_sr(p->SR);
+	if (!plug)
+		xbt_map_set(&pbd_unplugs, ref, j->op_ref);
+	j->marked = true;
+	return NULL;
+}
+
+/* Copies what the plugin needs and marks the SR; *already when the PBD is
+ * in `want` state. */
 static xbt_error *pbd_prepare(const char *ref, bool want, struct pbd_job *j,
 			      bool *already)
 {
@@ -45,7 +96,11 @@ static xbt_error *pbd_prepare(const char *ref, bool want, struct pbd_job *j,
 	err = XBT_PROPAGATE(store_need(&xbt_class_pbd, ref, (const void **)&p));
 	if (!err && !(sr = store_get(&xbt_class_sr, p->SR)))
 		err = XBT_RAISE_HANDLE_INVALID("SR", p->SR);
+	if (!err)
+		err = XBT_PROPAGATE(pbd_mark(ref, p, want, j));
 	if (!err) {
+		/* pbd_mark may have moved the SR (an edit under a view). */
+		sr = store_get(&xbt_class_sr, p->SR);
 		*already = p->currently_attached == want;
 		j->host = xbt_strdup(p->host);
 		j->sr = xbt_strdup(p->SR);
@@ -97,8 +152,19 @@ static xbt_error *pbd_run(const char *ref, bool plug, const char *task)
 	bool already = false;
 	xbt_error *err;
 
+	if (task) {
+		snprintf(j.op_ref, sizeof(j.op_ref), "%s", task);
+	} else {
+		char uuid[40];
+		store_new_uuid(uuid);
+		snprintf(j.op_ref, sizeof(j.op_ref), "OpaqueRef:%s", uuid);
+	}
 	err = XBT_PROPAGATE(pbd_prepare(ref, plug, &j, &already));
 	if (err || already)
+		goto out;
+	if (task)
+		err = XBT_PROPAGATE(task_check_cancel(task));
+	if (err)
 		goto out;
 	if (strcmp(j.host, host_self()) == 0) {
 		err = XBT_PROPAGATE(pbd_sm(plug, &j));
@@ -107,14 +173,20 @@ static xbt_error *pbd_run(const char *ref, bool plug, const char *task)
 						   j.sr_uuid, j.sr_type, &j.dc,
 						   task));
 	}
-	if (!err) {
+out:
+	if (j.marked) {
 		struct xbt_pbd_record *p;
+		struct xbt_sr_record *sr;
 		store_lock();
-		if ((p = store_edit(&xbt_class_pbd, ref)))
+		if (!err && !already && (p = store_edit(&xbt_class_pbd, ref)))
 			p->currently_attached = plug;
+		if ((sr = store_edit(&xbt_class_sr, j.sr)))
+			xbt_map_remove(&sr->current_operations, j.op_ref);
+		storage_update_sr(j.sr);
+		if (!plug)
+			xbt_map_remove(&pbd_unplugs, ref);
 		store_unlock();
 	}
-out:
 	pbd_job_free(&j);
 	return err;
 }

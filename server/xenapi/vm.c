@@ -4,7 +4,9 @@
  * every disk through its SR's SMAPIv1 plugin, undo on failure) run in
  * xbt-opsd, as xapi has xenopsd attach disks, and the two shutdowns that
  * deactivate and detach there. xbtd checks, claims the VM, sends opsd what
- * the plugin calls need (ops.c) and records the outcome.
+ * the plugin calls need (ops.c) and records the outcome. A start marks the
+ * VM's VBDs `attach` while it runs, as xapi does (doc/design.md, "Storage
+ * operations").
  */
 #include "config.h"
 
@@ -83,14 +85,16 @@ static void vm_set(char **member, const char *value)
 	*member = xbt_strdup(value);
 }
 
-/* The plugged PBD of sr on host, or NULL. Under the lock. */
+/* The plugged PBD of sr on host, or NULL: one being unplugged does not
+ * count. Under the lock. */
 static const struct xbt_pbd_record *
 vm_plugged_pbd(const struct xbt_sr_record *sr, const char *host)
 {
 	for (size_t i = 0; i < sr->PBDs.n; i++) {
 		const struct xbt_pbd_record *p =
 			store_get(&xbt_class_pbd, sr->PBDs.v[i]);
-		if (p && p->currently_attached && strcmp(p->host, host) == 0)
+		if (p && p->currently_attached && strcmp(p->host, host) == 0 &&
+		    !pbd_unplugging(sr->PBDs.v[i]))
 			return p;
 	}
 	return NULL;
@@ -242,6 +246,82 @@ static xbt_error *vm_collect_disks(struct vm_op *op,
 	return err;
 }
 
+/* VM ref -> the host of its operation in flight (under the lock). */
+static xbt_map vm_op_hosts;
+
+struct vm_in_use_ctx {
+	const char *host;
+	const char *sr;
+	xbt_strv *out;
+};
+
+static void vm_in_use_one(const char *ref, const void *rec, void *arg)
+{
+	const struct xbt_vm_record *vm = rec;
+	struct vm_in_use_ctx *k = arg;
+	const char *on = xbt_map_get(&vm_op_hosts, ref);
+
+	if (strcmp(on ? on : vm->resident_on, k->host) != 0)
+		return;
+	for (size_t i = 0; i < vm->VBDs.n; i++) {
+		const struct xbt_vbd_record *b =
+			store_get(&xbt_class_vbd, vm->VBDs.v[i]);
+		const struct xbt_vdi_record *v;
+		if (!b || b->empty ||
+		    !(b->currently_attached || b->current_operations.n))
+			continue;
+		v = store_get(&xbt_class_vdi, b->VDI);
+		if (v && strcmp(v->SR, k->sr) == 0)
+			xbt_strv_add(k->out, b->VDI);
+	}
+}
+
+/* As xapi's get_active_vdis_by_pbd (ocaml/xapi/xapi_pbd.ml), where a VBD
+ * being attached stands for upstream's `reserved`. */
+void vm_vdis_in_use(const char *host, const char *sr, xbt_strv *out)
+{
+	struct vm_in_use_ctx k = { host, sr, out };
+
+	store_foreach(&xbt_class_vm, vm_in_use_one, &k);
+}
+
+/* Under the lock: marks every VBD of the VM `attach` for op_ref, after
+ * checking them all (xapi's mark_vbds). */
+static xbt_error *vm_mark_vbds(const struct xbt_vm_record *vm,
+			       const char *op_ref)
+{
+	xbt_error *err = NULL;
+
+	for (size_t i = 0; i < vm->VBDs.n && !err; i++) {
+		const struct xbt_vbd_record *b =
+			store_get(&xbt_class_vbd, vm->VBDs.v[i]);
+		if (b)
+			err = XBT_PROPAGATE(storage_vbd_check_attach(
+				vm->VBDs.v[i], b));
+	}
+	for (size_t i = 0; i < vm->VBDs.n && !err; i++) {
+		struct xbt_vbd_record *b =
+			store_edit(&xbt_class_vbd, vm->VBDs.v[i]);
+		if (!b)
+			continue;
+		xbt_map_set(&b->current_operations, op_ref,
+			    XBT_VBD_OPERATIONS_ATTACH_NAME);
+		storage_update_vbd(vm->VBDs.v[i]);
+	}
+	return err;
+}
+
+static void vm_unmark_vbds(const struct xbt_vm_record *vm,
+			   const char *op_ref)
+{
+	for (size_t i = 0; i < vm->VBDs.n; i++) {
+		struct xbt_vbd_record *b =
+			store_edit(&xbt_class_vbd, vm->VBDs.v[i]);
+		if (b && xbt_map_remove(&b->current_operations, op_ref))
+			storage_update_vbd(vm->VBDs.v[i]);
+	}
+}
+
 /*
  * Claims the VM for an operation: checks, current_operations, and a copy
  * of its disks. On success the VM shows the operation until vm_release.
@@ -295,6 +375,9 @@ static xbt_error *vm_claim(struct vm_op *op, struct call *call, const char *name
 				      ? vm->resident_on : host_self());
 	if (err || (err = XBT_PROPAGATE(vm_collect_disks(op, vm, !start))))
 		goto out;
+	if (start && (err = XBT_PROPAGATE(vm_mark_vbds(vm, op->op_ref))))
+		goto out;
+	xbt_map_set(&vm_op_hosts, op->vm, op->host);
 	xbt_map_set(&vm->current_operations, op->op_ref, name);
 	vm_update_allowed(vm);
 out:
@@ -331,6 +414,7 @@ static void vm_release(struct vm_op *op, bool done, int new_state)
 	if (!vm)
 		goto out;
 	xbt_map_remove(&vm->current_operations, op->op_ref);
+	xbt_map_remove(&vm_op_hosts, op->vm);
 	if (done) {
 		bool up = new_state != XBT_VM_POWER_STATE_HALTED;
 		vm->power_state = new_state;
@@ -343,6 +427,8 @@ static void vm_release(struct vm_op *op, bool done, int new_state)
 			if (b)
 				b->currently_attached = up;
 		}
+		for (size_t i = 0; i < op->ndisks; i++)
+			storage_update_vbd(op->vbds[i]);
 		host = store_edit(&xbt_class_host, op->host);
 		if (host) {
 			if (up)
@@ -351,6 +437,7 @@ static void vm_release(struct vm_op *op, bool done, int new_state)
 				xbt_strv_remove(&host->resident_VMs, op->vm);
 		}
 	}
+	vm_unmark_vbds(vm, op->op_ref);
 	vm_update_allowed(vm);
 out:
 	store_unlock();
@@ -506,8 +593,10 @@ static void vm_set_power(const char *ref, struct xbt_vm_record *vm, bool up,
 	for (size_t i = 0; i < vm->VBDs.n; i++) {
 		struct xbt_vbd_record *b = store_edit(&xbt_class_vbd,
 						      vm->VBDs.v[i]);
-		if (b && !b->empty)
+		if (b && !b->empty) {
 			b->currently_attached = up;
+			storage_update_vbd(vm->VBDs.v[i]);
+		}
 	}
 	if (host) {
 		xbt_strv_remove(&host->resident_VMs, ref);

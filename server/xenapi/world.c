@@ -559,7 +559,8 @@ xbt_error *world_load(const char *name, const char *xml, size_t len)
 		goto out;
 	}
 	store_lock();
-	world_walk(&w, doc);
+	if (world_walk(&w, doc))
+		storage_update_all();
 	store_unlock();
 	xmlFreeDoc(doc);
 out:

@@ -345,6 +345,30 @@ void vm_resync_host(const char *host, const xbt_strv *running,
 void vm_resync(const xbt_strv *running, const xbt_strv *known,
 	       xbt_strv *destroy);
 
+/* ---- storage operations (storage.c, pbd.c); all under the store lock ---- */
+
+/* OTHER_OPERATION_IN_PROGRESS when op (a storage_operations name) may not
+ * start on the SR now; NULL when it may. */
+struct xbt_sr_record;
+struct xbt_vbd_record;
+xbt_error *storage_sr_check(const char *ref, const struct xbt_sr_record *sr,
+			    const char *op);
+/* Why the VBD may not be attached now (OTHER_OPERATION_IN_PROGRESS,
+ * VDI_IN_USE), or NULL. */
+xbt_error *storage_vbd_check_attach(const char *ref,
+				    const struct xbt_vbd_record *b);
+/* Recompute allowed_operations: the SR's; the VBD's and its VDI's other
+ * VBDs'; every SR's and VBD's (after a world is loaded). */
+void storage_update_sr(const char *ref);
+void storage_update_vbd(const char *ref);
+void storage_update_all(void);
+/* Whether a PBD.unplug of the PBD is in flight: VM.start does not count
+ * it as plugged. */
+bool pbd_unplugging(const char *ref);
+/* The VDIs of the SR that VMs on host (resident there, or being started or
+ * stopped there) have attached or are attaching, for PBD.unplug. */
+void vm_vdis_in_use(const char *host, const char *sr, xbt_strv *out);
+
 /* ---- the backend, xbt-opsd (ops_proc.c: the process; ops.c: calls) ------ */
 
 /*
