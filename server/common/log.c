@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +10,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -15,6 +18,7 @@ static enum log_level log_threshold = LOG_LEVEL_INFO;
 static bool log_to_syslog;
 static const char *log_program = "xbt";
 static _Thread_local char log_thread[64];
+static char *log_path;   /* --log-file, or NULL */
 
 static const char *const log_names[] = { "error", "warn", "info", "debug" };
 static const int log_syslog_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
@@ -26,6 +30,45 @@ void log_init(const char *program, enum log_level level, bool use_syslog)
 	log_to_syslog = use_syslog;
 	if (use_syslog)
 		openlog(program, LOG_PID, LOG_DAEMON);
+}
+
+/* Opens path and puts it on standard error (dup2 replaces descriptor 2 in
+ * one step: a thread writing meanwhile writes to one file or the other). */
+static bool log_put_on_stderr(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	int saved;
+
+	if (fd < 0)
+		return false;
+	if (dup2(fd, STDERR_FILENO) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
+bool log_open_file(const char *path)
+{
+	if (!log_put_on_stderr(path))
+		return false;
+	free(log_path);
+	log_path = strdup(path);
+	return log_path != NULL;
+}
+
+void log_reopen(void)
+{
+	if (!log_path)
+		return;
+	if (log_put_on_stderr(log_path))
+		log_info("log file %s reopened", log_path);
+	else
+		log_error("cannot reopen the log file %s: %s (still writing "
+			  "to the old one)", log_path, strerror(errno));
 }
 
 int log_level_parse(const char *name)

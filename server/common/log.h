@@ -14,6 +14,20 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBU
  * on stderr: xbtd and the xbt-opsd it runs share one. program must be static.
  */
 void log_init(const char *program, enum log_level level, bool use_syslog);
+/*
+ * Start-up, after log_init: standard error becomes the file at path
+ * (opened for appending, created mode 0640), so that log lines, sanitizer
+ * reports and the children that inherit it all write there. false with
+ * errno when it cannot be opened.
+ */
+bool log_open_file(const char *path);
+/*
+ * Reopens the file of log_open_file (SIGHUP, after logrotate moved it):
+ * the new one replaces standard error at once; when it cannot be opened
+ * the old one stays and the failure is logged there. Main thread only.
+ */
+void log_reopen(void);
+
 /* -1 when name is not error|warn|info|debug. */
 int log_level_parse(const char *name);
 bool log_enabled(enum log_level level);

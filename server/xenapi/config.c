@@ -179,6 +179,10 @@ static const struct opt config_table[] = {
 	  0, opt_parse_log_level, "LEVEL", "error, warn, info or debug" },
 	{ "syslog", OPT_FLAG, &xbtd_conf.syslog, NULL, NULL, NULL, 0, 0, NULL,
 	  NULL, "log to syslog instead of stderr" },
+	{ "log-file", OPT_STRING, &xbtd_conf.log_file, NULL, "stderr", NULL,
+	  0, 0, NULL, "FILE",
+	  "log to FILE (appended; SIGHUP reopens it), and the xbt-opsd xbtd "
+	  "runs too" },
 };
 
 /*

@@ -26,6 +26,28 @@
 xbt_error *session_load_users(const char *path);
 void session_free_users(void);
 
+/* SIGHUP, as daemons have it: reopen the log file (logrotate), reread the
+ * users file (a bad one is logged and the old users stay), and pass the
+ * signal on to the xbt-opsd xbtd started. */
+static void main_reload(void)
+{
+	xbt_error *err;
+
+	log_reopen();
+	log_info("SIGHUP: reloading");
+	if (xbtd_conf.users_file) {
+		if ((err = session_load_users(xbtd_conf.users_file))) {
+			log_backtrace(LOG_LEVEL_ERROR,
+				      "users file not reloaded, the old users "
+				      "stay", err);
+			xbt_error_free(err);
+		} else {
+			log_info("users file %s reloaded", xbtd_conf.users_file);
+		}
+	}
+	ops_signal_own(SIGHUP);
+}
+
 static bool main_is_loopback(const char *addr)
 {
 	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
@@ -58,6 +80,25 @@ static int main_options(int argc, char **argv)
 		}
 	}
 	log_init("xbtd", (enum log_level)xbtd_conf.log_level, xbtd_conf.syslog);
+	/* Absolute: the opsd xbtd runs is given the same file. */
+	if (xbtd_conf.log_file && xbtd_conf.log_file[0] != '/') {
+		static char abs_log[4096];
+		char cwd[3072];
+
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    (size_t)snprintf(abs_log, sizeof(abs_log), "%s/%s", cwd,
+				     xbtd_conf.log_file) >= sizeof(abs_log)) {
+			fprintf(stderr, "xbtd: --log-file %s: path too long\n",
+				xbtd_conf.log_file);
+			return 1;
+		}
+		xbtd_conf.log_file = abs_log;
+	}
+	if (xbtd_conf.log_file && !log_open_file(xbtd_conf.log_file)) {
+		fprintf(stderr, "xbtd: --log-file %s: %s\n", xbtd_conf.log_file,
+			strerror(errno));
+		return 1;
+	}
 	return 0;
 }
 
@@ -142,6 +183,8 @@ int main(int argc, char **argv)
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
+		if (sig == SIGHUP)
+			main_reload();
 		if ((restart = role_restart_due(now_seconds())))
 			break;
 		/* Every plugin's end is a SIGCHLD: reap, but keep the

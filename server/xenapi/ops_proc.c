@@ -155,7 +155,7 @@ static xbt_error *proc_spawn(int64_t now)
 		(char *)"--log-level",
 		(char *)levels[xbtd_conf.log_level >= 0 &&
 			       xbtd_conf.log_level < 4 ? xbtd_conf.log_level : 2],
-		xbtd_conf.syslog ? (char *)"--syslog" : NULL, NULL
+		xbtd_conf.syslog ? (char *)"--syslog" : NULL, NULL, NULL, NULL
 	};
 	extern char **environ;
 	int out[2] = { -1, -1 };
@@ -163,6 +163,11 @@ static xbt_error *proc_spawn(int64_t now)
 	int rc;
 
 	snprintf(timeout, sizeof(timeout), "%u", xbtd_conf.plugin_timeout_s);
+	if (xbtd_conf.log_file) { /* after --syslog, or in its place */
+		size_t n = xbtd_conf.syslog ? 12 : 11;
+		argv[n] = (char *)"--log-file";
+		argv[n + 1] = (char *)xbtd_conf.log_file;
+	}
 	if (pipe2(out, O_CLOEXEC) < 0) {
 		err = proc_fail("pipe", errno);
 		goto out;
@@ -376,6 +381,14 @@ void ops_supervise(int64_t now)
 	xbt_error_free(err);
 	if (resync)
 		ops_resync();
+}
+
+void ops_signal_own(int sig)
+{
+	pthread_mutex_lock(&proc_lock);
+	if (proc_pid > 0)
+		kill(proc_pid, sig);
+	pthread_mutex_unlock(&proc_lock);
 }
 
 void ops_stop(void)

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <crypt.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,9 @@ struct session_user {
 	char *name;
 	char *hash;
 };
+/* The users file's table: replaced whole by a reload (SIGHUP), read by
+ * concurrent logins, both under session_users_lock. */
+static pthread_mutex_t session_users_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct session_user *session_users;
 static size_t session_nusers;
 /* Local sessions (slave_local_login_with_password): refs, under the lock.
@@ -37,12 +41,24 @@ static atomic_uint session_ends;
 xbt_error *session_load_users(const char *path);
 void session_free_users(void);
 
+static void session_users_free(struct session_user *users, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(users[i].name);
+		free(users[i].hash);
+	}
+	free(users);
+}
+
+/* Reads the whole file, then swaps it in; on an error the old table stays. */
 xbt_error *session_load_users(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	char line[1024];
 	unsigned lineno = 0;
 	xbt_error *err = NULL;
+	struct session_user *users = NULL, *old;
+	size_t nusers = 0, nold;
 
 	if (!f) {
 		char msg[600];
@@ -70,29 +86,36 @@ xbt_error *session_load_users(const char *path)
 		}
 		*colon = '\0';
 		*end = '\0';
-		session_users = xbt_reallocarray(session_users,
-						 session_nusers + 1,
-						 sizeof(*session_users));
-		session_users[session_nusers].name = xbt_strdup(line);
-		session_users[session_nusers].hash = xbt_strdup(colon + 1);
-		session_nusers++;
+		users = xbt_reallocarray(users, nusers + 1, sizeof(*users));
+		users[nusers].name = xbt_strdup(line);
+		users[nusers].hash = xbt_strdup(colon + 1);
+		nusers++;
 	}
 out:
 	if (f)
 		fclose(f);
-	return err;
+	if (err) {
+		session_users_free(users, nusers);
+		return err;
+	}
+	pthread_mutex_lock(&session_users_lock);
+	old = session_users;
+	nold = session_nusers;
+	session_users = users;
+	session_nusers = nusers;
+	pthread_mutex_unlock(&session_users_lock);
+	session_users_free(old, nold);
+	return NULL;
 }
 
 void session_free_users(void)
 {
 	xbt_strv_clear(&session_local);
-	for (size_t i = 0; i < session_nusers; i++) {
-		free(session_users[i].name);
-		free(session_users[i].hash);
-	}
-	free(session_users);
+	pthread_mutex_lock(&session_users_lock);
+	session_users_free(session_users, session_nusers);
 	session_users = NULL;
 	session_nusers = 0;
+	pthread_mutex_unlock(&session_users_lock);
 }
 
 /* Compares without an early exit, so timing does not leak the prefix. */
@@ -109,18 +132,26 @@ static bool session_same(const char *a, const char *b)
 static bool session_authenticate(const char *user, const char *pwd)
 {
 	bool ok = false;
+	xbt_strv hashes = { 0 };
 
 	if (strcmp(user, "root") == 0)
 		ok = session_same(pwd, xbtd_conf.password ? xbtd_conf.password
 							  : XBTD_DEFAULT_PASSWORD);
-	for (size_t i = 0; !ok && i < session_nusers; i++) {
-		if (strcmp(session_users[i].name, user) != 0)
-			continue;
+	if (ok)
+		return true;
+	/* The user's hashes, copied: crypt runs outside the lock. */
+	pthread_mutex_lock(&session_users_lock);
+	for (size_t i = 0; i < session_nusers; i++)
+		if (strcmp(session_users[i].name, user) == 0)
+			xbt_strv_add(&hashes, session_users[i].hash);
+	pthread_mutex_unlock(&session_users_lock);
+	for (size_t i = 0; !ok && i < hashes.n; i++) {
 		struct crypt_data *cd = xbt_calloc(1, sizeof(*cd));
-		const char *h = crypt_r(pwd, session_users[i].hash, cd);
-		ok = h && h[0] != '*' && session_same(h, session_users[i].hash);
+		const char *h = crypt_r(pwd, hashes.v[i], cd);
+		ok = h && h[0] != '*' && session_same(h, hashes.v[i]);
 		free(cd);
 	}
+	xbt_strv_clear(&hashes);
 	return ok;
 }
 

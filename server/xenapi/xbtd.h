@@ -52,6 +52,7 @@ struct xbtd_config {
 	unsigned event_history;
 	int log_level;
 	bool syslog;
+	const char *log_file;    /* --log-file, or NULL: stderr */
 	const char *state_dir;    /* the pool role and secret */
 	unsigned heartbeat_s;     /* a slave's heartbeat period */
 	unsigned dead_after_s;    /* a master's patience with a silent slave */
@@ -379,6 +380,9 @@ void vm_vdis_in_use(const char *host, const char *sr, xbt_strv *out);
  */
 xbt_error *ops_start(void);
 void ops_stop(void);
+/* Sends sig to the xbt-opsd xbtd started, if one runs (not to one it
+ * adopted or was given). */
+void ops_signal_own(int sig);
 /* Housekeeping: starts a dead opsd again (with a growing delay while it
  * keeps dying) and resyncs with one that came back. */
 void ops_supervise(int64_t now);

@@ -57,6 +57,8 @@ static const struct opt config_table[] = {
 	  0, opt_parse_log_level, "LEVEL", "error, warn, info or debug" },
 	{ "syslog", OPT_FLAG, &opsd_conf.syslog, NULL, NULL, NULL, 0, 0, NULL,
 	  NULL, "log to syslog instead of stderr" },
+	{ "log-file", OPT_STRING, &opsd_conf.log_file, NULL, "stderr", NULL,
+	  0, 0, NULL, "FILE", "log to FILE (appended; SIGHUP reopens it)" },
 };
 
 int opsd_config_parse(int argc, char **argv)

@@ -43,7 +43,9 @@ static int main_loop(int sfd)
 				continue;
 			if (si.ssi_signo == SIGCHLD)
 				child_reap_orphans();
-			else if (si.ssi_signo != SIGHUP)
+			else if (si.ssi_signo == SIGHUP)
+				log_reopen();
+			else
 				return (int)si.ssi_signo;
 		}
 		if (rc > 0 && p[1].revents) {
@@ -72,6 +74,11 @@ int main(int argc, char **argv)
 	if (status)
 		return status;
 	log_init("xbt-opsd", (enum log_level)opsd_conf.log_level, opsd_conf.syslog);
+	if (opsd_conf.log_file && !log_open_file(opsd_conf.log_file)) {
+		fprintf(stderr, "xbt-opsd: --log-file %s: %s\n",
+			opsd_conf.log_file, strerror(errno));
+		return 1;
+	}
 	/* A client that resets its connection must not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
 	opsd_sweeper_start(); /* before threads, and before the lock */

@@ -52,6 +52,7 @@ struct opsd_config {
 	struct http_config http;  /* addr from socket_path at start */
 	int log_level;
 	bool syslog;
+	const char *log_file;    /* --log-file, or NULL: stderr */
 	bool watch_stdin;
 };
 extern struct opsd_config opsd_conf;
