@@ -8,6 +8,7 @@
 #define XBTD_HTTP_PRIV_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
@@ -96,7 +97,9 @@ struct http_conn {
 
 struct http_server {
 	struct MHD_Daemon *mhd;
-	int fd;                    /* the listening socket (ours) */
+	int fd;                    /* the listening socket; libmicrohttpd's
+				      to close once it runs */
+	atomic_bool refusing;      /* stopping: new connections are closed */
 	unsigned port;
 	char *unix_path;           /* bound here: unlinked at stop */
 	struct http_config cfg;    /* defaults filled in */

@@ -324,7 +324,7 @@ void session_destroy(const char *ref)
 		store_get(&xbt_class_session, ref);
 
 	if (s)
-		task_orphan(&s->tasks);
+		task_orphan(&s->tasks);  /* its task.create tasks left pending */
 	xbt_strv_remove(&session_local, ref);
 	store_del(&xbt_class_session, ref);
 	/* Sessions have no events: wake the waiters, who ask session_alive. */
