@@ -124,8 +124,6 @@ struct http_server {
 	int wakefd;                /* an eventfd: stop */
 };
 
-int64_t http_now_ms(void);
-
 xbt_error *http_conn_init(struct http_server *s);
 void http_conn_fini(struct http_server *s);
 /* libmicrohttpd's MHD_OPTION_NOTIFY_CONNECTION callback (cls: the server). */
