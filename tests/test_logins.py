@@ -267,24 +267,29 @@ class Tasks(unittest.TestCase):
             done, _ = jsonrpc(conn, "task.create", s, "done", "")
             self.assertEqual(jsonrpc(conn, "task.set_status", s, done,
                                      "success"), ("", None))
+            vm = jsonrpc(conn, "VM.get_by_name_label", s, "demo-fail")[0][0]
+            started, _ = jsonrpc(conn, "Async.VM.start", s, vm, False,
+                                 False)
             self.assertEqual(sorted(jsonrpc(conn, "session.get_tasks", s,
-                                            s)[0]), sorted([running, done]))
+                                            s)[0]),
+                             sorted([running, done, started]))
             self.assertEqual(jsonrpc(conn, "session.logout", s), ("", None))
-            # The finished one goes with the session; the running one
-            # once it finishes.
+            # The task.create task nobody will finish goes with the
+            # session; a finished one and the Async one stay.
             self.assertEqual(jsonrpc(conn, "task.get_status", x.session,
-                                     done),
-                             (None, ["HANDLE_INVALID", "task", done]))
+                                     running),
+                             (None, ["HANDLE_INVALID", "task", running]))
             self.assertEqual(jsonrpc(conn, "task.get_status", x.session,
-                                     running), ("pending", None))
-            jsonrpc(conn, "task.set_status", x.session, running, "success")
-            deadline = time.monotonic() + 5
+                                     done), ("success", None))
+            deadline = time.monotonic() + 30
+            status = None
             while time.monotonic() < deadline:
-                _, err = jsonrpc(conn, "task.get_status", x.session, running)
-                if err:
+                status, _ = jsonrpc(conn, "task.get_status", x.session,
+                                    started)
+                if status != "pending":
                     break
                 time.sleep(0.1)
-            self.assertEqual(err, ["HANDLE_INVALID", "task", running])
+            self.assertEqual(status, "failure")
             conn.close()
 
     def test_full_async_queue(self):

@@ -228,8 +228,9 @@ async function main() {
       await page.goto('about:blank')
       await page.goto(URL + '/#task=' + failUuid, { waitUntil: 'load' })
       await login(page)
+      // A generous bound: the full suite loads the machine.
       await page.waitForFunction(() => document.querySelectorAll('#trace-table tbody.band').length > 0,
-        { timeout: 5000 }).catch(() => {})
+        { timeout: 20000 }).catch(() => {})
       const d = await page.evaluate(() => ({
         hidden: document.getElementById('detail').hidden,
         uuid: document.querySelector('#detail-fields dd') && document.querySelector('#detail-fields dd').textContent,

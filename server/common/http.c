@@ -707,6 +707,24 @@ static void http_free(struct http_server *s)
 	free(s);
 }
 
+/*
+ * Refuses new connections once stopping. MHD_quiesce_daemon would, but on
+ * an epoll daemon with its own threads it races with the threads'
+ * removal of the listening socket from their epoll sets and aborts the
+ * process ("Failed to remove listen FD from epoll set", seen in a test
+ * run; libmicrohttpd 0.9.75).
+ */
+static enum MHD_Result http_accept_policy(void *cls,
+					  const struct sockaddr *addr,
+					  socklen_t len)
+{
+	struct http_server *s = cls;
+
+	(void)addr;
+	(void)len;
+	return atomic_load(&s->refusing) ? MHD_NO : MHD_YES;
+}
+
 xbt_error *http_start(const struct http_config *cfg, http_rpc_fn fn,
 		      void *ctx, struct http_server **out)
 {
@@ -739,7 +757,7 @@ xbt_error *http_start(const struct http_config *cfg, http_rpc_fn fn,
 	s->mhd = MHD_start_daemon(
 		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
 		MHD_USE_ERROR_LOG,
-		0, NULL, NULL, http_handle, s,
+		0, http_accept_policy, s, http_handle, s,
 		/* First, so that no message goes to stderr unformatted. */
 		MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
 		MHD_OPTION_LISTEN_SOCKET, s->fd,
@@ -776,11 +794,12 @@ void http_stop(struct http_server *s)
 {
 	if (!s)
 		return;
-	/* No new connections; the listening socket stays ours to close. */
-	MHD_quiesce_daemon(s->mhd);
+	/* No new connections (http_accept_policy). */
+	atomic_store(&s->refusing, true);
 	/* libmicrohttpd must not stop with a connection suspended. */
 	http_conn_wait_calls(s);
 	MHD_stop_daemon(s->mhd);
+	s->fd = -1;  /* libmicrohttpd closed it */
 	http_conn_stop_reaper(s);
 	http_calls_stop(&s->calls);
 	http_conn_fini(s);

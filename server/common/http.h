@@ -150,6 +150,8 @@ void http_answer_put(struct http_answer *a);
 void http_park_answer_shared(struct http_park *park, struct http_answer *a);
 
 struct http_server;
+/* CLOCK_MONOTONIC in milliseconds (the front's deadlines, and others'). */
+int64_t http_now_ms(void);
 
 /*
  * Binds, listens and starts serving; raises RLIMIT_NOFILE to what the

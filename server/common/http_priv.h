@@ -8,6 +8,7 @@
 #define XBTD_HTTP_PRIV_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
@@ -96,7 +97,9 @@ struct http_conn {
 
 struct http_server {
 	struct MHD_Daemon *mhd;
-	int fd;                    /* the listening socket (ours) */
+	int fd;                    /* the listening socket; libmicrohttpd's
+				      to close once it runs */
+	atomic_bool refusing;      /* stopping: new connections are closed */
 	unsigned port;
 	char *unix_path;           /* bound here: unlinked at stop */
 	struct http_config cfg;    /* defaults filled in */
@@ -120,8 +123,6 @@ struct http_server {
 	int epfd;                  /* parked sockets, and the wake-up */
 	int wakefd;                /* an eventfd: stop */
 };
-
-int64_t http_now_ms(void);
 
 xbt_error *http_conn_init(struct http_server *s);
 void http_conn_fini(struct http_server *s);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "http.h"
 #include "log.h"
 #include "xbtd.h"
 
@@ -38,14 +39,6 @@ struct login_key {
 static pthread_mutex_t login_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct login_key *login_keys[LOGIN_BUCKETS];
 static size_t login_nkeys;
-
-static int64_t login_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static size_t login_hash(const char *s)
 {
@@ -136,7 +129,7 @@ bool login_limit_enter(const char *addr, const char *user)
 
 	pthread_mutex_lock(&login_lock);
 	for (;;) {
-		int64_t now = login_now_ms(), wait;
+		int64_t now = http_now_ms(), wait;
 		struct timespec ts;
 
 		/* Found again each time: a key no one waits on may go. */
@@ -190,7 +183,7 @@ static void login_failed(struct login_key *k, int64_t now)
 
 void login_limit_leave(const char *addr, const char *user, bool success)
 {
-	int64_t now = login_now_ms();
+	int64_t now = http_now_ms();
 	struct login_key *a, *u;
 
 	pthread_mutex_lock(&login_lock);

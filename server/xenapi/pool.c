@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "http.h"
 #include "log.h"
 #include "xbt/client.h"
 #include "xbt/value.h"
@@ -35,19 +36,11 @@ static pthread_mutex_t pool_seen_lock = PTHREAD_MUTEX_INITIALIZER;
 static xbt_map pool_seen;          /* ref -> decimal milliseconds */
 static int64_t pool_started_at_ms;
 
-static int64_t pool_now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void pool_note_seen(const char *host_ref)
 {
 	char at[24];
 
-	snprintf(at, sizeof(at), "%lld", (long long)pool_now_ms());
+	snprintf(at, sizeof(at), "%lld", (long long)http_now_ms());
 	pthread_mutex_lock(&pool_seen_lock);
 	xbt_map_set(&pool_seen, host_ref, at);
 	pthread_mutex_unlock(&pool_seen_lock);
@@ -107,7 +100,7 @@ static void pool_liveness_one(const char *ref, const void *rec, void *ctx)
 
 void pool_liveness(void)
 {
-	int64_t now_ms = pool_now_ms();
+	int64_t now_ms = http_now_ms();
 
 	if (role_is_slave())
 		return;
@@ -438,7 +431,7 @@ out:
 
 xbt_error *pool_start(unsigned port)
 {
-	pool_started_at_ms = pool_now_ms();
+	pool_started_at_ms = http_now_ms();
 	if (!role_is_slave())
 		pool_members_load();
 	return XBT_PROPAGATE(pool_slave_start(port));

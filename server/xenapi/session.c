@@ -201,6 +201,7 @@ struct session_spare {
 struct session_cap_walk {
 	const struct xbt_session_record *like;
 	const char *keep;          /* the new session */
+	bool spares;               /* second pass: collect v */
 	size_t n;                  /* sessions in the group */
 	struct session_spare *v;   /* those that may go: no task running */
 	size_t nv;
@@ -214,7 +215,9 @@ static void session_cap_one(const char *ref, const void *rec, void *ctx)
 	if (!session_same_group(s, w->like))
 		return;
 	w->n++;
-	if (strcmp(ref, w->keep) == 0 || task_any_pending(&s->tasks))
+	/* Only past the cap are sessions' tasks looked at. */
+	if (!w->spares || strcmp(ref, w->keep) == 0 ||
+	    task_any_pending(&s->tasks))
 		return;
 	w->v = xbt_reallocarray(w->v, w->nv + 1, sizeof(*w->v));
 	w->v[w->nv].ref = ref;
@@ -245,6 +248,9 @@ static void session_enforce_cap(const char *ref)
 	cap = session_cap_of(w.like);
 	store_foreach(&xbt_class_session, session_cap_one, &w);
 	if (w.n > cap) {
+		w.spares = true;
+		w.n = 0;
+		store_foreach(&xbt_class_session, session_cap_one, &w);
 		over = w.n - cap;
 		qsort(w.v, w.nv, sizeof(*w.v), session_spare_cmp);
 		log_info("sessions: %zu in the group of session %s, over the "
@@ -355,7 +361,7 @@ void session_destroy(const char *ref)
 		store_get(&xbt_class_session, ref);
 
 	if (s)
-		task_orphan(&s->tasks);
+		task_orphan(&s->tasks);  /* its task.create tasks left pending */
 	xbt_strv_remove(&session_local, ref);
 	store_del(&xbt_class_session, ref);
 	/* Sessions have no events: wake the waiters, who ask session_alive. */

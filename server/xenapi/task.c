@@ -58,9 +58,61 @@ static const char *task_add(const char *label, const char *description)
 	return store_add(&xbt_class_task, t);
 }
 
-/* Pending tasks of ended sessions, collected once they finish (task_gc).
- * Under the store lock. */
-static xbt_strv task_orphans;
+/*
+ * The tasks task.create made, by ref: one still pending when its session
+ * ends is one nobody will finish, and goes with the session. Async tasks
+ * finish by themselves and then follow the finished tasks' limits. Under
+ * the store lock; every deletion of a task here takes it out.
+ */
+#define TASK_MADE_BUCKETS 4096
+
+struct task_made {
+	struct task_made *next;
+	char ref[64];
+};
+static struct task_made *task_made[TASK_MADE_BUCKETS];
+
+static struct task_made **task_made_find(const char *ref)
+{
+	size_t h = 2166136261u;
+	struct task_made **p;
+
+	for (const char *c = ref; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	for (p = &task_made[h % TASK_MADE_BUCKETS]; *p; p = &(*p)->next)
+		if (strcmp((*p)->ref, ref) == 0)
+			break;
+	return p;
+}
+
+static void task_made_add(const char *ref)
+{
+	struct task_made **p = task_made_find(ref);
+
+	if (*p)
+		return;
+	*p = xbt_calloc(1, sizeof(**p));
+	snprintf((*p)->ref, sizeof((*p)->ref), "%s", ref);
+}
+
+/* Takes ref out; whether it was in. */
+static bool task_made_take(const char *ref)
+{
+	struct task_made **p = task_made_find(ref), *m = *p;
+
+	if (m) {
+		*p = m->next;
+		free(m);
+	}
+	return m != NULL;
+}
+
+/* Every deletion of a task goes here. */
+static void task_del(const char *ref)
+{
+	task_made_take(ref);
+	store_del(&xbt_class_task, ref);
+}
 
 void task_note_session(const char *task, const char *session)
 {
@@ -100,12 +152,8 @@ void task_orphan(const xbt_strv *tasks)
 		const struct xbt_task_record *t =
 			store_get(&xbt_class_task, tasks->v[i]);
 
-		if (!t)
-			continue;
-		if (task_is_finished(t))
+		if (t && !task_is_finished(t) && task_made_take(tasks->v[i]))
 			store_del(&xbt_class_task, tasks->v[i]);
-		else
-			xbt_strv_add(&task_orphans, tasks->v[i]);
 	}
 }
 
@@ -209,25 +257,14 @@ void task_progress(const char *ref, double progress)
  */
 void task_shutdown(void)
 {
-	xbt_strv_clear(&task_orphans);
-}
+	for (size_t b = 0; b < TASK_MADE_BUCKETS; b++) {
+		while (task_made[b]) {
+			struct task_made *m = task_made[b];
 
-/* Under the lock: the orphans that finished go, with those gone. */
-static void task_gc_orphans(void)
-{
-	xbt_strv keep = { 0 };
-
-	for (size_t i = 0; i < task_orphans.n; i++) {
-		const struct xbt_task_record *t =
-			store_get(&xbt_class_task, task_orphans.v[i]);
-
-		if (t && task_is_finished(t))
-			store_del(&xbt_class_task, task_orphans.v[i]);
-		else if (t)
-			xbt_strv_add(&keep, task_orphans.v[i]);
+			task_made[b] = m->next;
+			free(m);
+		}
 	}
-	xbt_strv_clear(&task_orphans);
-	task_orphans = keep;
 }
 
 /* Under the lock: a task found stale in a view is still so. */
@@ -238,7 +275,7 @@ static bool task_still_stale(const char *ref, int64_t now)
 	if (!t)
 		return false;
 	if (task_is_finished(t))
-		return true;  /* past a finished task's limits, or orphaned */
+		return true;  /* past a finished task's limits */
 	return xbtd_conf.pending_timeout_s &&
 	       now - store_edited(&xbt_class_task, ref) >
 	       (int64_t)xbtd_conf.pending_timeout_s;
@@ -251,7 +288,6 @@ void task_gc(int64_t now)
 	size_t finished = 0;
 
 	store_lock();
-	task_gc_orphans();
 	store_view_take(&xbt_class_task, &view);
 	store_unlock();
 	for (size_t i = 0; i < view.n; i++)
@@ -292,7 +328,7 @@ void task_gc(int64_t now)
 			log_warn("task %s (%.80s) collected: pending and "
 				 "unchanged for over %u s", drop.v[i],
 				 t->name_label, xbtd_conf.pending_timeout_s);
-		store_del(&xbt_class_task, drop.v[i]);
+		task_del(drop.v[i]);
 	}
 	store_unlock();
 	xbt_strv_clear(&drop);
@@ -307,6 +343,7 @@ xbt_error *task_create(struct call *call, xmlrpc_value *const *args,
 
 	store_lock();
 	ref = task_add(call->argv[0].s, call->argv[1].s);
+	task_made_add(ref);
 	task_note_session(ref, call->session);
 	*result = xbt_value_string(ref);
 	store_unlock();
@@ -322,7 +359,7 @@ xbt_error *task_destroy(struct call *call, xmlrpc_value *const *args,
 	store_lock();
 	err = XBT_PROPAGATE(store_need(&xbt_class_task, call->argv[0].s, &rec));
 	if (!err)
-		store_del(&xbt_class_task, call->argv[0].s);
+		task_del(call->argv[0].s);
 	store_unlock();
 	return err;
 }

@@ -298,17 +298,16 @@ void task_progress(const char *ref, double progress);
 /* The host a task's work runs on (a forwarded one's: the slave). */
 void task_set_resident_on(const char *ref, const char *host);
 /*
- * Housekeeping: drops finished tasks past the age and count limits,
- * pending ones unchanged for --pending-task-timeout, and the finished
- * tasks of ended sessions.
+ * Housekeeping: drops finished tasks past the age and count limits, and
+ * pending ones unchanged for --pending-task-timeout.
  */
 void task_gc(int64_t now);
 /* Under the lock: the task counts as the session's (session.tasks). */
 void task_note_session(const char *task, const char *session);
 /* Under the lock: whether any of these tasks is still running. */
 bool task_any_pending(const xbt_strv *tasks);
-/* Under the lock: the tasks of a session that ends go, the finished ones
- * now, the others once they finish. */
+/* Under the lock: a session ends; of its tasks, those task.create made
+ * and still pending go (nobody will finish them). */
 void task_orphan(const xbt_strv *tasks);
 void task_shutdown(void);
 
