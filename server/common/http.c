@@ -380,7 +380,8 @@ static enum MHD_Result http_call(struct http_req *req)
 {
 	struct http_server *s = req->s;
 
-	if (s->cfg.quick && req->body.len <= HTTP_QUICK_MAX &&
+	if (!atomic_load(&s->refusing) && s->cfg.quick &&
+	    req->body.len <= HTTP_QUICK_MAX &&
 	    s->cfg.quick(s->ctx, req->proto, req->body.buf, req->body.len,
 			 &req->out)) {
 		xbt_buf_release(&req->body);
@@ -788,6 +789,15 @@ out:
 unsigned http_port(const struct http_server *s)
 {
 	return s->port;
+}
+
+void http_refuse_calls(struct http_server *s)
+{
+	if (!s)
+		return;
+	/* No new connection (http_accept_policy), no new call on a kept
+	 * one (http_conn_begin_call), no quick call. */
+	atomic_store(&s->refusing, true);
 }
 
 void http_stop(struct http_server *s)

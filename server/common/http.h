@@ -164,6 +164,11 @@ xbt_error *http_start(const struct http_config *cfg, http_rpc_fn fn,
 /* The port actually bound (0 for a Unix-domain socket). */
 unsigned http_port(const struct http_server *s);
 /*
+ * Refuses new connections and new calls (503) from now on, without waiting
+ * for anything: the first step of a stop (http_stop does it too).
+ */
+void http_refuse_calls(struct http_server *s);
+/*
  * Stops accepting, marks parked requests gone, lets running calls and
  * parks finish and their answers go out, closes every connection and
  * frees s: milliseconds unless a call is still running.

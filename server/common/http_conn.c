@@ -386,7 +386,8 @@ bool http_conn_begin_call(struct http_server *s, struct http_conn *conn)
 	bool ok;
 
 	pthread_mutex_lock(&s->lock);
-	ok = !s->stopping && conn->state != CONN_CLOSING;
+	ok = !s->stopping && !atomic_load(&s->refusing) &&
+	     conn->state != CONN_CLOSING;
 	if (ok)
 		http_conn_state(s, conn, CONN_CALLING);
 	pthread_mutex_unlock(&s->lock);

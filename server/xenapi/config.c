@@ -168,6 +168,10 @@ static const struct opt config_table[] = {
 	  OPT_STR(OPS_DEFAULT_TIMEOUT_S), NULL, NULL, 2, 3600, NULL, "S",
 	  "a call to xbt-opsd that has not answered in S seconds fails "
 	  "(its task is waited for S/2 seconds at a time)" },
+	{ "shutdown-grace", OPT_UINT, &xbtd_conf.shutdown_grace_s, "5", NULL,
+	  NULL, 0, 3600, NULL, "S",
+	  "after SIGTERM, operations in flight may run S seconds more; then "
+	  "they are cancelled" },
 	{ "opsd-socket", OPT_CUSTOM, &xbtd_conf.opsd_socket, NULL,
 	  "none: xbtd runs its own", NULL, 0, 0, opt_parse_socket, "PATH",
 	  "use the xbt-opsd already serving on PATH" },

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,14 +197,36 @@ static xbt_error *generic_call(struct call *call, xmlrpc_value **result)
 	return err;
 }
 
+/* ---- stopping (doc/design.md, "Stopping") ------------------------------------- */
+
+static atomic_bool dispatch_stop_flag;
+static atomic_uint dispatch_nrunning;  /* custom handlers running */
+
+void dispatch_stop_begin(void)
+{
+	atomic_store(&dispatch_stop_flag, true);
+}
+
+bool dispatch_stopping(void)
+{
+	return atomic_load(&dispatch_stop_flag);
+}
+
+unsigned dispatch_running(void)
+{
+	return atomic_load(&dispatch_nrunning);
+}
+
 static xbt_error *call_run(struct call *call, xmlrpc_value **result)
 {
 	const xbt_message_desc *m = call->msg;
 	xbt_error *err;
 
 	if (m->kind == XBT_MSG_CUSTOM) {
+		atomic_fetch_add(&dispatch_nrunning, 1);
 		err = XBT_PROPAGATE(rpc_run(call, xbtd_handlers[m - xbt_messages],
 					    result));
+		atomic_fetch_sub(&dispatch_nrunning, 1);
 	} else {
 		*result = NULL;
 		err = XBT_PROPAGATE(generic_call(call, result));
@@ -285,7 +308,11 @@ static void async_run(void *arg)
 	xbt_error *err = NULL;
 
 	log_set_thread_name(job->task);
-	err = XBT_PROPAGATE(task_check_cancel(job->task));
+	/* Once xbtd is stopping, a queued call never starts. */
+	if (dispatch_stopping())
+		err = XBT_RAISE_TASK_CANCELLED(job->task);
+	else
+		err = XBT_PROPAGATE(task_check_cancel(job->task));
 	if (!err)
 		err = XBT_PROPAGATE(call_run(&job->call, &result));
 	if (err) {

@@ -102,6 +102,43 @@ static int main_options(int argc, char **argv)
 	return 0;
 }
 
+/* Reaps while it waits: plugins end with a SIGCHLD. */
+static void main_nap(void)
+{
+	struct timespec nap = { 0, 20 * 1000000L };
+
+	nanosleep(&nap, NULL);
+	child_reap_orphans();
+}
+
+/*
+ * SIGTERM's first steps (doc/design.md, "Stopping"): no new call from now
+ * on, and no queued Async call starts (each ends TASK_CANCELLED); the
+ * operations in flight get --shutdown-grace seconds to end, then are
+ * cancelled (their undo steps run, their tasks end cancelled), and are
+ * waited for.
+ */
+static void main_drain(struct http_server *http)
+{
+	int64_t until = http_now_ms() + (int64_t)xbtd_conf.shutdown_grace_s * 1000;
+	unsigned n;
+
+	http_refuse_calls(http);
+	dispatch_stop_begin();
+	while ((n = dispatch_running()) > 0 && http_now_ms() < until)
+		main_nap();
+	if (!n)
+		return;
+	log_warn("shutdown: %u operations still running after %u s: "
+		 "cancelling them", n, xbtd_conf.shutdown_grace_s);
+	task_cancel_all();
+	ops_cancel_all();
+	pbd_cancel_all();
+	while (dispatch_running() > 0)
+		main_nap();
+	log_info("shutdown: the cancelled operations have ended");
+}
+
 /* Signals are taken synchronously by the main thread only. */
 static void main_block_signals(sigset_t *set)
 {
@@ -204,6 +241,8 @@ int main(int argc, char **argv)
 		log_info("a new role in the pool: restarting");
 	else
 		log_info("signal %d: shutting down", sig);
+	if (!restart)
+		main_drain(http);
 	pool_stop();
 	evlog_stop();
 	http_stop(http);

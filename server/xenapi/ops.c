@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,8 @@ struct ops_link {
 };
 static LIST_HEAD(, ops_link) ops_links = LIST_HEAD_INITIALIZER(ops_links);
 static pthread_mutex_t ops_links_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Stopping, past the grace: every operation is cancelled (ops_cancel_all). */
+static atomic_bool ops_all_cancelled;
 
 
 /*
@@ -197,6 +200,24 @@ void ops_cancel(const char *xapi_task)
 	free(id);
 }
 
+void ops_cancel_all(void)
+{
+	struct ops_link *l;
+	xbt_strv dbgs = { 0 }, ids = { 0 };
+
+	atomic_store(&ops_all_cancelled, true);
+	pthread_mutex_lock(&ops_links_lock);
+	LIST_FOREACH(l, &ops_links, link) {
+		xbt_strv_add(&dbgs, l->xapi_task);
+		xbt_strv_add(&ids, l->opsd_task);
+	}
+	pthread_mutex_unlock(&ops_links_lock);
+	for (size_t i = 0; i < ids.n; i++)
+		ops_send_cancel(dbgs.v[i], ids.v[i]);
+	xbt_strv_clear(&dbgs);
+	xbt_strv_clear(&ids);
+}
+
 /* ---- running an operation ------------------------------------------------------- */
 
 /* Reads a record-valued result into rec (initialised by the caller). */
@@ -252,6 +273,10 @@ xbt_error *ops_run(const struct ops_op *op)
 	for (size_t i = 0; i < op->ndisks; i++)
 		xbt_value_push(disks, xbt_record_to_value(&xops_class_disk,
 							  &op->disks[i]));
+	if (atomic_load(&ops_all_cancelled) && op->kind != OPS_DESTROY) {
+		err = XBT_RAISE_TASK_CANCELLED(op->dbg);
+		goto out;
+	}
 	if ((err = XBT_PROPAGATE(ops_client(&c))))
 		goto out;
 	switch (op->kind) {
@@ -275,15 +300,14 @@ xbt_error *ops_run(const struct ops_op *op)
 		err = XBT_RAISE_INTERNAL_ERROR("xbt-opsd: task id is not a string");
 	if (err)
 		goto out;
-	if (op->xapi_task) {
-		ops_link_add(op->xapi_task, id);
-		/* A cancel that came before the link was made. */
-		if (task_cancelling(op->xapi_task))
-			ops_send_cancel(op->dbg, id);
-	}
+	/* A synchronous operation is linked by its dbg, for ops_cancel_all. */
+	ops_link_add(op->xapi_task ? op->xapi_task : op->dbg, id);
+	/* A cancel that came before the link was made. */
+	if ((op->xapi_task && task_cancelling(op->xapi_task)) ||
+	    atomic_load(&ops_all_cancelled))
+		ops_send_cancel(op->dbg, id);
 	err = XBT_PROPAGATE(ops_wait(c, op->dbg, id, op->xapi_task, &t));
-	if (op->xapi_task)
-		ops_link_del(op->xapi_task);
+	ops_link_del(op->xapi_task ? op->xapi_task : op->dbg);
 	if (!err && t.state == XOPS_TASK_STATE_FAILED)
 		failed = XBT_PROPAGATE(relay_task_failure(&t.error, t.backtrace,
 							   "xbt-opsd"));

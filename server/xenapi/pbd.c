@@ -27,6 +27,53 @@ struct pbd_job {
 	bool marked;             /* the SR holds op_ref */
 };
 
+/* The cancel switches of the plugin calls running here, for stopping
+ * (pbd_cancel_all); once that ran, every new call starts cancelled. */
+static pthread_mutex_t pbd_cancel_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sm_cancel **pbd_cancels;
+static size_t pbd_ncancels;
+static bool pbd_all_cancelled;
+
+static struct sm_cancel *pbd_cancel_add(const char *what)
+{
+	struct sm_cancel *c = sm_cancel_new(what);
+
+	pthread_mutex_lock(&pbd_cancel_lock);
+	pbd_cancels = xbt_reallocarray(pbd_cancels, pbd_ncancels + 1,
+				       sizeof(*pbd_cancels));
+	pbd_cancels[pbd_ncancels++] = c;
+	if (pbd_all_cancelled)
+		sm_cancel_fire(c);
+	pthread_mutex_unlock(&pbd_cancel_lock);
+	return c;
+}
+
+static void pbd_cancel_del(struct sm_cancel *c)
+{
+	pthread_mutex_lock(&pbd_cancel_lock);
+	for (size_t i = 0; i < pbd_ncancels; i++) {
+		if (pbd_cancels[i] == c) {
+			pbd_cancels[i] = pbd_cancels[--pbd_ncancels];
+			break;
+		}
+	}
+	if (!pbd_ncancels) {
+		free(pbd_cancels);
+		pbd_cancels = NULL;
+	}
+	pthread_mutex_unlock(&pbd_cancel_lock);
+	sm_cancel_free(c);
+}
+
+void pbd_cancel_all(void)
+{
+	pthread_mutex_lock(&pbd_cancel_lock);
+	pbd_all_cancelled = true;
+	for (size_t i = 0; i < pbd_ncancels; i++)
+		sm_cancel_fire(pbd_cancels[i]);
+	pthread_mutex_unlock(&pbd_cancel_lock);
+}
+
 /* PBD ref -> op_ref of the unplug in flight (under the store lock). */
 static xbt_map pbd_unplugs;
 
@@ -116,8 +163,9 @@ static xbt_error *pbd_prepare(const char *ref, bool want, struct pbd_job *j,
 	return err;
 }
 
-/* The plugin's sr_attach or sr_detach on this host. */
-static xbt_error *pbd_sm(bool plug, const struct pbd_job *j)
+/* The plugin's sr_attach or sr_detach on this host; what names the
+ * operation in TASK_CANCELLED when xbtd stops. */
+static xbt_error *pbd_sm(bool plug, const struct pbd_job *j, const char *what)
 {
 	const char *command = plug ? "sr_attach" : "sr_detach";
 	struct sm_config cfg = {
@@ -134,8 +182,10 @@ static xbt_error *pbd_sm(bool plug, const struct pbd_job *j)
 	a.sr_ref = j->sr;
 	a.sr_uuid = j->sr_uuid;
 	a.device_config = j->device_config;
+	cfg.cancel = pbd_cancel_add(what);
 	st = sm_call_new(command, &a);
 	err = XBT_PROPAGATE(sm_call(&cfg, j->sr_type, command, st, &result));
+	pbd_cancel_del(cfg.cancel);
 	store_lock();
 	session_destroy(session);
 	store_unlock();
@@ -167,7 +217,7 @@ static xbt_error *pbd_run(const char *ref, bool plug, const char *task)
 	if (err)
 		goto out;
 	if (strcmp(j.host, host_self()) == 0) {
-		err = XBT_PROPAGATE(pbd_sm(plug, &j));
+		err = XBT_PROPAGATE(pbd_sm(plug, &j, j.op_ref));
 	} else {
 		err = XBT_PROPAGATE(fwd_sr_storage(j.host, plug, j.sr,
 						   j.sr_uuid, j.sr_type, &j.dc,
@@ -218,7 +268,8 @@ xbt_error *host_run_sr_storage(struct call *call, xmlrpc_value *const *args,
 		j.sr_type = xbt_strdup(call->argv[4].s);
 		j.device_config = args[5];
 		xmlrpc_INCREF(j.device_config);
-		err = XBT_PROPAGATE(pbd_sm(call->argv[1].b, &j));
+		err = XBT_PROPAGATE(pbd_sm(call->argv[1].b, &j,
+					   call->task ? call->task : ""));
 	}
 	pbd_job_free(&j);
 	return err;

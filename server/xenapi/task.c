@@ -390,6 +390,26 @@ xbt_error *task_cancel(struct call *call, xmlrpc_value *const *args,
 	return err;
 }
 
+static void task_cancel_one(const char *ref, const void *rec, void *ctx)
+{
+	const struct xbt_task_record *t = rec;
+	struct xbt_task_record *e;
+
+	(void)ctx;
+	if (t->status != XBT_TASK_STATUS_TYPE_PENDING)
+		return;
+	e = store_edit(&xbt_class_task, ref);
+	e->status = XBT_TASK_STATUS_TYPE_CANCELLING;
+	task_update_allowed(e);
+}
+
+void task_cancel_all(void)
+{
+	store_lock();
+	store_foreach(&xbt_class_task, task_cancel_one, NULL);
+	store_unlock();
+}
+
 /* Runs fn on the task named by the first argument, under the lock. */
 static xbt_error *task_edit(struct call *call,
 			    void (*fn)(struct xbt_task_record *, struct call *))

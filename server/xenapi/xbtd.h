@@ -62,6 +62,7 @@ struct xbtd_config {
 	const char *opsd_dir;     /* its state directory */
 	const char *opsd_socket;  /* set: use this running opsd instead */
 	unsigned opsd_timeout_s;  /* a call to opsd fails past this */
+	unsigned shutdown_grace_s; /* operations may end this long after SIGTERM */
 	bool storage_in_process;  /* no opsd: vm_local.c runs the steps */
 	char opsd_dir_default[OPS_DIR_MAX + 1];
 };
@@ -344,6 +345,20 @@ void vm_resync_host(const char *host, const xbt_strv *running,
 		    unsigned long generation);
 void vm_resync(const xbt_strv *running, const xbt_strv *known,
 	       xbt_strv *destroy);
+
+/* ---- stopping (dispatch.c, main.c; doc/design.md, "Stopping") ----------- */
+
+/* From SIGTERM on: queued Async calls end TASK_CANCELLED unstarted. */
+void dispatch_stop_begin(void);
+bool dispatch_stopping(void);
+/* Hand-written handlers (the operations) running now. */
+unsigned dispatch_running(void);
+/* Cancels every operation in flight, and any that starts from now on:
+ * pending tasks become cancelling; opsd's tasks get TASK.cancel
+ * (ops.c); xbtd's own plugin calls (PBD.plug, unplug) are killed. */
+void task_cancel_all(void);
+void ops_cancel_all(void);
+void pbd_cancel_all(void);
 
 /* ---- storage operations (storage.c, pbd.c); all under the store lock ---- */
 
