@@ -173,7 +173,9 @@ struct api api;
 const char *idl_path;
 int nerrors;
 
-static void vfail(const char *path, int line, const char *fmt, va_list ap)
+/* clang's -Wformat-nonliteral wants the format attribute on a v-function. */
+static void __attribute__((format(printf, 3, 0)))
+vfail(const char *path, int line, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "%s:%d: error: ", path, line);
 	vfprintf(stderr, fmt, ap);

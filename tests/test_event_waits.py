@@ -495,8 +495,9 @@ class GoneWaitersTestCase(WaitTestCase):
             # up to 16 call threads are made at once for them, then one
             # more only when a call has waited 2 ms with none idle
             # (server/common/http_calls.c), so the burst makes a few
-            # dozen threads at most, not one per call (up to n before).
-            self.assertLessEqual(burst, threads0 + 40,
+            # dozen threads (more on a loaded machine, where calls wait
+            # longer: 49 seen under ASan), not one per call (n = 400).
+            self.assertLessEqual(burst, threads0 + 100,
                                  "a thread per arriving call?")
             # Each is kept for reuse until it has been idle 10 s. Once
             # those end, with every wait still parked, the few left are

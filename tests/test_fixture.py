@@ -96,6 +96,12 @@ class Stop(unittest.TestCase):
                                     "stderr has 'AddressSanitizer'"):
             srv.stop()
 
+    def test_tsan_report_fails(self):
+        srv = self.fake("WARNING: ThreadSanitizer: data race (pid=1)")
+        with self.assertRaisesRegex(fx.ServerError,
+                                    "stderr has 'ThreadSanitizer'"):
+            srv.stop()
+
     def test_death_before_sigterm_fails(self):
         x = fx.Xbtd().start()
         self.addCleanup(shutil.rmtree, x.tmpdir, True)

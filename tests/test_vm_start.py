@@ -140,9 +140,18 @@ def line_of(path, needle):
 
 
 def source_line(relpath, number):
+    """Line `number` of a source file, with the lines before it that the
+    same statement began on: a macro call spanning lines has its first line
+    as __LINE__ under gcc, its last under clang (the TSan build)."""
     with open(os.path.join(fx.SRCDIR, relpath), encoding="utf-8") as f:
         lines = f.read().split("\n")
-    return lines[number - 1] if 0 < number <= len(lines) else ""
+    if not 0 < number <= len(lines):
+        return ""
+    first = number - 1
+    while first > 0 and number - first < 6 and \
+            not lines[first - 1].rstrip().endswith((";", "{", "}", "*/")):
+        first -= 1
+    return "\n".join(lines[first:number])
 
 
 # Kept under these names: other test files use them from here.

@@ -49,7 +49,17 @@ ROOT_PASSWORD = "xbt"
 # Sanitizer builds start slowly; a healthy server answers long before this.
 START_TIMEOUT = float(os.environ.get("XBT_START_TIMEOUT", "30"))
 STOP_TIMEOUT = 20.0
-SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error")
+# ThreadSanitizer's reports begin "WARNING: ThreadSanitizer: data race" (or
+# lock-order-inversion, ...); its fatal errors say "ThreadSanitizer" too.
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error",
+                   "ThreadSanitizer")
+# A TSan build's options when a test runs by hand (make check sets them in
+# AM_TESTS_ENVIRONMENT): the suppressions of uninstrumented libraries only
+# (tests/tsan.supp), and a report ends the program with status 66.
+if "TSAN_OPTIONS" not in os.environ:
+    os.environ["TSAN_OPTIONS"] = (
+        "suppressions=%s halt_on_error=1 exitcode=66 second_deadlock_stack=1"
+        % os.path.join(SRCDIR, "tests", "tsan.supp"))
 
 
 class ServerError(AssertionError):

@@ -526,8 +526,10 @@ static void http_req_done(void *cls, struct MHD_Connection *mc,
 	*req_cls = NULL;
 }
 
-/* libmicrohttpd's messages are about clients, mostly: debug. */
-static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+/* libmicrohttpd's messages are about clients, mostly: debug. The format
+ * attribute tells clang's -Wformat-nonliteral that fmt is libmicrohttpd's. */
+static void __attribute__((format(printf, 2, 0)))
+http_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char line[512];
 	size_t n;

@@ -440,5 +440,9 @@ xbt_error *pool_start(unsigned port)
 void pool_stop(void)
 {
 	pool_slave_stop();
+	/* Under the lock: the front still serves (main stops it after this),
+	 * and a hello or host.create may be noting a host seen. */
+	pthread_mutex_lock(&pool_seen_lock);
 	xbt_map_clear(&pool_seen);
+	pthread_mutex_unlock(&pool_seen_lock);
 }

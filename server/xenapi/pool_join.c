@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +29,17 @@
 #define POOL_RESTART_DELAY_S XBT_POOL_RESTART_DELAY_S
 #define POOL_ASYNC_RESTART_DELAY_S 3
 
-static unsigned pool_port;  /* this host's, hence the pool's */
+/* This host's, hence the pool's. Atomic: main sets it once the front
+ * listens (pool_slave_start), while the front's call threads may already
+ * be reading it (a hello, a join); such an early call sees 0. */
+static _Atomic unsigned pool_port;
 
 /* http://<address>:<port>/, the address bracketed when IPv6. */
 static void pool_url(char *out, size_t size, const char *address)
 {
 	snprintf(out, size, strchr(address, ':') ? "http://[%s]:%u/"
 						 : "http://%s:%u/",
-		 address, pool_port);
+		 address, atomic_load(&pool_port));
 }
 
 xbt_error *pool_client_open(const char *address, unsigned timeout_ms,
@@ -429,7 +433,7 @@ xbt_error *pool_slave_start(unsigned port)
 	xbt_error *err = NULL;
 	int rc;
 
-	pool_port = port;
+	atomic_store(&pool_port, port);
 	if (!role_is_slave())
 		goto out;
 	store_lock();
