@@ -200,7 +200,10 @@ static xbt_error *generic_call(struct call *call, xmlrpc_value **result)
 /* ---- stopping (doc/design.md, "Stopping") ------------------------------------- */
 
 static atomic_bool dispatch_stop_flag;
-static atomic_uint dispatch_nrunning;  /* custom handlers running */
+/* Operations running: the hand-written messages that have an Async form
+ * (VM.start, PBD.plug, pool.join, ...), called either way. Waits
+ * (event.from) and logins are not operations. */
+static atomic_uint dispatch_nrunning;
 
 void dispatch_stop_begin(void)
 {
@@ -223,10 +226,12 @@ static xbt_error *call_run(struct call *call, xmlrpc_value **result)
 	xbt_error *err;
 
 	if (m->kind == XBT_MSG_CUSTOM) {
-		atomic_fetch_add(&dispatch_nrunning, 1);
+		if (m->async)
+			atomic_fetch_add(&dispatch_nrunning, 1);
 		err = XBT_PROPAGATE(rpc_run(call, xbtd_handlers[m - xbt_messages],
 					    result));
-		atomic_fetch_sub(&dispatch_nrunning, 1);
+		if (m->async)
+			atomic_fetch_sub(&dispatch_nrunning, 1);
 	} else {
 		*result = NULL;
 		err = XBT_PROPAGATE(generic_call(call, result));

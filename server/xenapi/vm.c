@@ -410,11 +410,11 @@ static void vm_release(struct vm_op *op, bool done, int new_state)
 
 	store_lock();
 	vm_ops_ended++;
+	xbt_map_remove(&vm_op_hosts, op->vm);
 	vm = store_edit(&xbt_class_vm, op->vm);
 	if (!vm)
 		goto out;
 	xbt_map_remove(&vm->current_operations, op->op_ref);
-	xbt_map_remove(&vm_op_hosts, op->vm);
 	if (done) {
 		bool up = new_state != XBT_VM_POWER_STATE_HALTED;
 		vm->power_state = new_state;

@@ -351,7 +351,7 @@ void vm_resync(const xbt_strv *running, const xbt_strv *known,
 /* From SIGTERM on: queued Async calls end TASK_CANCELLED unstarted. */
 void dispatch_stop_begin(void);
 bool dispatch_stopping(void);
-/* Hand-written handlers (the operations) running now. */
+/* Operations (messages with an Async form, called either way) running. */
 unsigned dispatch_running(void);
 /* Cancels every operation in flight, and any that starts from now on:
  * pending tasks become cancelling; opsd's tasks get TASK.cancel
