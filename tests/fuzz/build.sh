@@ -13,6 +13,9 @@ set -eu
 CORE="api/buf.c api/text.c api/backtrace.c api/error.c api/sexp.c
 api/human.c api/json.c api/value.c api/pyjson.c"
 WIRE="api/wire.c api/wire_repair.c api/wire_xml.c api/wire_jsonrpc.c"
+# The wire writes records straight from their structs (xbt_wire_record).
+RECORD="api/record.c api/check.c api/strv.c api/model.c api/datetime.c
+@build@/api/xenapi.c"
 
 # xbtd's core without main.c (the daemon's start-up). fuzz_dispatch calls
 # dispatch_http itself (nothing parks without a front), but rpc.c and the
@@ -27,8 +30,9 @@ server/xenapi/config.c server/xenapi/dispatch.c
 @build@/server/dispatch_table.c server/xenapi/store.c server/xenapi/evlog.c
 server/xenapi/event.c server/xenapi/event_wait.c server/xenapi/subs.c
 server/xenapi/host.c
-server/xenapi/session.c server/xenapi/task.c server/xenapi/vm.c
-server/xenapi/pbd.c server/xenapi/world.c server/xenapi/ops.c server/xenapi/ops_proc.c
+server/xenapi/session.c server/xenapi/login_limit.c server/xenapi/task.c
+server/xenapi/vm.c server/xenapi/pbd.c server/xenapi/storage.c
+server/xenapi/world.c server/xenapi/ops.c server/xenapi/ops_proc.c
 server/xenapi/role.c server/xenapi/pool.c server/xenapi/pool_join.c
 server/xenapi/fwd.c server/xenapi/relay.c
 server/xenapi/vm_local.c server/common/http.c server/common/http_conn.c
@@ -40,10 +44,10 @@ server/common/http_calls.c"
 EXTRA_SOURCES="
 fuzz_sexp:
 fuzz_pyjson:
-fuzz_wire_xml: $(echo $WIRE) api/client.c api/datetime.c
-fuzz_wire_json: $(echo $WIRE) api/datetime.c
+fuzz_wire_xml: $(echo $WIRE $RECORD) api/client.c
+fuzz_wire_json: $(echo $WIRE $RECORD)
 fuzz_dispatch: $(echo $SERVER)
-fuzz_http: $(echo $WIRE) api/client.c api/datetime.c @build@/api/xenapi.c server/common/log.c server/common/http.c server/common/http_conn.c server/common/http_calls.c
+fuzz_http: $(echo $WIRE $RECORD) api/client.c server/common/log.c server/common/http.c server/common/http_conn.c server/common/http_calls.c
 "
 
 # Extra libraries, same form.
