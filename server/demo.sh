@@ -14,14 +14,17 @@ mkfifo "$fifo"
 state=$(mktemp -d)
 trap 'rm -f "$fifo"; rm -rf "$state"' EXIT
 
+# Its log goes to a file, so that the demo's output is xe's alone.
+log="$state/xbtd.log"
 ./server/xbtd --listen "127.0.0.1:$port" --log-level "${XBT_LOG_LEVEL:-warn}" \
-	--opsd-dir "$state/opsd" >"$fifo" &
+	--opsd-dir "$state/opsd" --log-file "$log" >"$fifo" &
 xbtd=$!
 trap 'kill $xbtd 2>/dev/null; wait $xbtd 2>/dev/null; rm -f "$fifo"; rm -rf "$state"; exit 0' INT TERM
 
 # xbtd prints one line on stdout once it accepts connections.
 if ! read -r ready <"$fifo"; then
 	echo "demo: xbtd did not start" >&2
+	cat "$log" >&2 2>/dev/null || true
 	wait $xbtd
 	exit 1
 fi
@@ -41,6 +44,7 @@ $xe vm-start vm=demo-fail --trace || true
 echo
 echo "demo: xbtd is still running on 127.0.0.1:$port (user root, password xbt)."
 echo "demo: the task and trace viewer: http://127.0.0.1:$port/ (start demo-fail there)"
+echo "demo: its log (the failure above too, as xbtd logs it): $log"
 echo "demo: try: $xe task-list   or   $xe vm-shutdown vm=demo-ok"
 echo "demo: Ctrl-C stops it."
 wait $xbtd
