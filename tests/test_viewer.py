@@ -11,7 +11,6 @@ when chromium, node or puppeteer-core cannot be had."""
 
 import http.client
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -145,22 +144,10 @@ def main():
                    XE=os.path.join(fx.BUILDDIR, "cli", "xe"), SHOTS=shots,
                    HOME=tmp, SCREENSHOT=os.environ.get("XBT_SCREENSHOT", ""))
         env.pop("XE_EXTRA_ARGS", None)
-        try:
-            p = subprocess.run(["node", os.path.join(fx.HERE,
-                                                     "test_viewer.js")],
-                               capture_output=True, text=True, env=env,
-                               timeout=300)
-            out = p.stdout + p.stderr
-        except subprocess.TimeoutExpired as e:
-            out = e.stdout or ""
-            if isinstance(out, bytes):
-                out = out.decode(errors="replace")
-            out += "\nFAIL node timed out\n"
-        m = re.search(r"^(\d+) passed, (\d+) failed$", out, re.M)
-        ck.passed += int(m.group(1)) if m else 0
-        ck.failed += int(m.group(2)) if m else 1
-        out = re.sub(r"^(\d+) passed, (\d+) failed$",
-                     r"browser checks: \1 passed, \2 failed", out, flags=re.M)
+        passed, failed, out = fx.run_node("test_viewer.js", env,
+                                          "browser checks")
+        ck.passed += passed
+        ck.failed += failed
         sys.stdout.write(out)
         x, srv = srv, None
         try:

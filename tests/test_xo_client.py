@@ -7,7 +7,6 @@ transports. When npm cannot install the package, says why and exits 77
 xbtd_fixture's report(): the node script's checks and xbtd's clean exit."""
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -52,22 +51,8 @@ def main():
                                     text=True).stdout.strip()))
         srv = fx.Xbtd().start(login=False)
         env = dict(os.environ, XO_DIR=tmp, XBT_URL=srv.url.rstrip("/"))
-        try:
-            p = subprocess.run([node, os.path.join(fx.HERE,
-                                                   "test_xo_client.js")],
-                               capture_output=True, text=True, env=env,
-                               timeout=300)
-            out = p.stdout + p.stderr
-        except subprocess.TimeoutExpired as e:
-            out = e.stdout or ""
-            if isinstance(out, bytes):
-                out = out.decode(errors="replace")
-            out += "\nFAIL node timed out\n"
-        m = re.search(r"^(\d+) passed, (\d+) failed$", out, re.M)
-        passed, failed = (int(m.group(1)), int(m.group(2))) if m else (0, 1)
-        # One summary line in the log: this script's.
-        out = re.sub(r"^(\d+) passed, (\d+) failed$",
-                     r"xen-api checks: \1 passed, \2 failed", out, flags=re.M)
+        passed, failed, out = fx.run_node("test_xo_client.js", env,
+                                          "xen-api checks")
         sys.stdout.write(out)
         x, srv = srv, None
         try:

@@ -885,6 +885,28 @@ class _Result(unittest.TextTestResult):
         self.passed += 1
 
 
+def run_node(script, env, label, timeout=300):
+    """Runs tests/<script> under node with env: (passed, failed, its
+    output). The script's own "N passed, N failed" line is counted and
+    renamed "<label>: N passed, N failed" (one summary line per log);
+    a script that times out or prints none counts one failure."""
+    try:
+        p = subprocess.run(["node", os.path.join(HERE, script)],
+                           capture_output=True, text=True, env=env,
+                           timeout=timeout)
+        out = p.stdout + p.stderr
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout or ""
+        if isinstance(out, bytes):
+            out = out.decode(errors="replace")
+        out += "\nFAIL node timed out\n"
+    m = re.search(r"^(\d+) passed, (\d+) failed$", out, re.M)
+    passed, failed = (int(m.group(1)), int(m.group(2))) if m else (0, 1)
+    out = re.sub(r"^(\d+) passed, (\d+) failed$",
+                 label + r": \1 passed, \2 failed", out, flags=re.M)
+    return passed, failed, out
+
+
 def report(passed, failed, skipped=0):
     """Prints the summary line and exits: 1 when something failed or
     nothing ran, 77 when everything was skipped, else 0."""
