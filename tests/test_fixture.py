@@ -72,10 +72,12 @@ class Hosts(unittest.TestCase):
 class Stop(unittest.TestCase):
 
     def fake(self, stderr_line):
-        """A server that says it listens, writes stderr_line, and exits 0
-        on SIGTERM."""
-        script = ("echo 'listening on 7'; echo '%s' >&2; "
-                  "trap 'exit 0' TERM; while :; do sleep 0.05; done"
+        """A server that writes stderr_line, says it listens, and exits 0
+        on SIGTERM. The trap and the line come first: a SIGTERM right
+        after the listening line must find both (CI once killed the shell
+        before its trap was set)."""
+        script = ("trap 'exit 0' TERM; echo '%s' >&2; "
+                  "echo 'listening on 7'; while :; do sleep 0.05; done"
                   % stderr_line)
         srv = fx.Server(["/bin/sh", "-c", script],
                         r"listening on (?P<port>\d+)").start()
