@@ -457,7 +457,7 @@ out:
 		store_unlock();
 	/* An answer acknowledges only changes that are durable (db.c); an
 	 * event thread made none (writers are not quick with --db). */
-	if (!locked)
+	if (!rpc_must_not_block(&call))
 		db_wait();
 	rpc_release(&call);
 	free(session);
