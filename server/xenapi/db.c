@@ -53,6 +53,7 @@ static bool db_stopping;
 static bool db_thread_on;
 static pthread_t db_thread;
 static atomic_bool db_on;
+static uint64_t db_commits, db_rows; /* the writer's, read after its end */
 static _Thread_local uint64_t db_mine; /* this thread's newest section */
 
 bool db_persisted(const xbt_class_desc *c)
@@ -527,6 +528,8 @@ static void *db_writer(void *arg)
 					  sqlite3_errmsg(db));
 			nanosleep(&nap, NULL);
 		}
+		db_commits++;
+		db_rows += n;
 		for (size_t i = 0; i < n; i++)
 			if (v[i].box)
 				store_box_release(v[i].box);
@@ -561,6 +564,10 @@ void db_stop(void)
 		pthread_mutex_unlock(&db_mutex);
 		pthread_join(db_thread, NULL);
 		db_thread_on = false;
+		log_info("database %s: %llu sections in %llu commits (%llu "
+			 "rows)", db_path, (unsigned long long)db_queued,
+			 (unsigned long long)db_commits,
+			 (unsigned long long)db_rows);
 	}
 	sqlite3_finalize(db_put);
 	sqlite3_finalize(db_del);
