@@ -204,6 +204,23 @@ class Refusal(unittest.TestCase):
         c.close()
         self.refused("not an xbt database (application_id 0)")
 
+    def test_foreign_wal_left_alone(self):
+        # A foreign database with a WAL not yet checkpointed: refused
+        # without a checkpoint (the main file and its WAL stay).
+        src = os.path.join(self.d.path, "src.db")
+        c = sqlite3.connect(src)
+        c.execute("PRAGMA journal_mode = WAL")
+        c.execute("PRAGMA wal_autocheckpoint = 0")
+        c.execute("CREATE TABLE t (x)")
+        c.execute("INSERT INTO t VALUES (1)")
+        c.commit()
+        shutil.copy(src, self.d.db)
+        shutil.copy(src + "-wal", self.d.db + "-wal")
+        c.close()
+        wal = digest(self.d.db + "-wal")
+        self.refused("not an xbt database")
+        self.assertEqual(digest(self.d.db + "-wal"), wal)
+
     def test_other_version(self):
         self.make()
         c = sqlite3.connect(self.d.db)

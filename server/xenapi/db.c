@@ -216,8 +216,16 @@ xbt_error *db_open(const char *path)
 	else
 		return db_fail(path, "cannot use it", strerror(errno));
 	if (!fresh) {
+		/* Read-only first: a refused file is not even checkpointed. */
+		sqlite3 *h = NULL;
 		xbt_error *err = db_check_header(path);
 
+		if (!err && sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY,
+					    NULL) != SQLITE_OK)
+			err = db_sqlite_fail(h, path, "cannot open");
+		if (!err)
+			err = db_verify(h, path, false);
+		sqlite3_close(h);
 		if (err)
 			return err;
 	}
@@ -231,17 +239,8 @@ xbt_error *db_open(const char *path)
 		return err;
 	}
 	sqlite3_busy_timeout(db, 5000);
-	if (!fresh) {
-		xbt_error *err = db_verify(db, path, false);
-
-		if (err) {
-			sqlite3_close(db);
-			db = NULL;
-			return err;
-		}
-	} else if (sqlite3_exec(db, db_schema, NULL, NULL, NULL) != SQLITE_OK) {
+	if (fresh && sqlite3_exec(db, db_schema, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
-	}
 	/* synchronous FULL: a commit is on the disk when it returns. */
 	if (!db_text(db, "PRAGMA journal_mode = WAL", mode, sizeof(mode)) ||
 	    strcmp(mode, "wal") != 0 ||
