@@ -113,6 +113,11 @@ class Restart(unittest.TestCase):
                 self.assertEqual(after[ref]["uuid"], rec["uuid"])
             # The same objects in the same order.
             self.assertEqual(x.api("VM.get_all"), vms)
+            # Events agree: event.from "" gives every VM as it is.
+            r = x.api("event.from", ["vm"], "", 1.0)
+            got = {e["ref"]: e["snapshot"]["name_label"]
+                   for e in r["events"] if e["class"] == "vm"}
+            self.assertEqual(got, {v: after[v]["name_label"] for v in vms})
             x.api("VM.set_name_label", vm, "again")
             x.kill()
         finally:
