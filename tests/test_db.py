@@ -170,6 +170,36 @@ class Restart(unittest.TestCase):
             x.stop()
 
 
+class Pooled(unittest.TestCase):
+    """A host with --db joins a pool (a slave empties its database: its
+    objects are the master's) and, ejected, starts from its world again,
+    which then persists."""
+
+    def test_join_and_eject(self):
+        import test_pools as tp
+        pool = tp.Pool(["127.0.0.1", "127.0.0.2"])
+        db = os.path.join(pool.dir, "h2.db")
+        try:
+            master, h2 = pool.start([("h1", "127.0.0.1", ()),
+                                     ("h2", "127.0.0.2", ("--db", db))])
+            vm = h2.api("VM.get_by_name_label", "demo-ok")[0]
+            h2.api("VM.set_name_label", vm, "mine")
+            tp.join(h2, master)
+            self.assertIn("a slave keeps no database: --db %s emptied" % db,
+                          h2.stderr())
+            c = sqlite3.connect(db)
+            self.assertEqual(c.execute("SELECT count(*) FROM objects")
+                             .fetchone()[0], 0)
+            c.close()
+            tp.eject(master, h2)
+            self.assertEqual(h2.api("VM.get_name_label", vm), "demo-ok")
+            h2.api("VM.set_name_label", vm, "again")
+            h2 = pool.restart(h2)
+            self.assertEqual(h2.api("VM.get_name_label", vm), "again")
+        finally:
+            pool.stop()
+
+
 class Refusal(unittest.TestCase):
     def setUp(self):
         self.d = Dir()

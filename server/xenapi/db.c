@@ -266,6 +266,16 @@ fail: {
 }
 }
 
+xbt_error *db_clear(void)
+{
+	xbt_error *err = NULL;
+
+	if (sqlite3_exec(db, "DELETE FROM objects", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		err = db_sqlite_fail(db, db_path, "cannot empty it");
+	return err;
+}
+
 /* ---- records ------------------------------------------------------------------- */
 
 /* rec (initialised) from the JSON text of one row. */

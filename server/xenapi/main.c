@@ -192,10 +192,14 @@ int main(int argc, char **argv)
 	/* The objects: the database's, or this host, the pool and the world
 	 * (which then seed an empty database). A slave keeps no world and
 	 * no database: the pool's objects are the master's. */
-	if (xbtd_conf.db_file && role_is_slave())
-		log_info("a slave keeps no database: --db %s is not used",
+	if (xbtd_conf.db_file && role_is_slave()) {
+		if ((err = XBT_PROPAGATE(db_open(xbtd_conf.db_file))) ||
+		    (err = XBT_PROPAGATE(db_clear())))
+			goto out;
+		db_stop();
+		log_info("a slave keeps no database: --db %s emptied",
 			 xbtd_conf.db_file);
-	else if (xbtd_conf.db_file &&
+	} else if (xbtd_conf.db_file &&
 		 ((err = XBT_PROPAGATE(db_open(xbtd_conf.db_file))) ||
 		  (err = XBT_PROPAGATE(db_load(&loaded)))))
 		goto out;

@@ -187,6 +187,8 @@ xbt_error *db_open(const char *path);
  * the world seeds it: db_seed, after host_init and world_init). */
 xbt_error *db_load(bool *loaded);
 xbt_error *db_seed(void);
+/* A slave's: its objects are the master's; ejected, the world seeds it. */
+xbt_error *db_clear(void);
 void db_start(void);   /* recording from now on */
 void db_stop(void);    /* commits what is queued, closes */
 /* --check: 0 when path is a sound database, else 1; says so on stdout. */
