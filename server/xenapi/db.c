@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "xbt/wire.h"
@@ -307,14 +308,20 @@ static xbt_error *db_decode(const xbt_class_desc *c, const char *text,
 	return err;
 }
 
-/* One row: its class, and its record (new, to store_add or free). */
-static xbt_error *db_row(sqlite3_stmt *st, const char *path,
-			 const xbt_class_desc **cp, void **recp)
+/* One row, copied out of SQLite, and what decoding it gave. */
+struct db_slot {
+	char *cols[4];            /* class, ref, uuid, rec */
+	size_t len;               /* of rec */
+	const xbt_class_desc *c;
+	void *rec;                /* new, for store_add, or NULL */
+	xbt_error *err;
+};
+
+/* Decodes one row into its slot (any thread: nothing shared). */
+static void db_row(struct db_slot *sl, const char *path)
 {
-	const char *cls = (const char *)sqlite3_column_text(st, 0);
-	const char *ref = (const char *)sqlite3_column_text(st, 1);
-	const char *uuid = (const char *)sqlite3_column_text(st, 2);
-	const char *text = (const char *)sqlite3_column_text(st, 3);
+	const char *cls = sl->cols[0], *ref = sl->cols[1];
+	const char *uuid = sl->cols[2], *text = sl->cols[3];
 	const xbt_class_desc *c = cls ? xbt_class_find(cls) : NULL;
 	const xbt_field_desc *uf = c ? xbt_field_find(c, "uuid") : NULL;
 	xbt_buf what = XBT_BUF_INIT;
@@ -331,7 +338,7 @@ static xbt_error *db_row(sqlite3_stmt *st, const char *path,
 	}
 	rec = xbt_malloc(c->record_size);
 	xbt_record_init(c, rec);
-	err = db_decode(c, text, (size_t)sqlite3_column_bytes(st, 3), rec);
+	err = db_decode(c, text, sl->len, rec);
 	if (err) {
 		char *s = xbt_error_summary(err);
 
@@ -348,8 +355,107 @@ static xbt_error *db_row(sqlite3_stmt *st, const char *path,
 	}
 out:
 	xbt_buf_release(&what);
-	*cp = c;
-	*recp = rec;
+	sl->c = c;
+	sl->rec = rec;
+	sl->err = err;
+}
+
+#define DB_CHUNK 2048     /* rows decoded together */
+#define DB_THREADS 8      /* decoding them, at most */
+
+struct db_part {
+	struct db_slot *slots;
+	size_t n, from, step;
+	const char *path;
+};
+
+static void *db_decode_part(void *arg)
+{
+	struct db_part *p = arg;
+
+	for (size_t i = p->from; i < p->n; i += p->step)
+		db_row(&p->slots[i], p->path);
+	return NULL;
+}
+
+/* Decodes sl[0..n) on up to DB_THREADS threads (this one too). */
+static void db_decode_chunk(struct db_slot *sl, size_t n, const char *path)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t t = cpus < 1 ? 1 : cpus > DB_THREADS ? DB_THREADS : (size_t)cpus;
+	struct db_part parts[DB_THREADS];
+	pthread_t threads[DB_THREADS];
+	bool started[DB_THREADS] = { false };
+
+	if (t > n / 64 + 1)
+		t = n / 64 + 1;
+	for (size_t i = 0; i < t; i++)
+		parts[i] = (struct db_part){ sl, n, i, t, path };
+	for (size_t i = 1; i < t; i++)
+		started[i] = pthread_create(&threads[i], NULL, db_decode_part,
+					    &parts[i]) == 0;
+	db_decode_part(&parts[0]);
+	for (size_t i = 1; i < t; i++) {
+		if (started[i])
+			pthread_join(threads[i], NULL);
+		else
+			db_decode_part(&parts[i]); /* no thread: here */
+	}
+}
+
+/*
+ * Every row of st (db_select), in order, to take(c, rec, uuid, ctx),
+ * which takes rec; decoded a chunk at a time on several threads. Stops at
+ * the first bad row or an error of take. *n: the rows taken.
+ */
+static xbt_error *db_read_rows(sqlite3 *h, sqlite3_stmt *st, const char *path,
+			       xbt_error *(*take)(const xbt_class_desc *c,
+						  void *rec, const char *uuid,
+						  void *ctx),
+			       void *ctx, size_t *n)
+{
+	struct db_slot *sl = xbt_calloc(DB_CHUNK, sizeof(*sl));
+	xbt_error *err = NULL;
+	int rc = SQLITE_ROW;
+
+	*n = 0;
+	while (!err && rc == SQLITE_ROW) {
+		size_t got = 0;
+
+		while (got < DB_CHUNK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			for (int k = 0; k < 4; k++) {
+				const char *v = (const char *)
+					sqlite3_column_text(st, k);
+
+				sl[got].cols[k] = v ? xbt_strdup(v) : NULL;
+			}
+			sl[got].len = (size_t)sqlite3_column_bytes(st, 3);
+			got++;
+		}
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			err = db_sqlite_fail(h, path, "cannot read it");
+		if (!err)
+			db_decode_chunk(sl, got, path);
+		for (size_t i = 0; i < got; i++) {
+			if (!err && sl[i].err) {
+				err = sl[i].err;
+				sl[i].err = NULL;
+			}
+			if (!err && sl[i].rec) {
+				err = take(sl[i].c, sl[i].rec, sl[i].cols[2], ctx);
+				if (!err)
+					(*n)++;
+			} else if (sl[i].rec) {
+				xbt_record_release(sl[i].c, sl[i].rec);
+				free(sl[i].rec);
+			}
+			xbt_error_free(sl[i].err);
+			for (int k = 0; k < 4; k++)
+				free(sl[i].cols[k]);
+			memset(&sl[i], 0, sizeof(sl[i]));
+		}
+	}
+	free(sl);
 	return err;
 }
 
@@ -371,12 +477,37 @@ static void db_forget_operations(const xbt_class_desc *c, void *rec)
 static const char db_select[] =
 	"SELECT class, ref, uuid, rec FROM objects ORDER BY rowid";
 
+/* db_load's take: into the store (locked), as it was. */
+static xbt_error *db_take_load(const xbt_class_desc *c, void *rec,
+			       const char *uuid, void *ctx)
+{
+	(void)ctx;
+	if (store_ref_by_uuid(c, uuid)) {
+		xbt_record_release(c, rec);
+		free(rec);
+		return db_fail(db_path, "an object is there twice", uuid);
+	}
+	db_forget_operations(c, rec);
+	store_add(c, rec);
+	return NULL;
+}
+
+/* db_check's: decoded, that is enough. */
+static xbt_error *db_take_check(const xbt_class_desc *c, void *rec,
+				const char *uuid, void *ctx)
+{
+	(void)uuid;
+	(void)ctx;
+	xbt_record_release(c, rec);
+	free(rec);
+	return NULL;
+}
+
 xbt_error *db_load(bool *loaded)
 {
 	sqlite3_stmt *st = NULL;
 	xbt_error *err = NULL;
 	size_t n = 0;
-	int rc;
 	struct timespec t0, t1;
 
 	*loaded = false;
@@ -384,25 +515,7 @@ xbt_error *db_load(bool *loaded)
 	if (sqlite3_prepare_v2(db, db_select, -1, &st, NULL) != SQLITE_OK)
 		return db_sqlite_fail(db, db_path, "cannot read it");
 	store_lock();
-	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const xbt_class_desc *c;
-		void *rec;
-
-		err = db_row(st, db_path, &c, &rec);
-		if (err)
-			break;
-		if (store_ref_by_uuid(c, (const char *)sqlite3_column_text(st, 2))) {
-			xbt_record_release(c, rec);
-			free(rec);
-			err = db_fail(db_path, "an object is there twice", NULL);
-			break;
-		}
-		db_forget_operations(c, rec);
-		store_add(c, rec);
-		n++;
-	}
-	if (!err && rc != SQLITE_DONE)
-		err = db_sqlite_fail(db, db_path, "cannot read it");
+	err = db_read_rows(db, st, db_path, db_take_load, NULL, &n);
 	if (!err && n)
 		storage_update_all();
 	store_unlock();
@@ -596,7 +709,6 @@ int db_check(const char *path)
 	sqlite3_stmt *st = NULL;
 	xbt_error *err = db_check_header(path);
 	size_t n = 0;
-	int rc = SQLITE_DONE;
 
 	if (!err && sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) !=
 			    SQLITE_OK)
@@ -605,19 +717,8 @@ int db_check(const char *path)
 		err = db_verify(h, path, true);
 	if (!err && sqlite3_prepare_v2(h, db_select, -1, &st, NULL) != SQLITE_OK)
 		err = db_sqlite_fail(h, path, "cannot read it");
-	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const xbt_class_desc *c;
-		void *rec;
-
-		err = db_row(st, path, &c, &rec);
-		if (!err) {
-			xbt_record_release(c, rec);
-			free(rec);
-			n++;
-		}
-	}
-	if (!err && rc != SQLITE_DONE)
-		err = db_sqlite_fail(h, path, "cannot read it");
+	if (!err)
+		err = db_read_rows(h, st, path, db_take_check, NULL, &n);
 	sqlite3_finalize(st);
 	sqlite3_close(h);
 	if (err) {
