@@ -146,6 +146,28 @@ class Restart(unittest.TestCase):
         finally:
             x.stop()
 
+    def test_many_objects_in_order(self):
+        # Enough rows to be decoded on several threads (db_read_rows).
+        world = os.path.join(self.d.path, "world.xml")
+        with open(world, "w") as f:
+            f.write("<world>%s</world>\n" % "".join(
+                '<vm name="v%d" memory="%d"/>' % (i, i) for i in range(300)))
+        x = self.d.xbtd("--world", world)
+        vms = x.api("VM.get_all")
+        x.api("VM.set_name_label", vms[150], "changed")
+        before = x.api("VM.get_all_records")
+        x.kill()
+        x.stop()
+        rc, out = check(self.d.db)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("sound, 303 objects", out)
+        x = self.d.xbtd("--world", world)
+        try:
+            self.assertEqual(x.api("VM.get_all"), vms)
+            self.assertEqual(x.api("VM.get_all_records"), before)
+        finally:
+            x.stop()
+
     def test_started_vm_survives_kill(self):
         x = self.d.xbtd()
         try:
