@@ -50,7 +50,7 @@ static struct db_change *db_queue;
 static size_t db_nqueue, db_capqueue;
 static uint64_t db_queued;  /* the newest section queued */
 static uint64_t db_durable; /* every section up to it is committed */
-static bool db_stopping;
+static atomic_bool db_stopping; /* set under db_mutex */
 static bool db_thread_on;
 static pthread_t db_thread;
 static atomic_bool db_on;
@@ -648,6 +648,13 @@ static void *db_writer(void *arg)
 				log_error("database %s: cannot commit (%s); "
 					  "retrying, the calls wait", db_path,
 					  sqlite3_errmsg(db));
+			/* At the stop no call waits any more: 10 tries. */
+			if (atomic_load(&db_stopping) && failures >= 10) {
+				log_error("database %s: %zu changes of "
+					  "unanswered calls not written",
+					  db_path, n);
+				break;
+			}
 			nanosleep(&nap, NULL);
 		}
 		db_commits++;
@@ -678,7 +685,13 @@ void db_start(void)
 
 void db_stop(void)
 {
-	atomic_store(&db_on, false);
+	/* Under the store's lock: no section is between its check of
+	 * db_recording and db_enqueue, so the writer drains them all. */
+	if (db_thread_on) {
+		store_lock();
+		atomic_store(&db_on, false);
+		store_unlock();
+	}
 	if (db_thread_on) {
 		pthread_mutex_lock(&db_mutex);
 		db_stopping = true;
