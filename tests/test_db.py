@@ -201,8 +201,9 @@ class Pooled(unittest.TestCase):
         import test_pools as tp
         pool = tp.Pool(["127.0.0.1", "127.0.0.2"])
         db = os.path.join(pool.dir, "h2.db")
+        mdb = os.path.join(pool.dir, "h1.db")
         try:
-            master, h2 = pool.start([("h1", "127.0.0.1", ()),
+            master, h2 = pool.start([("h1", "127.0.0.1", ("--db", mdb)),
                                      ("h2", "127.0.0.2", ("--db", db))])
             vm = h2.api("VM.get_by_name_label", "demo-ok")[0]
             h2.api("VM.set_name_label", vm, "mine")
@@ -213,6 +214,11 @@ class Pooled(unittest.TestCase):
             self.assertEqual(c.execute("SELECT count(*) FROM objects")
                              .fetchone()[0], 0)
             c.close()
+            # The master's database holds its member, and members.json
+            # names it too: a restarted master takes the one record.
+            master = pool.restart(master)
+            self.assertEqual(len(master.api("host.get_all")), 2)
+            tp.wait_live(master, "h2")
             tp.eject(master, h2)
             self.assertEqual(h2.api("VM.get_name_label", vm), "demo-ok")
             h2.api("VM.set_name_label", vm, "again")
