@@ -124,6 +124,7 @@ def main():
               "database), %.2f s (restart: loading it); database %.1f MiB"
               % (a.objects, first, again, size / 1048576))
     finally:
+        fx.stop_opsd_of(os.path.join(tmpdir, "big", "opsd"))
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 

@@ -51,6 +51,9 @@ class Dir:
         return fx.Xbtd(self.args(*more)).start()
 
     def remove(self):
+        # An opsd adopted after a kill -9 outlives a clean stop of xbtd
+        # (doc/design.md, "Stopping"): it is ended here.
+        fx.stop_opsd_of(os.path.join(self.path, "opsd"))
         shutil.rmtree(self.path, ignore_errors=True)
 
 
