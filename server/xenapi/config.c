@@ -117,6 +117,12 @@ static const struct opt config_table[] = {
 	  0, 0, NULL, "DIR", "storage plugins" },
 	{ "world", OPT_STRING, &xbtd_conf.world_file, NULL, "the demo world",
 	  NULL, 0, 0, NULL, "FILE", "load the world from FILE" },
+	{ "db", OPT_STRING, &xbtd_conf.db_file, NULL,
+	  "none: the objects live in memory only", NULL, 0, 0, NULL, "FILE",
+	  "keep the objects in the SQLite database FILE (doc/design.md, "
+	  "\"Persistence\"); the world seeds an empty one" },
+	{ "check", OPT_FLAG, &xbtd_conf.db_check, NULL, NULL, NULL, 0, 0,
+	  NULL, NULL, "verify the --db FILE, then exit 0 (sound) or 1" },
 	{ "workers", OPT_UINT, &xbtd_conf.workers,
 	  OPT_STR(WORKER_DEFAULT_THREADS), NULL, NULL, 1, 1024, NULL, "N",
 	  "threads for Async calls" },

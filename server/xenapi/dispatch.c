@@ -327,6 +327,7 @@ static void async_run(void *arg)
 			 job->name);
 		log_backtrace(LOG_LEVEL_ERROR, what, err);
 	}
+	db_wait(); /* the task says done once the change is durable */
 	/* A void result is "" in the task, as xapi stores it. */
 	task_finish(job->task,
 		    job->call.msg->result->kind == XBT_T_VOID ? NULL : result,
@@ -350,10 +351,12 @@ static void async_run(void *arg)
 static bool dispatch_quick(const xbt_message_desc *m, bool async)
 {
 	switch (m->kind) {
-	case XBT_MSG_GET_FIELD:
 	case XBT_MSG_SET_FIELD:
 	case XBT_MSG_ADD_TO_MAP:
 	case XBT_MSG_REMOVE_FROM_MAP:
+		/* With --db the answer waits for the commit (db_wait). */
+		return !async && !m->pool_only && !db_recording();
+	case XBT_MSG_GET_FIELD:
 	case XBT_MSG_GET_RECORD:
 	case XBT_MSG_GET_BY_UUID:
 	case XBT_MSG_GET_BY_NAME_LABEL:
@@ -452,6 +455,10 @@ xbt_error *dispatch_call(const char *method, xmlrpc_value *params,
 out:
 	if (locked)
 		store_unlock();
+	/* An answer acknowledges only changes that are durable (db.c); an
+	 * event thread made none (writers are not quick with --db). */
+	if (!rpc_must_not_block(&call))
+		db_wait();
 	rpc_release(&call);
 	free(session);
 	return err;

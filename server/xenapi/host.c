@@ -145,3 +145,36 @@ void host_init(const char *hostname, const char *address)
 		 store_add(&xbt_class_pool, p));
 	store_unlock();
 }
+
+xbt_error *host_resume(const char *hostname, const char *address)
+{
+	xbt_error *err = NULL;
+	struct xbt_host_record *h;
+	const char *ref;
+	char uuid[40];
+	struct store_view pools;
+
+	store_lock();
+	world_uuid(uuid, "host", hostname);
+	ref = store_ref_by_uuid(&xbt_class_host, uuid);
+	store_view_take(&xbt_class_pool, &pools);
+	if (!ref || pools.n != 1) {
+		xbt_buf b = XBT_BUF_INIT;
+
+		xbt_buf_addf(&b, "the database holds %s (another host's "
+			     "database?)", !ref ? "no host named by --hostname"
+			     : "no single pool");
+		err = XBT_RAISE_INTERNAL_ERROR(b.buf);
+		xbt_buf_release(&b);
+	} else {
+		snprintf(host_self_ref, sizeof(host_self_ref), "%s", ref);
+		snprintf(host_pool_ref, sizeof(host_pool_ref), "%s",
+			 store_view_ref(&pools, 0));
+		/* The address is this run's --listen, as host_init's. */
+		h = store_edit(&xbt_class_host, ref);
+		host_str(&h->address, address);
+	}
+	store_view_release(&pools);
+	store_unlock();
+	return err;
+}

@@ -160,9 +160,17 @@ int main(int argc, char **argv)
 	int status = main_options(argc, argv);
 	int sig = 0;
 	bool restart = false;
+	bool loaded = false;
 
 	if (status)
 		return status;
+	if (xbtd_conf.db_check) {
+		if (!xbtd_conf.db_file) {
+			fprintf(stderr, "xbtd: --check needs --db FILE\n");
+			return 2;
+		}
+		return db_check(xbtd_conf.db_file);
+	}
 	main_block_signals(&set);
 	/* The plugins of an xbt-opsd killed mid-call come to xbtd, which
 	 * reaps them (child.c), whatever the machine's init does. */
@@ -179,16 +187,39 @@ int main(int argc, char **argv)
 	evlog_init(xbtd_conf.event_history);
 	event_wait_start();
 	store_init();
-	host_init(xbtd_conf.hostname, xbtd_conf.listen_addr);
 	if ((err = XBT_PROPAGATE(role_init(xbtd_conf.state_dir))))
 		goto out;
+	/* The objects: the database's, or this host, the pool and the world
+	 * (which then seed an empty database). A slave keeps no world and
+	 * no database: the pool's objects are the master's. */
+	if (xbtd_conf.db_file && role_is_slave()) {
+		if ((err = XBT_PROPAGATE(db_open(xbtd_conf.db_file))) ||
+		    (err = XBT_PROPAGATE(db_clear())))
+			goto out;
+		db_stop();
+		log_info("a slave keeps no database: --db %s emptied",
+			 xbtd_conf.db_file);
+	} else if (xbtd_conf.db_file &&
+		 ((err = XBT_PROPAGATE(db_open(xbtd_conf.db_file))) ||
+		  (err = XBT_PROPAGATE(db_load(&loaded)))))
+		goto out;
+	if (loaded &&
+	    (err = XBT_PROPAGATE(host_resume(xbtd_conf.hostname,
+					     xbtd_conf.listen_addr))))
+		goto out;
+	if (!loaded)
+		host_init(xbtd_conf.hostname, xbtd_conf.listen_addr);
 	if (xbtd_conf.users_file &&
 	    (err = XBT_PROPAGATE(session_load_users(xbtd_conf.users_file))))
 		goto out;
-	/* A slave keeps no world: the pool's objects are the master's. */
-	if (!role_is_slave() &&
+	if (!role_is_slave() && !loaded &&
 	    (err = XBT_PROPAGATE(world_init(xbtd_conf.world_file))))
 		goto out;
+	if (xbtd_conf.db_file && !role_is_slave()) {
+		if (!loaded && (err = XBT_PROPAGATE(db_seed())))
+			goto out;
+		db_start();
+	}
 	if ((err = XBT_PROPAGATE(ops_start())))
 		goto out;
 	worker_start(xbtd_conf.workers, xbtd_conf.async_queue);
@@ -262,6 +293,7 @@ out:
 		status = 1;
 	}
 	event_wait_stop();  /* none parked unless served: stopped by now */
+	db_stop();          /* commits what is queued */
 	task_shutdown();
 	login_limit_shutdown();
 	store_shutdown();

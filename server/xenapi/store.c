@@ -236,12 +236,45 @@ static void store_note(const xbt_class_desc *c, struct obj *o,
 		o->change = store_nchanges;
 }
 
+/* Hands the section's changes of persisted classes to db.c, each with a
+ * reference to its box: the record then stays as the section left it
+ * (store_edit copies a shared box), and db.c writes it without the lock
+ * (doc/design.md, "Persistence"). */
+static void store_persist(void)
+{
+	static struct db_change *v;
+	static size_t cap;
+	size_t n = 0;
+
+	for (size_t i = 0; i < store_nchanges; i++) {
+		struct change *ch = &store_changes[i];
+
+		if (!ch->c || !db_persisted(ch->c))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			v = xbt_reallocarray(v, cap, sizeof(*v));
+		}
+		v[n].c = ch->c;
+		v[n].box = ch->obj ? ch->obj->box : NULL;
+		if (v[n].box)
+			atomic_fetch_add_explicit(&v[n].box->refs, 1,
+						  memory_order_relaxed);
+		snprintf(v[n].ref, sizeof(v[n].ref), "%s", ch->ref);
+		n++;
+	}
+	if (n)
+		db_enqueue(v, n);
+}
+
 void store_unlock(void)
 {
 	struct evlog_garbage g = { 0 };
 	struct store_rec **retired = store_retired;
 	size_t nretired = store_nretired;
 
+	if (store_nchanges && db_recording())
+		store_persist();
 	for (size_t i = 0; i < store_nchanges; i++) {
 		struct change *ch = &store_changes[i];
 
@@ -461,6 +494,16 @@ void store_foreach(const xbt_class_desc *c,
 		next = TAILQ_NEXT(o, link);
 		fn(o->ref, o->box->rec, ctx);
 	}
+}
+
+const void *store_box_rec(const struct store_rec *b)
+{
+	return b->rec;
+}
+
+void store_box_release(struct store_rec *b)
+{
+	store_rec_unref(b);
 }
 
 /* ---- views ----------------------------------------------------------------- */

@@ -88,11 +88,61 @@ static void world_str(char **member, const char *value)
 
 /* ---- the loader ------------------------------------------------------- */
 
+/* A set of names (open addressing): a world may name 100,000 objects,
+ * which a linear map would check in quadratic time. */
+struct world_names {
+	char **v;
+	size_t cap, n;  /* cap: 0 or a power of 2 */
+};
+
+static size_t world_names_slot(char **v, size_t cap, const char *name)
+{
+	size_t h = 14695981039346656037ULL;
+
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	for (h &= cap - 1; v[h] && strcmp(v[h], name) != 0; h = (h + 1) & (cap - 1))
+		;
+	return h;
+}
+
+/* false when name is there already. */
+static bool world_names_add(struct world_names *s, const char *name)
+{
+	size_t i;
+
+	if (2 * (s->n + 1) > s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 64;
+		char **v = xbt_calloc(cap, sizeof(*v));
+
+		for (size_t j = 0; j < s->cap; j++)
+			if (s->v[j])
+				v[world_names_slot(v, cap, s->v[j])] = s->v[j];
+		free(s->v);
+		s->v = v;
+		s->cap = cap;
+	}
+	i = world_names_slot(s->v, s->cap, name);
+	if (s->v[i])
+		return false;
+	s->v[i] = xbt_strdup(name);
+	s->n++;
+	return true;
+}
+
+static void world_names_clear(struct world_names *s)
+{
+	for (size_t j = 0; j < s->cap; j++)
+		free(s->v[j]);
+	free(s->v);
+	*s = (struct world_names){ 0 };
+}
+
 struct world_load {
 	const char *file;   /* for messages */
 	xbt_error *err;     /* the first problem */
 	xbt_map vdis;       /* VDI name -> ref, for <vbd vdi=...> */
-	xbt_map names;      /* every SR, VDI, VM name: unique in a file */
+	struct world_names names; /* every SR, VDI, VM name: unique in a file */
 };
 
 /*
@@ -206,13 +256,12 @@ static bool world_text(struct world_load *w, xmlNode *n, const char *name,
 
 static bool world_unique(struct world_load *w, xmlNode *n, const char *name)
 {
-	if (xbt_map_get(&w->names, name)) {
+	if (!world_names_add(&w->names, name)) {
 		char msg[300];
 		snprintf(msg, sizeof(msg), "the name \"%.200s\" is used twice",
 			 name);
 		return world_fail(w, n, msg);
 	}
-	xbt_map_set(&w->names, name, "");
 	return true;
 }
 
@@ -565,7 +614,7 @@ xbt_error *world_load(const char *name, const char *xml, size_t len)
 	xmlFreeDoc(doc);
 out:
 	xbt_map_clear(&w.vdis);
-	xbt_map_clear(&w.names);
+	world_names_clear(&w.names);
 	return w.err;
 }
 

@@ -41,6 +41,8 @@ struct xbtd_config {
 	const char *users_file;
 	const char *sm_dir;       /* NULL: the build tree's or the installed */
 	const char *world_file;
+	const char *db_file;      /* --db: NULL, in memory only */
+	bool db_check;            /* --check: verify db_file and exit */
 	unsigned workers;
 	unsigned async_queue;     /* Async calls waiting for a worker, at most */
 	unsigned plugin_timeout_s;
@@ -157,6 +159,40 @@ const void *store_view_rec(const struct store_view *view, size_t i);
 /* When (seconds) the object was last added or edited; -1: no object. */
 int64_t store_view_edited(const struct store_view *view, size_t i);
 int64_t store_edited(const xbt_class_desc *c, const char *ref);
+/* A box db.c was given (db_enqueue): its record, and its release. */
+const void *store_box_rec(const struct store_rec *b);
+void store_box_release(struct store_rec *b);
+
+/*
+ * Persistence (db.c; doc/design.md, "Persistence"): with --db, every
+ * object of a persisted class (all but sessions and tasks) lives in an
+ * SQLite database too. store_unlock hands the section's changes to
+ * db_enqueue (under the store's lock; it takes the boxes' references); a
+ * writer thread commits them, many sections in one transaction, and a
+ * call's answer waits (db_wait) until its own sections are durable.
+ */
+struct db_change {
+	const xbt_class_desc *c;
+	struct store_rec *box;    /* NULL: the object was deleted */
+	char ref[64];
+};
+bool db_recording(void);
+bool db_persisted(const xbt_class_desc *c);
+void db_enqueue(const struct db_change *v, size_t n);
+void db_wait(void);
+/* Opens and verifies path (a missing or empty file becomes a new
+ * database); refuses a corrupt or foreign one, which it never writes. */
+xbt_error *db_open(const char *path);
+/* After db_open: the objects it holds, loaded into the store (false: none,
+ * the world seeds it: db_seed, after host_init and world_init). */
+xbt_error *db_load(bool *loaded);
+xbt_error *db_seed(void);
+/* A slave's: its objects are the master's; ejected, the world seeds it. */
+xbt_error *db_clear(void);
+void db_start(void);   /* recording from now on */
+void db_stop(void);    /* commits what is queued, closes */
+/* --check: 0 when path is a sound database, else 1; says so on stdout. */
+int db_check(const char *path);
 
 /* A fresh random UUID into buf (at least 37 bytes). */
 void store_new_uuid(char *buf);
@@ -170,6 +206,9 @@ bool store_uuid_valid(const char *s);
  * (after store_init, before the world); their refs live until shutdown.
  */
 void host_init(const char *hostname, const char *address);
+/* Instead of host_init when the database had the objects: finds this host
+ * and the pool (an error when the database is another host's). */
+xbt_error *host_resume(const char *hostname, const char *address);
 const char *host_self(void);
 const char *host_pool(void);
 /* The memory every host claims (host_metrics). */
