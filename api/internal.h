@@ -50,6 +50,8 @@ xbt_error *xbt__mismatch_at(const char *file, int line, const char *func,
 /* Strict decimal int64 ([+-]digits) and finite double. */
 bool xbt__parse_int(const char *s, size_t len, int64_t *out);
 bool xbt__parse_float(const char *s, size_t len, double *out);
+/* A set's element or a map's value, stored as text, as a value of t. */
+xmlrpc_value *xbt__elem_value(const xbt_type *t, const char *text);
 /* dst is uninitialised storage. */
 void xbt__strv_copy(xbt_strv *dst, const xbt_strv *src);
 void xbt__map_copy(xbt_map *dst, const xbt_map *src);

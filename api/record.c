@@ -29,6 +29,31 @@ static void env_check(xmlrpc_env *env)
 #define MEMBER(rec, f, T) ((T *)((char *)(rec) + (f)->offset))
 #define CMEMBER(rec, f, T) ((const T *)((const char *)(rec) + (f)->offset))
 
+/*
+ * A set's default is "a,b", a map's "k=v,k=v" (the IDL's spelling, vetted
+ * by idl/gen): the elements in their stored text form.
+ */
+static void collection_default(const xbt_field_desc *f, const char *d,
+			       void *rec)
+{
+	char *copy = xbt_strdup(d), *save = NULL;
+
+	for (char *w = strtok_r(copy, ",", &save); w;
+	     w = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(w, '=');
+
+		if (f->type->kind == XBT_T_SET) {
+			xbt_strv_add(MEMBER(rec, f, xbt_strv), w);
+		} else {
+			if (!eq)
+				xbt_fatalx("model: bad map default of %s", f->name);
+			*eq = '\0';
+			xbt_map_set(MEMBER(rec, f, xbt_map), w, eq + 1);
+		}
+	}
+	free(copy);
+}
+
 static void field_init(const xbt_field_desc *f, void *rec)
 {
 	const char *d = f->default_value;
@@ -74,11 +99,15 @@ static void field_init(const xbt_field_desc *f, void *rec)
 	case XBT_T_SET:
 		MEMBER(rec, f, xbt_strv)->v = NULL;
 		MEMBER(rec, f, xbt_strv)->n = 0;
+		if (d)
+			collection_default(f, d, rec);
 		break;
 	case XBT_T_MAP:
 		MEMBER(rec, f, xbt_map)->keys = NULL;
 		MEMBER(rec, f, xbt_map)->vals = NULL;
 		MEMBER(rec, f, xbt_map)->n = 0;
+		if (d)
+			collection_default(f, d, rec);
 		break;
 	default:
 		xbt_fatalx("model: field %s has a result-only type", f->name);
@@ -177,16 +206,52 @@ xmlrpc_value *xbt_field_to_value(const xbt_field_desc *f, const void *rec)
 		v = xbt_value_string(f->type->enum_desc->values[e]);
 		break;
 	}
-	case XBT_T_SET:
-		v = xbt_value_strv(CMEMBER(rec, f, xbt_strv));
+	case XBT_T_SET: {
+		const xbt_strv *sv = CMEMBER(rec, f, xbt_strv);
+
+		v = xbt_value_array();
+		for (size_t i = 0; i < sv->n; i++)
+			xbt_value_push(v, xbt__elem_value(f->type->elem,
+							  sv->v[i]));
 		break;
-	case XBT_T_MAP:
-		v = xbt_value_map(CMEMBER(rec, f, xbt_map));
+	}
+	case XBT_T_MAP: {
+		const xbt_map *m = CMEMBER(rec, f, xbt_map);
+
+		v = xbt_value_struct();
+		for (size_t i = 0; i < m->n; i++)
+			xbt_value_put(v, m->keys[i],
+				      xbt__elem_value(f->type->elem,
+						      m->vals[i]));
 		break;
+	}
 	default:
 		xbt_fatalx("model: field %s has a result-only type", f->name);
 	}
 	return v;
+}
+
+xmlrpc_value *xbt__elem_value(const xbt_type *t, const char *text)
+{
+	int64_t i = 0;
+	double d = 0;
+
+	switch (t->kind) {
+	case XBT_T_INT:
+		if (!xbt__parse_int(text, strlen(text), &i))
+			xbt_fatalx("model: stored int \"%s\" unreadable", text);
+		return xbt_value_i8(i);
+	case XBT_T_FLOAT:
+		if (!xbt__parse_float(text, strlen(text), &d))
+			xbt_fatalx("model: stored float \"%s\" unreadable", text);
+		return xbt_value_float(d);
+	case XBT_T_SET:
+	case XBT_T_MAP:
+		xbt_fatalx("model: a collection inside a collection is kept "
+			   "empty");
+	default:
+		return xbt_value_string(text);
+	}
 }
 
 xmlrpc_value *xbt_record_to_value(const xbt_class_desc *c, const void *rec)
@@ -332,6 +397,14 @@ static void field_store(const xbt_field_desc *f, xmlrpc_value *v, void *rec)
 		size_t n = xbt_value_size(v);
 
 		xbt_map_clear(m);
+		/*
+		 * Maps of collections (VM_metrics.VCPUs_flags) are read-only
+		 * and always empty in xbt (no vCPU runs): the store keeps
+		 * strings only, so their contents are not stored.
+		 */
+		if (f->type->elem->kind == XBT_T_SET ||
+		    f->type->elem->kind == XBT_T_MAP)
+			n = 0;
 		for (size_t i = 0; i < n; i++) {
 			xmlrpc_value *val;
 			char *k, *safe, *s;

@@ -429,6 +429,31 @@ static void datetime_out(xbt_buf *out, const xbt_field_desc *f,
 	value_close(out, json);
 }
 
+/* A set's element or a map's value as its type writes it (ints unquoted). */
+static void elem_out(xbt_buf *out, const xbt_type *t, const char *text,
+		     bool json)
+{
+	double d = 0;
+
+	switch (t->kind) {
+	case XBT_T_INT:
+		/* stored by the model in canonical decimal */
+		value_open(out, json);
+		xbt_buf_addstr(out, text);
+		value_close(out, json);
+		break;
+	case XBT_T_FLOAT:
+		if (!xbt__parse_float(text, strlen(text), &d))
+			xbt_fatalx("model: stored float \"%s\" unreadable", text);
+		value_open(out, json);
+		double_body(out, d, json);
+		value_close(out, json);
+		break;
+	default:
+		string_out(out, text, json);
+	}
+}
+
 static void map_out(xbt_buf *out, const xbt_field_desc *f, const void *rec,
 		    bool json)
 {
@@ -447,7 +472,7 @@ static void map_out(xbt_buf *out, const xbt_field_desc *f, const void *rec,
 	for (size_t i = 0; i < m->n; i++) {
 		xbt_wire_struct_key(out, json, m->keys[i], strlen(m->keys[i]),
 				    i == 0);
-		string_out(out, m->vals[i], json);
+		elem_out(out, f->type->elem, m->vals[i], json);
 		xbt_wire_struct_key_end(out, json);
 	}
 	xbt_buf_addstr(out, json ? "}" : "</struct>");
@@ -504,7 +529,7 @@ static void field_out(xbt_buf *out, const xbt_field_desc *f, const void *rec,
 		for (size_t i = 0; i < sv->n; i++) {
 			if (json && i)
 				xbt_buf_addch(out, ',');
-			string_out(out, sv->v[i], json);
+			elem_out(out, f->type->elem, sv->v[i], json);
 		}
 		xbt_buf_addstr(out, json ? "]" : "</data></array>");
 		value_close(out, json);

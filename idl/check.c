@@ -113,9 +113,33 @@ void check_default(const type *t, const char *def, const char *what,
 			fail(line, "%s: default \"%s\" is not a value of enum %s",
 			     what, def, t->en->name);
 		return;
+	case K_SET:
+	case K_MAP: {
+		/* "a,b" for a set, "k=v,k=v" for a map (doc/design.md). */
+		char *copy = xstrdup(def), *save = NULL;
+
+		for (char *w = strtok_r(copy, ",", &save); w;
+		     w = strtok_r(NULL, ",", &save)) {
+			char *eq = strchr(w, '=');
+
+			if (t->kind == K_SET) {
+				check_default(t->elem, w, what, line);
+				continue;
+			}
+			if (!eq || t->elem->kind == K_SET ||
+			    t->elem->kind == K_MAP) {
+				fail(line, "%s: default \"%s\" is not k=v,k=v",
+				     what, def);
+				return;
+			}
+			*eq = '\0';
+			check_default(t->key, w, what, line);
+			check_default(t->elem, eq + 1, what, line);
+		}
+		return;
+	}
 	default:
-		fail(line, "%s: a %s cannot have a default (it starts empty)",
-		     what, t->text);
+		fail(line, "%s: a %s cannot have a default", what, t->text);
 	}
 }
 

@@ -432,7 +432,7 @@ void emit_model(out *o)
 
 				out_f(o, "\t{ \"%s\", &type_%d, %s, "
 				      "offsetof(%s, %s), ", f->name,
-				      f->type->id, f->rw ? "true" : "false",
+				      f->type->id, f->rw || f->setter ? "true" : "false",
 				      class_c_record(c), f->name);
 				out_cstr(o, f->def);
 				out_s(o, ",\n\t  ");

@@ -265,7 +265,10 @@ void emit_doc(out *o)
 
 				out_f(o, "| `%s` | ", f->name);
 				md_type(o, f->type);
-				out_f(o, " | %s | ", f->rw ? "RW" : "RO");
+				if (f->setter)
+					out_f(o, " | RO (`set_%s`) | ", f->name);
+				else
+					out_f(o, " | %s | ", f->rw ? "RW" : "RO");
 				md_default(o, f->type, f->def);
 				out_s(o, " | ");
 				out_md(o, f->doc);

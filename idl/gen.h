@@ -98,7 +98,8 @@ typedef struct enum_def {
 typedef struct field_def {
 	char *name;
 	type *type;
-	bool rw;
+	bool rw;                 /* qualifier RW */
+	bool setter;             /* RO, with an explicit set_FIELD as xapi's */
 	char *def;               /* NULL: the type's zero */
 	char *doc;
 	int line;

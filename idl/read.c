@@ -308,6 +308,11 @@ static void read_class_head(xmlNodePtr n)
 	c->node = n;
 	c->line = node_line(n);
 	c->events = attr_bool(n, "events", true);
+	/* A class xbt does not serve exists only as the target of refs. */
+	if (!attr_bool(n, "served", true) &&
+	    (c->events || !attr(n, "omit") || strcmp(attr(n, "omit"), "all")))
+		fail(c->line, "class %s: served=\"false\" needs omit=\"all\" "
+		     "and events=\"false\"", c->name);
 	for (size_t i = 0; i < api.classes.n; i++) {
 		class_def *o = api.classes.v[i];
 
@@ -353,6 +358,10 @@ static void read_fields(class_def *c)
 		f->name = attr(n, "name");
 		f->line = node_line(n);
 		f->rw = strcmp(attr(n, "qualifier"), "RW") == 0;
+		f->setter = attr_bool(n, "setter", false);
+		if (f->setter && f->rw)
+			fail(node_line(n), "field %s.%s: setter=\"true\" is for "
+			     "RO fields", c->name, f->name);
 		f->def = attr(n, "default");
 		f->doc = text_of(n);
 		f->type = type_parse(ty, f->line);
@@ -578,7 +587,7 @@ static void add_implicit(class_def *c)
 			vec_push(&m->errors, "HANDLE_INVALID");
 			implicit_add(c, m);
 		}
-		if (!f->rw)
+		if (!f->rw && !f->setter)
 			continue;
 		if (!(c->omit & O_SET_FIELD)) {
 			m = msg_new(c, str_printf("set_%s", f->name),

@@ -1451,8 +1451,34 @@ static const char *record_text(void)
 			       : NULL;
 }
 
+/*
+ * A set's element or a map's key or value: hostile text where the type
+ * is text; numbers are stored in canonical form (the model's invariant:
+ * only checked values get in), extremes included.
+ */
+static const char *record_elem(const xbt_type *t, char *buf, size_t len)
+{
+	double d;
+
+	switch (t->kind) {
+	case XBT_T_INT:
+		snprintf(buf, len, "%lld", record_pick(2) ?
+			 (long long)INT64_MIN + (long long)record_pick(9) :
+			 (long long)(INT64_MAX - (int64_t)record_pick(9)));
+		return buf;
+	case XBT_T_FLOAT:
+		d = record_doubles[record_pick(RECORD_N(record_doubles))];
+		snprintf(buf, len, "%.17g", isfinite(d) ? d : 0.5);
+		return buf;
+	default:
+		return record_text();
+	}
+}
+
 static void record_fill(const xbt_class_desc *c, void *rec)
 {
+	char num[32];
+
 	xbt_record_init(c, rec);
 	for (size_t i = 0; i < c->nfields; i++) {
 		const xbt_field_desc *f = &c->fields[i];
@@ -1488,14 +1514,22 @@ static void record_fill(const xbt_class_desc *c, void *rec)
 			break;
 		case XBT_T_SET:
 			for (size_t k = 0; k < n; k++) {
-				const char *t = record_text();
+				const char *t = record_elem(f->type->elem, num,
+							    sizeof(num));
 				xbt_strv_add((xbt_strv *)at, t ? t : "");
 			}
 			break;
 		case XBT_T_MAP:
+			/* maps of collections are kept empty by the model */
+			if (f->type->elem->kind == XBT_T_SET ||
+			    f->type->elem->kind == XBT_T_MAP)
+				break;
 			for (size_t k = 0; k < n; k++) {
-				const char *key = record_text();
-				const char *v = record_text();
+				char knum[32];
+				const char *key = record_elem(f->type->key, knum,
+							      sizeof(knum));
+				const char *v = record_elem(f->type->elem, num,
+							    sizeof(num));
 				xbt_map_set((xbt_map *)at, key ? key : "k",
 					    v ? v : "");
 			}
