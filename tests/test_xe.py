@@ -282,6 +282,7 @@ print(xmlrpc.client.dumps((result,), methodresponse=True))
 
 U = "33333333-0000-0000-0000-%012d"
 SR_UUID = "11111111-0000-0000-0000-000000000001"
+NET_UUID = "44444444-0000-0000-0000-000000000001"
 WORLD = '''<?xml version="1.0"?>
 <world>
   <sr name="xe-sr" type="XE" description="xe's SR" uuid="%s">
@@ -296,8 +297,10 @@ WORLD = '''<?xml version="1.0"?>
     <vdi name="bad-disk" size="4096" location="failattach"
          uuid="22222222-0000-0000-0000-000000000005"/>
   </sr>
+  <network name="xe-net" uuid="%s" bridge="xenbr7"/>
   <vm name="lit,vm" description="multi" uuid="%s">
     <vbd vdi="plain-disk" device="xvda"/>
+    <vif network="xe-net" device="0" mac="02:00:00:00:00:aa"/>
   </vm>
   <vm name="flaky" uuid="%s">
     <vbd vdi="flaky-disk" device="xvda"/>
@@ -311,7 +314,7 @@ WORLD = '''<?xml version="1.0"?>
   </vm>
   <vm name="lit-template" template="true" uuid="%s"/>
 </world>
-''' % (SR_UUID, U % 1, U % 2, U % 3, U % 4, U % 5)
+''' % (SR_UUID, NET_UUID, U % 1, U % 2, U % 3, U % 4, U % 5)
 # ---- the servers -----------------------------------------------------------
 
 D = None   # the demo world's server
@@ -602,6 +605,45 @@ class LiteralWorldLists(unittest.TestCase):
         status, out, _ = xe("vm-param-get", "uuid=" + U % 1,
                             "param-name=resident-on", port=L.port)
         check((status, out), (0, "<not in database>\n"))
+
+    def test_literal_network_vif_pif(self):
+        vif = L.api("VM.get_VIFs", L.api("VM.get_by_uuid", U % 1))[0]
+        vif_uuid = L.api("VIF.get_uuid", vif)
+        check(xe("network-list", port=L.port),
+              (0, "uuid ( RO)                : %s\n"
+                  "          name-label ( RW): xe-net\n"
+                  "    name-description ( RW): \n"
+                  "              bridge ( RO): xenbr7\n\n\n" % NET_UUID, ""))
+        check(xe("vif-list", port=L.port),
+              (0, "uuid ( RO)            : %s\n"
+                  "         vm-uuid ( RO): %s\n"
+                  "          device ( RO): 0\n"
+                  "    network-uuid ( RO): %s\n\n\n" % (
+                      vif_uuid, U % 1, NET_UUID), ""))
+        check(xe("vif-list", "vm-uuid=" + U % 2, port=L.port), (0, "", ""))
+        check(xe("vif-list", "network-name-label=xe-net",
+                 "params=vm-name-label,MAC,MTU", port=L.port),
+              (0, "vm-name-label ( RO)    : lit,vm\n"
+                  "              MAC ( RO): 02:00:00:00:00:aa\n"
+                  "              MTU ( RO): 1500\n\n\n", ""))
+        check(xe("vif-param-get", "uuid=" + vif_uuid,
+                 "param-name=network-name-label", port=L.port),
+              (0, "xe-net\n", ""))
+        check(xe("network-param-get", "uuid=" + NET_UUID,
+                 "param-name=VIFs", port=L.port), (0, vif_uuid + "\n", ""))
+        pif = L.api("PIF.get_all_records")
+        check(len(pif), 1)
+        (p,) = pif.values()
+        check(xe("pif-list", port=L.port),
+              (0, "uuid ( RO)                  : %s\n"
+                  "                device ( RO): eth0\n"
+                  "                   MAC ( RO): %s\n"
+                  "    currently-attached ( RO): true\n"
+                  "                  VLAN ( RO): %s\n"
+                  "          network-uuid ( RO): %s\n"
+                  "             host-uuid ( RO): %s\n\n\n" % (
+                      p["uuid"], p["MAC"], p["VLAN"], NET_UUID,
+                      L.api("host.get_uuid", p["host"])), ""))
 
 
 def records(cls):
