@@ -211,6 +211,8 @@ class Oracle:
                              for a, b in v.items())
         if name == "power_state":
             return v.lower()
+        if t == "enum console_protocol":
+            return v.upper()
         return self.scalar(t, v)
 
     def rows(self, cls, rec):
@@ -826,6 +828,22 @@ class NewClasses(unittest.TestCase):
             line = key.rjust(width) + ": " + val
             assert line in lines, (line, out)
         check(lines[-3:], ["", "", ""])
+
+    def test_console_of_running_vm(self):
+        ok = vm(D, "demo-ok")
+        check(xe("vm-start", "vm=demo-ok", port=D.port), (0, "", ""))
+        try:
+            (con,) = D.api("VM.get_consoles", ok)
+            check(xe("console-list", "vm-name-label=demo-ok",
+                     "params=vm-name-label,protocol", port=D.port),
+                  (0, "vm-name-label ( RO)    : demo-ok\n"
+                      "         protocol ( RO): RFB\n\n\n", ""))
+            check(xe("console-param-get", "uuid=" + D.api(
+                "console.get_uuid", con), "param-name=vm-uuid", port=D.port),
+                  (0, D.api("VM.get_uuid", ok) + "\n", ""))
+        finally:
+            check(xe("vm-shutdown", "vm=demo-ok", "--force", port=D.port),
+                  (0, "", ""))
 
     def test_param_list_errors(self):
         info = fx.fails(D.api, "VIF.get_by_uuid", "no-such-uuid")
