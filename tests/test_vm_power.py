@@ -108,6 +108,10 @@ class PowerCase(vmt.VmCase):
         self.assertEqual(sorted(r["allowed_operations"]), ALLOWED[state])
         for b in self.vbd_records(vm):
             self.assertIs(b["currently_attached"], up, b)
+        self.assertTrue(r["VIFs"])
+        for v in r["VIFs"]:
+            self.assertIs(self.ok("VIF.get_currently_attached", self.session,
+                                  v), up, v)
         self.assertEqual(vm in self.ok("host.get_resident_VMs",
                                        self.session, host), up)
         self.assertEqual(len(r["consoles"]), 1 if up else 0)
