@@ -269,8 +269,6 @@ static const char *session_new(const char *user, const char *originator)
 	xbt_record_init(&xbt_class_session, s);
 	free(s->this_host);
 	s->this_host = xbt_strdup(host_self());
-	free(s->this_user);
-	s->this_user = xbt_strdup("");
 	free(s->auth_user_name);
 	s->auth_user_name = xbt_strdup(user);
 	free(s->originator);
