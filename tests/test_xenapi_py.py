@@ -3,93 +3,24 @@
 """The real XenAPI.py client against xbtd, unmodified.
 
 Debian's python3-os-xenapi ships a copy of XenAPI.py. The package is
-downloaded and unpacked (dpkg -x, never installed: it pulls in heavy
-dependencies we do not need) into the build tree once; the file is then
-imported by path. It needs only the standard library. Without the package
-(no network, no apt) this test is skipped and says why.
+downloaded and unpacked into the build tree once and imported by path
+(xbtd_fixture.import_xenapi). Without the package (no network, no apt)
+this test is skipped and says why.
 """
 
-import glob
-import importlib.util
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import xbtd_fixture as fx  # noqa: E402
 
-PACKAGE = "python3-os-xenapi"
-UNPACKED = os.path.join(fx.BUILDDIR, "tests", "xenapi-py")
-XENAPI_PY = os.path.join(UNPACKED, "usr", "lib", "python3", "dist-packages",
-                         "os_xenapi", "client", "XenAPI.py")
-
-
-def fetch_xenapi_py():
-    """Path of XenAPI.py, unpacking the package if needed; or raises
-    unittest.SkipTest with the reason."""
-    if os.path.isfile(XENAPI_PY):
-        return XENAPI_PY
-    for tool in ("apt-get", "dpkg"):
-        if not shutil.which(tool):
-            raise unittest.SkipTest("%s not available to fetch %s"
-                                    % (tool, PACKAGE))
-    tmp = tempfile.mkdtemp(prefix="xenapi-py-")
-    try:
-        # apt's sandbox user must be able to write the download directory.
-        os.chmod(tmp, 0o777)
-        p = subprocess.run(["apt-get", "download", PACKAGE], cwd=tmp,
-                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=120)
-        debs = glob.glob(os.path.join(tmp, "*.deb"))
-        if p.returncode != 0 or not debs:
-            raise unittest.SkipTest(
-                "cannot download %s (apt-get download exited %d: %s); "
-                "'apt-get update' may help"
-                % (PACKAGE, p.returncode,
-                   p.stdout.decode("utf-8", "replace").strip()[-300:]))
-        staging = tempfile.mkdtemp(prefix="xenapi-py-x-",
-                                   dir=os.path.dirname(UNPACKED))
-        p = subprocess.run(["dpkg", "-x", debs[0], staging],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        if p.returncode != 0:
-            shutil.rmtree(staging, True)
-            raise unittest.SkipTest("dpkg -x %s failed: %s"
-                                    % (os.path.basename(debs[0]),
-                                       p.stdout.decode()[-300:]))
-        # Atomic: parallel test runs never see a half-unpacked tree.
-        try:
-            os.rename(staging, UNPACKED)
-        except OSError:
-            shutil.rmtree(staging, True)
-    except subprocess.TimeoutExpired:
-        raise unittest.SkipTest("apt-get download %s timed out" % PACKAGE)
-    finally:
-        shutil.rmtree(tmp, True)
-    if not os.path.isfile(XENAPI_PY):
-        raise unittest.SkipTest("%s has no XenAPI.py at the expected path"
-                                % PACKAGE)
-    return XENAPI_PY
-
-
-def import_xenapi(path):
-    spec = importlib.util.spec_from_file_location("XenAPI", path)
-    mod = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(mod)
-    except ImportError as e:
-        raise unittest.SkipTest("XenAPI.py needs a module we lack: %s" % e)
-    return mod
-
 
 class XenAPIpy(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        os.makedirs(os.path.dirname(UNPACKED), exist_ok=True)
-        cls.XenAPI = import_xenapi(fetch_xenapi_py())
+        cls.XenAPI = fx.import_xenapi()
         cls.xbtd = fx.Xbtd().start(login=False)
 
     @classmethod
