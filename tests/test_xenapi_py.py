@@ -9,6 +9,7 @@ this test is skipped and says why.
 """
 
 import os
+import re
 import sys
 import time
 import unittest
@@ -152,6 +153,229 @@ class XenAPIpy(unittest.TestCase):
                          "Success")
         self.assertEqual(len(s.xenapi.pool.get_all()), 1)
         self.assertNotEqual(s._session, old)
+
+
+# ---- every record of every class ---------------------------------------------
+
+# The classes xbtd serves (session apart: only its own record is read).
+CLASSES = ("task", "pool", "host", "host_metrics", "host_cpu", "SR", "PBD",
+           "VDI", "VBD", "VM", "VM_metrics", "VM_guest_metrics", "console",
+           "network", "VIF", "PIF")
+NULL = "OpaqueRef:NULL"
+EPOCH = "19700101T00:00:00Z"
+# Each pair: a set of refs on one class and the ref back on the other.
+LINKS = (("VM", "VBDs", "VBD", "VM"), ("VDI", "VBDs", "VBD", "VDI"),
+         ("SR", "VDIs", "VDI", "SR"), ("SR", "PBDs", "PBD", "SR"),
+         ("host", "PBDs", "PBD", "host"), ("VM", "VIFs", "VIF", "VM"),
+         ("network", "VIFs", "VIF", "network"),
+         ("host", "PIFs", "PIF", "host"), ("network", "PIFs", "PIF", "network"),
+         ("VM", "consoles", "console", "VM"),
+         ("host", "host_CPUs", "host_cpu", "host"),
+         ("host", "resident_VMs", "VM", "resident_on"))
+
+
+def upstream_ref_fields():
+    """{class: {field: (kind, target)}} from xapi's own field list
+    (idl/upstream/xapi-fields.tsv): kind "ref", "set" or "map" (a map
+    with refs for keys or values: target is (key class, value class))."""
+    out = {}
+    path = os.path.join(fx.SRCDIR, "idl", "upstream", "xapi-fields.tsv")
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            cols = line.rstrip("\n").split("\t")
+            if cols[0] == "enum" or "ref " not in cols[2]:
+                continue
+            cls, name, ty = cols[:3]
+            m = re.fullmatch(r"ref (\w+)", ty)
+            if m:
+                out.setdefault(cls, {})[name] = ("ref", m.group(1))
+                continue
+            m = re.fullmatch(r"set \(ref (\w+)\)", ty)
+            if m:
+                out.setdefault(cls, {})[name] = ("set", m.group(1))
+                continue
+            m = re.fullmatch(r"map \((.*), (.*)\)", ty)
+            if m:
+                k, v = (re.fullmatch(r"ref (\w+)", t) for t in m.groups())
+                out.setdefault(cls, {})[name] = (
+                    "map", (k and k.group(1), v and v.group(1)))
+    return out
+
+
+class EveryRecord(unittest.TestCase):
+    """XenAPI.py reads every record of every class xbtd serves, get_record
+    agrees with get_all_records, and every ref in them resolves to a
+    record of the class xapi's field list says (or is OpaqueRef:NULL):
+    halted, with demo-ok running, and halted again."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.XenAPI = fx.import_xenapi()
+        cls.refs = upstream_ref_fields()
+        cls.xbtd = fx.Xbtd().start(login=False)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.xbtd.stop()
+
+    def setUp(self):
+        self.s = self.XenAPI.Session(self.xbtd.url)
+        self.s.xenapi.login_with_password("root", "xbt", "1.0",
+                                          "test_xenapi_py")
+        self.addCleanup(self.s.xenapi.session.logout)
+        self.x = self.s.xenapi
+
+    def walk(self):
+        """{class: {ref: record}} of every class, each record read both
+        ways; the checks of every ref in them."""
+        db = {}
+        for cls in CLASSES:
+            api = getattr(self.x, cls)
+            with self.subTest(cls=cls):
+                recs = api.get_all_records()
+                self.assertIsInstance(recs, dict)
+                self.assertEqual(sorted(recs), sorted(api.get_all()), cls)
+                for ref, rec in recs.items():
+                    self.assertTrue(ref.startswith("OpaqueRef:"), ref)
+                    one = api.get_record(ref)
+                    self.assertEqual(one, rec, "%s %s" % (cls, ref))
+                    self.assertEqual(api.get_by_uuid(rec["uuid"]), ref)
+                db[cls] = recs
+        # Each check a subtest: one run lists every gap.
+        with self.subTest(check="own session"):
+            me = self.x.session.get_record(self.s._session)
+            self.assertIsInstance(me, dict)
+            db["session"] = {self.s._session: me}
+            self.assertIn(me["this_host"], db.get("host", {}))
+        with self.subTest(check="refs resolve"):
+            self.check_refs(db)
+        with self.subTest(check="links agree both ways"):
+            self.check_links(db)
+        with self.subTest(check="pool and hosts"):
+            self.assertEqual(len(db["pool"]), 1)
+            self.assertIn(db["pool"][next(iter(db["pool"]))]["master"],
+                          db["host"])
+            for ref, host in db["host"].items():
+                self.assertIn(host["metrics"], db["host_metrics"], ref)
+        with self.subTest(check="VM metrics"):
+            # Each VM's metrics its own; a VM that ran has some (xapi's
+            # have them from their creation on: NULL is allowed here for
+            # one that never ran).
+            owners = [vm["metrics"] for vm in db["VM"].values()
+                      if vm["metrics"] != NULL]
+            self.assertEqual(len(owners), len(set(owners)))
+            for ref, vm in db["VM"].items():
+                if vm["power_state"] != "Halted":
+                    self.assertIn(vm["metrics"], db["VM_metrics"],
+                                  vm["name_label"])
+        return db
+
+    def check_refs(self, db):
+        """Every ref field holds NULL or a ref of its class."""
+        bad = []
+
+        def resolve(cls, ref, where):
+            if ref == NULL:
+                return
+            if cls not in db or ref not in db[cls]:
+                bad.append("%s = %s: not a %s xbtd serves" % (where, ref, cls))
+
+        for cls, recs in db.items():
+            fields = self.refs.get(cls, {})
+            for ref, rec in recs.items():
+                for name, (kind, target) in fields.items():
+                    if name not in rec:
+                        continue
+                    where = "%s(%s).%s" % (cls, rec.get("name_label", ref),
+                                           name)
+                    v = rec[name]
+                    if kind == "ref":
+                        resolve(target, v, where)
+                    elif kind == "set":
+                        for r in v:
+                            resolve(target, r, where)
+                    else:
+                        for k, val in v.items():
+                            if target[0]:
+                                resolve(target[0], k, where)
+                            if target[1]:
+                                resolve(target[1], val, where)
+        self.assertEqual(bad, [])
+
+    def check_links(self, db):
+        """Each set of refs and the refs back agree both ways."""
+        bad = []
+        for a, many, b, one in LINKS:
+            if a not in db or b not in db:
+                continue
+            for aref, arec in db[a].items():
+                for bref in arec.get(many, []):
+                    if bref in db[b] and db[b][bref].get(one) != aref:
+                        bad.append("%s.%s has %s but its %s is %s"
+                                   % (a, many, bref, one,
+                                      db[b][bref].get(one)))
+            for bref, brec in db[b].items():
+                aref = brec.get(one, NULL)
+                if aref != NULL and aref in db[a] and \
+                        bref not in db[a][aref].get(many, []):
+                    bad.append("%s %s's %s is %s, whose %s lacks it"
+                               % (b, bref, one, aref, many))
+        self.assertEqual(bad, [])
+
+    def vm_of(self, db, name):
+        refs = [r for r, v in db["VM"].items() if v["name_label"] == name]
+        self.assertEqual(len(refs), 1, name)
+        return refs[0]
+
+    def test_walk_halted_running_halted(self):
+        db = self.walk()
+        vm = self.vm_of(db, "demo-ok")
+        rec = db["VM"][vm]
+        with self.subTest(state="halted"):
+            self.assertEqual(rec["power_state"], "Halted")
+            self.assertEqual(rec["guest_metrics"], NULL)
+            self.assertTrue(db["network"], "no network")
+            self.assertTrue(db["PIF"], "no PIF")
+            self.assertTrue(rec["VIFs"], "demo-ok has no VIF")
+            for vif in rec["VIFs"]:
+                self.assertIs(db["VIF"][vif]["currently_attached"], False)
+
+        self.x.VM.start(vm, False, False)
+        self.addCleanup(self.halt, vm)
+        db = self.walk()
+        rec = db["VM"][vm]
+        self.assertEqual(rec["power_state"], "Running")
+        with self.subTest(state="running", check="VM_metrics.start_time"):
+            self.assertIn(rec["metrics"], db["VM_metrics"])
+            self.assertNotEqual(
+                str(db["VM_metrics"][rec["metrics"]]["start_time"]), EPOCH)
+        with self.subTest(state="running", check="guest metrics"):
+            self.assertIn(rec["guest_metrics"], db["VM_guest_metrics"])
+            gm = db["VM_guest_metrics"][rec["guest_metrics"]]
+            self.assertIn("0/ip", gm["networks"])
+        with self.subTest(state="running", check="VIFs attached"):
+            self.assertTrue(rec["VIFs"], "demo-ok has no VIF")
+            for vif in rec["VIFs"]:
+                self.assertIs(db["VIF"][vif]["currently_attached"], True,
+                              vif)
+        with self.subTest(state="running", check="console"):
+            self.assertTrue(rec["consoles"], "running demo-ok has no console")
+
+        self.x.VM.hard_shutdown(vm)
+        db = self.walk()
+        rec = db["VM"][vm]
+        self.assertEqual(rec["power_state"], "Halted")
+        with self.subTest(state="halted again"):
+            self.assertEqual(rec["guest_metrics"], NULL)
+            for vif in rec["VIFs"]:
+                self.assertIs(db["VIF"][vif]["currently_attached"], False,
+                              vif)
+
+    def halt(self, vm):
+        if self.x.VM.get_power_state(vm) != "Halted":
+            self.x.VM.hard_shutdown(vm)
 
 
 if __name__ == "__main__":
