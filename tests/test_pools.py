@@ -52,7 +52,6 @@ import xmlrpc.client
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import xbtd_fixture as fx  # noqa: E402
-import test_xenapi_py as txp  # noqa: E402
 
 HEARTBEAT = 1
 DEAD_AFTER = 3
@@ -712,8 +711,7 @@ class Join(unittest.TestCase, StandaloneChecks):
         self.assertEqual(len(self.master.api("host.get_all")), 2)
 
     def test_xenapi_py(self):
-        os.makedirs(os.path.dirname(txp.UNPACKED), exist_ok=True)
-        XenAPI = txp.import_xenapi(txp.fetch_xenapi_py())
+        XenAPI = fx.import_xenapi()
         s = XenAPI.Session(self.master.url)
         s.xenapi.login_with_password("root", PW, "1.0", "test_pools")
         try:
