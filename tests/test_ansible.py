@@ -294,7 +294,8 @@ class Ansible(unittest.TestCase):
         # Running, as the info module sees it: domid, guest metrics.
         r = self.ok("xenserver_guest_info", name="demo-ok")
         rec = self.check_instance(r["instance"], "demo-ok", "poweredon")
-        self.assertNotEqual(rec["guest_metrics"], NULL)
+        with self.subTest(check="guest metrics of a running VM"):
+            self.assertNotEqual(rec["guest_metrics"], NULL)
         # Again: nothing to do.
         r = self.ok("xenserver_guest_powerstate", name="demo-ok",
                     state="powered-on")
@@ -308,7 +309,7 @@ class Ansible(unittest.TestCase):
         r = self.ok("xenserver_guest_info", name="demo-ok")
         self.check_instance(r["instance"], "demo-ok", "poweredoff")
 
-    def test_power_on_wait_for_ip_then_shutdown_guest(self):
+    def test_power_on_wait_for_ip(self):
         self.addCleanup(self.halt, "demo-ok")
         # wait_for_ip_address: VM_guest_metrics.networks has "0/ip".
         r = self.ok("xenserver_guest_powerstate", name="demo-ok",
@@ -319,6 +320,10 @@ class Ansible(unittest.TestCase):
         nets = r["instance"]["networks"]
         self.assertTrue(nets, "demo-ok has no network")
         self.assertTrue(nets[0]["ip"], "no IP for VIF 0: %r" % nets)
+
+    def test_shutdown_guest_async(self):
+        self.addCleanup(self.halt, "demo-ok")
+        self.api("VM.start", self.vm("demo-ok"), False, False)
         # shutdown-guest with a timeout: Async.VM.clean_shutdown and the
         # task polled with task.get_status, then destroyed.
         tasks = set(self.api("task.get_all"))
