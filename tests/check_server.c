@@ -353,7 +353,7 @@ static const struct {
 	{ "<world>\n<sr name=\"s\" type=\"A\"/>\n<vm name=\"s\"/></world>",
 	  "t.xml:3", "the name \"s\" is used twice" },
 	{ "<world>\n<disk/></world>", "t.xml:2",
-	  "expected <host>, <sr> or <vm> in <world>" },
+	  "expected <host>, <sr>, <network> or <vm> in <world>" },
 	{ "<planet/>", "t.xml:1", "the root element must be <world>" },
 	{ "<world>\n<vm name=\"v\" template=\"maybe\"/></world>", "t.xml:2",
 	  "expected true or false" },

@@ -163,7 +163,9 @@ class Restart(unittest.TestCase):
         x.stop()
         rc, out = check(self.d.db)
         self.assertEqual(rc, 0, out)
-        self.assertIn("sound, 303 objects", out)
+        # 300 VMs and their VM_metrics, the pool, the host, its metrics and
+        # its 4 host_cpus
+        self.assertIn("sound, 607 objects", out)
         x = self.d.xbtd("--world", world)
         try:
             self.assertEqual(x.api("VM.get_all"), vms)

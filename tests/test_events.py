@@ -50,6 +50,14 @@ def split_progress(evs, task, at):
     return rest, progress
 
 
+def xmlrpc_time(v):
+    """Seconds since the epoch of a XenAPI datetime (either protocol)."""
+    import calendar
+    text = v.value if hasattr(v, "value") else str(v)
+    return calendar.timegm(time.strptime(text[:17].replace("-", ""),
+                                         "%Y%m%dT%H:%M:%S"))
+
+
 def summary(events):
     return [(e["class"], e["operation"], e["ref"]) for e in events]
 
@@ -133,8 +141,9 @@ class Events(fx.XbtdTestCase):
                 assert e["operation"] in ("add", "mod"), e
                 last[(e["class"], e["ref"])] = e["snapshot"]
             seen = 0
-            for cls in ["pool", "host", "host_metrics", "SR", "PBD", "VDI",
-                        "VBD", "VM"]:
+            for cls in ["pool", "host", "host_metrics", "host_cpu", "SR",
+                        "PBD", "VDI", "VBD", "VM", "VM_metrics", "network",
+                        "VIF", "PIF"]:
                 records = c(cls + ".get_all_records")
                 assert records, cls
                 for ref, rec in records.items():
@@ -160,11 +169,26 @@ class Events(fx.XbtdTestCase):
         evs, progress = split_progress(evs, task, 2)
         # VM.start marks its VBDs `attach` while it runs, as xapi does
         # (doc/design.md, "Storage operations"), and unmarks them at its end.
+        # At its end the VM's neighbours follow it (doc/design.md, "The
+        # VM's neighbourhood"): metrics, a console and guest metrics made,
+        # its VIFs attached.
+        vifs = self.c("VM.get_VIFs", self.vm_ok)
+        assert len(vifs) == 1
+        metrics = self.c("VM.get_metrics", self.vm_ok)
+        made = [(cls, op) for cls, op, _ in summary(evs)
+                if op == "add" and cls != "task"]
+        assert made == [("console", "add"), ("vm_guest_metrics", "add")], made
+        added = {cls: ref for cls, op, ref in summary(evs) if op == "add"}
         want = ([("task", "add", task), ("vm", "mod", self.vm_ok)] +
                 [("vbd", "mod", b) for b in vbds] +
                 [("vm", "mod", self.vm_ok)] +
                 [("vbd", "mod", b) for b in vbds] +
-                [("host", "mod", self.host), ("task", "mod", task)])
+                [("host", "mod", self.host),
+                 ("vm_metrics", "mod", metrics),
+                 ("console", "add", added["console"]),
+                 ("vm_guest_metrics", "add", added["vm_guest_metrics"])] +
+                [("vif", "mod", v) for v in vifs] +
+                [("task", "mod", task)])
         assert summary(evs) == want, summary(evs)
         assert progress == sorted(set(progress)), progress
         assert all(0 < p < 1 for p in progress), progress
@@ -192,6 +216,17 @@ class Events(fx.XbtdTestCase):
         assert sorted(vm["allowed_operations"]) == ["clean_shutdown",
                                                     "hard_shutdown"]
         assert vm == self.c("VM.get_record", self.vm_ok)
+        assert vm["guest_metrics"] == added["vm_guest_metrics"]
+        assert vm["consoles"] == [added["console"]]
+        m = s[4 + 2 * nd]
+        assert abs(xmlrpc_time(m["start_time"]) - time.time()) < 60, m
+        assert int(m["memory_actual"]) == int(vm["memory_dynamic_max"])
+        console = s[5 + 2 * nd]
+        assert console["VM"] == self.vm_ok and console["protocol"] == "rfb"
+        g = s[6 + 2 * nd]
+        assert sorted(g["networks"]) == ["0/ip", "0/ipv4/0"], g
+        assert g["live"] is True
+        assert s[7 + 2 * nd]["currently_attached"] is True
         assert s[-1]["status"] == "success"
         assert float(s[-1]["progress"]) == 1.0
         assert s[-1] == self.c("task.get_record", task)

@@ -739,6 +739,13 @@ class Join(unittest.TestCase, StandaloneChecks):
         self.assertEqual(eject(self.master, self.slave), "")
         self.assertEqual(restarts(self.slave), 3)
         self.assertEqual(self.master.api("host.get_all"), [self.refs["h1"]])
+        # Its CPUs and PIFs went with it (a rejoin makes them again).
+        for cls in ("host_cpu", "PIF"):
+            self.assertEqual({r["host"] for r in self.master.api(
+                cls + ".get_all_records").values()}, {self.refs["h1"]}, cls)
+        self.assertEqual(len(self.master.api("network.get_PIFs",
+                                             self.master.api(
+                                                 "network.get_all")[0])), 1)
         self.assertEqual(json.loads(read(os.path.join(self.master.state,
                                                       "members.json"))), [])
         # Standalone with its world, a pool secret of its own.
@@ -759,6 +766,8 @@ class Join(unittest.TestCase, StandaloneChecks):
         self.assertEqual(login_outcome(self.slave), ["HOST_IS_SLAVE", MASTER])
         self.assertEqual(host_ref(self.master, "h2"), self.refs["h2"])
         self.assertIs(live(self.master, "h2"), True)
+        self.assertEqual(len(self.master.api("host.get_host_CPUs",
+                                             self.refs["h2"])), 4)
         self.assertEqual(read(os.path.join(self.slave.state, "ptoken")),
                          secret)
 

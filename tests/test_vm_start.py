@@ -897,10 +897,10 @@ class WorldErrors(unittest.TestCase):
     def test_unknown_element(self):
         self.refused('<world>\n  <sr name="s" type="DEMO"/>\n'
                      '  <disk name="d"/>\n</world>\n', 3,
-                     "expected <host>, <sr> or <vm> in <world>")
+                     "expected <host>, <sr>, <network> or <vm> in <world>")
         self.refused('<world>\n  <vm name="v">\n    <nic/>\n  </vm>\n'
                      '</world>\n', 3,
-                     "expected <vbd> in <vm>")
+                     "expected <vbd> or <vif> in <vm>")
         self.refused('<world>\n  <sr name="s" type="DEMO">\n'
                      '    <vm name="v"/>\n  </sr>\n</world>\n', 3,
                      "expected <vdi> or <device_config> in <sr>")

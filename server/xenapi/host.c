@@ -118,12 +118,25 @@ const char *host_add(const char *uuid, const char *name,
 	h->API_version_major = XBTD_API_MAJOR;
 	h->API_version_minor = XBTD_API_MINOR;
 	h->enabled = live;
+	/*
+	 * The product we speak for: XenServer 8 (API 2.21). Clients parse
+	 * product_version as numbers (Ansible's get_xenserver_version);
+	 * xbt's own version has a key of its own.
+	 */
 	xbt_map_set(&h->software_version, "product_brand", "xbt");
-	xbt_map_set(&h->software_version, "product_version", PACKAGE_VERSION);
-	xbt_map_set(&h->software_version, "xapi", "1.20");
+	xbt_map_set(&h->software_version, "product_version", "8.4.0");
+	xbt_map_set(&h->software_version, "product_version_text", "8");
+	xbt_map_set(&h->software_version, "product_version_text_short", "8");
+	xbt_map_set(&h->software_version, "platform_name", "XCP");
+	xbt_map_set(&h->software_version, "platform_version", "3.4.0");
+	xbt_map_set(&h->software_version, "xapi", "24.19");
+	xbt_map_set(&h->software_version, "xen", "4.17.0");
+	xbt_map_set(&h->software_version, "xbt", PACKAGE_VERSION);
 	host_str(&h->metrics, host_new_metrics(uuid, live));
 	ref = store_add(&xbt_class_host, h);
 	store_foreach(&xbt_class_sr, host_attach_shared_one, (void *)ref);
+	guest_host_cpus(ref, HOST_CPUS);
+	network_host_added(ref);
 	return ref;
 }
 

@@ -355,7 +355,7 @@ static bool pool_runs_vms(const char *host_ref)
 	return r.found;
 }
 
-/* Under the lock: the host, its metrics and its PBDs are gone. */
+/* Under the lock: the host, its metrics, PBDs, PIFs and CPUs are gone. */
 static void pool_forget_host(const char *ref)
 {
 	const struct xbt_host_record *h = store_get(&xbt_class_host, ref);
@@ -376,6 +376,8 @@ static void pool_forget_host(const char *ref)
 	xbt_strv_clear(&pbds);
 	if (store_get(&xbt_class_host_metrics, h->metrics))
 		store_del(&xbt_class_host_metrics, h->metrics);
+	network_host_removed(h);
+	guest_host_removed(h);
 	store_del(&xbt_class_host, ref);
 	pthread_mutex_lock(&pool_seen_lock);
 	xbt_map_remove(&pool_seen, ref);

@@ -436,6 +436,7 @@ static void vm_release(struct vm_op *op, bool done, int new_state)
 			else
 				xbt_strv_remove(&host->resident_VMs, op->vm);
 		}
+		guest_power(op->vm, vm, false);
 	}
 	vm_unmark_vbds(vm, op->op_ref);
 	vm_update_allowed(vm);
@@ -603,6 +604,7 @@ static void vm_set_power(const char *ref, struct xbt_vm_record *vm, bool up,
 		if (up)
 			xbt_strv_add(&host->resident_VMs, ref);
 	}
+	guest_power(ref, vm, false);
 	vm_update_allowed(vm);
 }
 

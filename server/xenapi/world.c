@@ -38,15 +38,19 @@ static const char world_demo[] =
 	"  <sr name=\"offline-sr\" type=\"DEMO\" plugged=\"false\">\n"
 	"    <vdi name=\"offline-disk\" size=\"1073741824\"/>\n"
 	"  </sr>\n"
+	"  <network name=\"demo-net\" description=\"The VMs' network\"/>\n"
 	"  <vm name=\"demo-ok\" description=\"Starts fine\">\n"
 	"    <vbd vdi=\"demo-ok-disk\" device=\"xvda\" bootable=\"true\"/>\n"
+	"    <vif network=\"demo-net\" device=\"0\"/>\n"
 	"  </vm>\n"
 	"  <vm name=\"demo-fail\" description=\"Its data disk's plugin fails\">\n"
 	"    <vbd vdi=\"demo-fail-boot\" device=\"xvda\" bootable=\"true\"/>\n"
 	"    <vbd vdi=\"demo-fail-data\" device=\"xvdb\"/>\n"
+	"    <vif network=\"demo-net\" device=\"0\"/>\n"
 	"  </vm>\n"
 	"  <vm name=\"demo-offline\" description=\"Needs an unplugged SR\">\n"
 	"    <vbd vdi=\"offline-disk\" device=\"xvda\"/>\n"
+	"    <vif network=\"demo-net\" device=\"0\"/>\n"
 	"  </vm>\n"
 	"  <vm name=\"demo-template\" template=\"true\"/>\n"
 	"</world>\n";
@@ -142,6 +146,7 @@ struct world_load {
 	const char *file;   /* for messages */
 	xbt_error *err;     /* the first problem */
 	xbt_map vdis;       /* VDI name -> ref, for <vbd vdi=...> */
+	xbt_map networks;   /* network name -> ref, for <vif network=...> */
 	struct world_names names; /* every SR, VDI, VM name: unique in a file */
 };
 
@@ -360,6 +365,16 @@ static void world_share_one(const char *ref, const void *rec, void *ctx)
 			     first->currently_attached);
 }
 
+/* The pool's default SR is the world's first (xapi's is the installer's
+ * local SR); clients ask pool.get_default_SR where to put new disks. */
+static void world_default_sr(const char *sr_ref)
+{
+	struct xbt_pool_record *pool = store_edit(&xbt_class_pool, host_pool());
+
+	if (pool && strcmp(pool->default_SR, XBT_REF_NULL) == 0)
+		world_str(&pool->default_SR, sr_ref);
+}
+
 static bool world_sr(struct world_load *w, xmlNode *n)
 {
 	static const char *const attrs[] = { "name", "description", "type",
@@ -412,6 +427,7 @@ static bool world_sr(struct world_load *w, xmlNode *n)
 	}
 	world_str(&sr->content_type, "user");
 	sr_ref = store_add(&xbt_class_sr, sr);
+	world_default_sr(sr_ref);
 	/* This host's PBD first (or the named host's), then one on every
 	 * other host if shared: all plugged as the SR says, as a slave plugs
 	 * its PBDs when it starts (doc/pools.md). */
@@ -513,6 +529,98 @@ static bool world_vbd(struct world_load *w, xmlNode *n, const char *vm_ref,
 	return ok;
 }
 
+static bool world_network(struct world_load *w, xmlNode *n)
+{
+	static const char *const attrs[] = { "name", "description", "bridge",
+		"mtu", "uuid", NULL };
+	struct xbt_network_record *net = xbt_calloc(1, sizeof(*net));
+	char bridge[32];
+	bool ok;
+
+	xbt_record_init(&xbt_class_network, net);
+	net->MTU = 1500;
+	ok = world_check_attrs(w, n, attrs) &&
+	     world_text(w, n, "name", true, &net->name_label) &&
+	     world_unique(w, n, net->name_label) &&
+	     world_text(w, n, "description", false, &net->name_description) &&
+	     world_identity(w, n, &xbt_class_network, "network",
+			    net->name_label, &net->uuid) &&
+	     world_text(w, n, "bridge", false, &net->bridge) &&
+	     world_int(w, n, "mtu", &net->MTU);
+	if (ok && (net->MTU < 68 || net->MTU > 65535))
+		ok = world_fail(w, n, "mtu must be 68 to 65535");
+	if (ok && n->children && xmlFirstElementChild(n))
+		ok = world_fail(w, xmlFirstElementChild(n),
+				"<network> has no child elements");
+	if (!ok) {
+		xbt_record_release(&xbt_class_network, net);
+		free(net);
+		return false;
+	}
+	/* xapi's own bridges are xenbr<N>, one per physical NIC. */
+	if (!net->bridge[0]) {
+		snprintf(bridge, sizeof(bridge), "xenbr%zu", w->networks.n);
+		world_str(&net->bridge, bridge);
+	}
+	net->managed = true;
+	xbt_map_set(&w->networks, net->name_label, network_add(net));
+	return true;
+}
+
+static bool world_vif(struct world_load *w, xmlNode *n, const char *vm_ref,
+		      const char *vm_name)
+{
+	static const char *const attrs[] = { "network", "device", "mac", "mtu",
+		NULL };
+	struct xbt_vif_record *vif = xbt_calloc(1, sizeof(*vif));
+	char *net_name = world_attr(n, "network");
+	const char *net_ref = NULL;
+	const struct xbt_vm_record *vm = store_get(&xbt_class_vm, vm_ref);
+	const struct xbt_network_record *net;
+	xbt_buf key = XBT_BUF_INIT;
+	char uuid[40];
+	bool ok;
+
+	xbt_record_init(&xbt_class_vif, vif);
+	ok = world_check_attrs(w, n, attrs) &&
+	     world_text(w, n, "device", true, &vif->device) &&
+	     world_text(w, n, "mac", false, &vif->MAC) &&
+	     world_int(w, n, "mtu", &vif->MTU);
+	if (ok && (strlen(vif->device) > 3 ||
+		   strspn(vif->device, "0123456789") != strlen(vif->device) ||
+		   !vif->device[0]))
+		ok = world_fail(w, n, "device must be a number: \"0\", \"1\", ...");
+	for (size_t i = 0; ok && i < vm->VIFs.n; i++) {
+		const struct xbt_vif_record *o =
+			store_get(&xbt_class_vif, vm->VIFs.v[i]);
+		if (o && strcmp(o->device, vif->device) == 0)
+			ok = world_fail(w, n, "the VM has a VIF of that device");
+	}
+	if (ok && !net_name)
+		ok = world_fail(w, n, "<vif> needs a \"network\" attribute");
+	if (ok && !(net_ref = xbt_map_get(&w->networks, net_name)))
+		ok = world_fail(w, n, "no <network> of that name (define "
+				"networks first)");
+	xmlFree(net_name);
+	if (!ok) {
+		xbt_record_release(&xbt_class_vif, vif);
+		free(vif);
+		return false;
+	}
+	/* Fixed, as world objects: "<VM name>/<device>". */
+	xbt_buf_addf(&key, "%s/%s", vm_name, vif->device);
+	world_uuid(uuid, "vif", key.buf);
+	xbt_buf_release(&key);
+	world_str(&vif->uuid, uuid);
+	world_str(&vif->VM, vm_ref);
+	world_str(&vif->network, net_ref);
+	net = store_get(&xbt_class_network, net_ref);
+	if (!vif->MTU)
+		vif->MTU = net->MTU;
+	network_add_vif(vif);
+	return true;
+}
+
 static bool world_vm(struct world_load *w, xmlNode *n)
 {
 	static const char *const attrs[] = { "name", "description", "template",
@@ -551,11 +659,14 @@ static bool world_vm(struct world_load *w, xmlNode *n)
 	vm->power_state = XBT_VM_POWER_STATE_HALTED;
 	vm_update_allowed(vm);
 	ref = store_add(&xbt_class_vm, vm);
+	guest_new_metrics(ref);
 	for (xmlNode *c = n->children; c && ok; c = c->next) {
 		if (world_is(c, "vbd"))
 			ok = world_vbd(w, c, ref, vm->name_label, index++);
+		else if (world_is(c, "vif"))
+			ok = world_vif(w, c, ref, vm->name_label);
 		else if (c->type == XML_ELEMENT_NODE)
-			ok = world_fail(w, c, "expected <vbd> in <vm>");
+			ok = world_fail(w, c, "expected <vbd> or <vif> in <vm>");
 	}
 	return ok;
 }
@@ -574,11 +685,13 @@ static bool world_walk(struct world_load *w, xmlDoc *doc)
 	for (xmlNode *c = root->children; c && ok; c = c->next) {
 		if (world_is(c, "sr"))
 			ok = world_sr(w, c);
+		else if (world_is(c, "network"))
+			ok = world_network(w, c);
 		else if (world_is(c, "vm"))
 			ok = world_vm(w, c);
 		else if (c->type == XML_ELEMENT_NODE && !world_is(c, "host"))
-			ok = world_fail(w, c, "expected <host>, <sr> or <vm> "
-					"in <world>");
+			ok = world_fail(w, c, "expected <host>, <sr>, <network> "
+					"or <vm> in <world>");
 	}
 	return ok;
 }
@@ -614,6 +727,7 @@ xbt_error *world_load(const char *name, const char *xml, size_t len)
 	xmlFreeDoc(doc);
 out:
 	xbt_map_clear(&w.vdis);
+	xbt_map_clear(&w.networks);
 	world_names_clear(&w.names);
 	return w.err;
 }

@@ -213,6 +213,8 @@ const char *host_self(void);
 const char *host_pool(void);
 /* The memory every host claims (host_metrics). */
 #define HOST_MEMORY_TOTAL ((int64_t)16 << 30)
+/* The CPUs every host claims (host_cpu). */
+#define HOST_CPUS 4
 /*
  * Under the lock: a host record with its metrics (live or not), and a PBD
  * (not attached) for every shared SR. Its ref lives until the host is
@@ -362,6 +364,39 @@ void world_uuid(char *out, const char *kind, const char *name);
 xbt_error *world_init(const char *world_file);
 /* Loads a world document (name is for messages: "file:line"). */
 xbt_error *world_load(const char *name, const char *xml, size_t len);
+
+/* ---- networks, VIFs, PIFs (network.c) ----------------------------------- */
+
+struct xbt_network_record;
+struct xbt_vif_record;
+/* Under the lock: adds the network (taking rec) with a PIF on every host. */
+const char *network_add(struct xbt_network_record *rec);
+/* Under the lock: the new host's PIF on every network. */
+void network_host_added(const char *host_ref);
+/* Under the lock: the PIFs of a host about to go, unlinked from networks. */
+struct xbt_host_record;
+void network_host_removed(const struct xbt_host_record *host);
+/* Under the lock: adds the VIF (taking rec; its VM and network set), linked
+ * from both; an empty MAC is made from the uuid. */
+const char *network_add_vif(struct xbt_vif_record *rec);
+/* Under the lock: the VM's VIFs plugged (a running VM) or not. */
+struct xbt_vm_record;
+void network_vm_plugged(const struct xbt_vm_record *vm, bool up);
+
+/* ---- a VM's run-time neighbours (guest.c) -------------------------------- */
+
+/* Under the lock: the VM's VM_metrics, unless it has one. */
+void guest_new_metrics(const char *vm_ref);
+/*
+ * Under the lock, after vm (being edited) changed power state, or was
+ * restarted in place (a reboot: restarted): its metrics, guest metrics,
+ * consoles and VIFs follow (doc/design.md "The VM's neighbourhood").
+ */
+void guest_power(const char *vm_ref, struct xbt_vm_record *vm, bool restarted);
+/* Under the lock: n host_cpu records for the host. */
+void guest_host_cpus(const char *host_ref, unsigned n);
+/* Under the lock: the host_cpus of a host about to go. */
+void guest_host_removed(const struct xbt_host_record *host);
 
 /* ---- VMs (vm.c) -------------------------------------------------------- */
 
