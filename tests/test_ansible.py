@@ -257,6 +257,9 @@ class Ansible(unittest.TestCase):
         r = self.ok("xenserver_guest_info", name="demo-ok")
         self.assertFalse(r["changed"])
         self.check_instance(r["instance"], "demo-ok", "poweredoff")
+        # Halted: the VIF is there, with no IP.
+        self.assertTrue(r["instance"]["networks"], "demo-ok has no network")
+        self.assertEqual(r["instance"]["networks"][0]["ip"], "")
 
     def test_info_by_uuid(self):
         uuid = self.api("VM.get_uuid", self.vm("demo-fail"))
@@ -296,6 +299,8 @@ class Ansible(unittest.TestCase):
         rec = self.check_instance(r["instance"], "demo-ok", "poweredon")
         with self.subTest(check="guest metrics of a running VM"):
             self.assertNotEqual(rec["guest_metrics"], NULL)
+            nets = r["instance"]["networks"]
+            self.assertTrue(nets and nets[0]["ip"], "no IP: %r" % nets)
         # Again: nothing to do.
         r = self.ok("xenserver_guest_powerstate", name="demo-ok",
                     state="powered-on")

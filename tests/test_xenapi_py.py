@@ -260,16 +260,15 @@ class EveryRecord(unittest.TestCase):
             for ref, host in db["host"].items():
                 self.assertIn(host["metrics"], db["host_metrics"], ref)
         with self.subTest(check="VM metrics"):
-            # Each VM's metrics its own; a VM that ran has some (xapi's
-            # have them from their creation on: NULL is allowed here for
-            # one that never ran).
-            owners = [vm["metrics"] for vm in db["VM"].values()
-                      if vm["metrics"] != NULL]
-            self.assertEqual(len(owners), len(set(owners)))
+            # Every VM has metrics of its own (xapi makes them with it).
             for ref, vm in db["VM"].items():
-                if vm["power_state"] != "Halted":
-                    self.assertIn(vm["metrics"], db["VM_metrics"],
-                                  vm["name_label"])
+                self.assertIn(vm["metrics"], db["VM_metrics"],
+                              vm["name_label"])
+            owners = [vm["metrics"] for vm in db["VM"].values()]
+            self.assertEqual(len(owners), len(set(owners)))
+        with self.subTest(check="host CPUs"):
+            for ref, host in db["host"].items():
+                self.assertTrue(host["host_CPUs"], host["name_label"])
         return db
 
     def check_refs(self, db):
@@ -369,6 +368,7 @@ class EveryRecord(unittest.TestCase):
         self.assertEqual(rec["power_state"], "Halted")
         with self.subTest(state="halted again"):
             self.assertEqual(rec["guest_metrics"], NULL)
+            self.assertEqual(rec["consoles"], [])
             for vif in rec["VIFs"]:
                 self.assertIs(db["VIF"][vif]["currently_attached"], False,
                               vif)
