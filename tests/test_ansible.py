@@ -353,6 +353,50 @@ class Ansible(unittest.TestCase):
         self.assertEqual(msg, "Cannot shutdown guest when VM is in state "
                               "'poweredoff'!")
 
+    def test_restarted(self):
+        self.addCleanup(self.halt, "demo-ok")
+        # Halted: the module refuses before any call.
+        msg = self.failed("xenserver_guest_powerstate", name="demo-ok",
+                          state="restarted")
+        self.assertEqual(msg, "Cannot restart VM in state 'poweredoff'!")
+        self.api("VM.start", self.vm("demo-ok"), False, False)
+        # Running: VM.hard_reboot.
+        r = self.ok("xenserver_guest_powerstate", name="demo-ok",
+                    state="restarted")
+        self.assertTrue(r["changed"])
+        self.assertEqual(r["instance"]["state"], "poweredon")
+        self.assertEqual(self.power_state("demo-ok"), "Running")
+
+    def test_reboot_guest(self):
+        self.addCleanup(self.halt, "demo-ok")
+        self.api("VM.start", self.vm("demo-ok"), False, False)
+        # Timeout 0: VM.clean_reboot; then Async.VM.clean_reboot and its
+        # task polled.
+        for timeout in (0, 60):
+            with self.subTest(state_change_timeout=timeout):
+                r = self.ok("xenserver_guest_powerstate", name="demo-ok",
+                            state="reboot-guest",
+                            state_change_timeout=timeout)
+                self.assertTrue(r["changed"])
+                self.assertEqual(r["instance"]["state"], "poweredon")
+                self.assertEqual(self.power_state("demo-ok"), "Running")
+
+    def test_suspend_resume(self):
+        self.addCleanup(self.halt, "demo-ok")
+        self.api("VM.start", self.vm("demo-ok"), False, False)
+        # VM.suspend, then powered-on: VM.resume.
+        r = self.ok("xenserver_guest_powerstate", name="demo-ok",
+                    state="suspended")
+        self.assertTrue(r["changed"])
+        self.assertEqual(r["instance"]["state"], "suspended")
+        self.assertEqual(self.power_state("demo-ok"), "Suspended")
+        r = self.ok("xenserver_guest_info", name="demo-ok")
+        self.check_instance(r["instance"], "demo-ok", "suspended")
+        r = self.ok("xenserver_guest_powerstate", name="demo-ok",
+                    state="powered-on")
+        self.assertTrue(r["changed"])
+        self.assertEqual(self.power_state("demo-ok"), "Running")
+
     def test_demo_fail_power_on_fails(self):
         self.addCleanup(self.halt, "demo-fail")
         msg = self.failed("xenserver_guest_powerstate", name="demo-fail",
