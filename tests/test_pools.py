@@ -52,6 +52,7 @@ import xmlrpc.client
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import xbtd_fixture as fx  # noqa: E402
+import test_xenapi_py as txp  # noqa: E402
 
 HEARTBEAT = 1
 DEAD_AFTER = 3
@@ -490,7 +491,7 @@ class JoinRefused(unittest.TestCase, StandaloneChecks):
 
 # ---- a join, the slave, the master, eject -----------------------------------
 
-class Join(unittest.TestCase, StandaloneChecks):
+class Join(txp.Walker, unittest.TestCase, StandaloneChecks):
     """h2 joins h1 in setUpClass. h3 stays standalone (it tries to join the
     slave, and the master tries to join it). The tests read top down: the
     last ejects h2 and has it rejoin."""
@@ -733,6 +734,24 @@ class Join(unittest.TestCase, StandaloneChecks):
         with self.assertRaises(XenAPI.Failure) as cm:
             s.xenapi.login_with_password("root", PW, "1.0", "test_pools")
         self.assertEqual(cm.exception.details, ["HOST_IS_SLAVE", MASTER])
+
+    def test_every_record(self):
+        # XenAPI.py reads every record of every class on the master of two
+        # hosts (test_xenapi_py.Walker): each host its CPUs, and a PIF on
+        # every network.
+        self.s = fx.import_xenapi().Session(self.master.url)
+        self.s.xenapi.login_with_password("root", PW, "1.0", "test_pools")
+        self.addCleanup(self.s.xenapi.session.logout)
+        self.x = self.s.xenapi
+        self.refs = txp.upstream_ref_fields()
+        db = self.walk()
+        self.assertEqual(len(db["host"]), 2)
+        self.assertTrue(db["network"])
+        for ref, host in db["host"].items():
+            self.assertTrue(host["host_CPUs"], host["name_label"])
+            self.assertEqual(
+                sorted(db["PIF"][p]["network"] for p in host["PIFs"]),
+                sorted(db["network"]), host["name_label"])
 
     def test_eject_and_rejoin(self):
         secret = self.master.api("pool.initial_auth")

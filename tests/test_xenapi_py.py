@@ -204,28 +204,11 @@ def upstream_ref_fields():
     return out
 
 
-class EveryRecord(unittest.TestCase):
-    """XenAPI.py reads every record of every class xbtd serves, get_record
-    agrees with get_all_records, and every ref in them resolves to a
-    record of the class xapi's field list says (or is OpaqueRef:NULL):
-    halted, with demo-ok running, and halted again."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.XenAPI = fx.import_xenapi()
-        cls.refs = upstream_ref_fields()
-        cls.xbtd = fx.Xbtd().start(login=False)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.xbtd.stop()
-
-    def setUp(self):
-        self.s = self.XenAPI.Session(self.xbtd.url)
-        self.s.xenapi.login_with_password("root", "xbt", "1.0",
-                                          "test_xenapi_py")
-        self.addCleanup(self.s.xenapi.session.logout)
-        self.x = self.s.xenapi
+class Walker:
+    """walk() and its checks, for a TestCase with self.s (a logged-in
+    XenAPI.Session), self.x (its xenapi) and self.refs
+    (upstream_ref_fields()): EveryRecord here, test_pools.Join on a
+    pool."""
 
     def walk(self):
         """{class: {ref: record}} of every class, each record read both
@@ -322,6 +305,29 @@ class EveryRecord(unittest.TestCase):
                     bad.append("%s %s's %s is %s, whose %s lacks it"
                                % (b, bref, one, aref, many))
         self.assertEqual(bad, [])
+
+class EveryRecord(Walker, unittest.TestCase):
+    """XenAPI.py reads every record of every class xbtd serves, get_record
+    agrees with get_all_records, and every ref in them resolves to a
+    record of the class xapi's field list says (or is OpaqueRef:NULL):
+    halted, with demo-ok running, and halted again."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.XenAPI = fx.import_xenapi()
+        cls.refs = upstream_ref_fields()
+        cls.xbtd = fx.Xbtd().start(login=False)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.xbtd.stop()
+
+    def setUp(self):
+        self.s = self.XenAPI.Session(self.xbtd.url)
+        self.s.xenapi.login_with_password("root", "xbt", "1.0",
+                                          "test_xenapi_py")
+        self.addCleanup(self.s.xenapi.session.logout)
+        self.x = self.s.xenapi
 
     def vm_of(self, db, name):
         refs = [r for r, v in db["VM"].items() if v["name_label"] == name]
