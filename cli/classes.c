@@ -43,10 +43,41 @@ static const char *const pbd_list[] = { "uuid", "host-uuid", "sr-uuid",
 static const char *const pool_list[] = { "uuid", "name-label",
 					 "name-description", "master",
 					 "default-SR", NULL };
+static const char *const network_list[] = { "uuid", "name-label",
+					    "name-description", "bridge",
+					    NULL };
+static const char *const vif_list[] = { "uuid", "device", "vm-uuid",
+					"network-uuid", NULL };
+static const char *const pif_list[] = { "uuid", "device", "VLAN", "MAC",
+					"network-uuid", "currently-attached",
+					"host-uuid", NULL };
+static const char *const host_cpu_list[] = { "uuid", "number", "vendor",
+					     "speed", "utilisation", NULL };
+static const char *const console_list[] = { "uuid", "vm-uuid",
+					    "vm-name-label", "protocol",
+					    "location", NULL };
 
-#define XE_CLASS(cli, lc, fields, filters) \
+/*
+ * Columns shown before the others, in this order, where upstream's record
+ * puts them ahead of the data model's order: xe prints the fields of a
+ * list in the record's order, so "xe vif-list" shows vm-uuid before
+ * device only if the VIF's record does.
+ */
+static const char *const vif_order[] = { "uuid", "vm-uuid", "vm-name-label",
+					 NULL };
+static const char *const pif_order[] = { "uuid", "device", "MAC",
+					 "physical", "managed",
+					 "currently-attached", "MTU", "VLAN",
+					 NULL };
+static const char *const console_order[] = { "uuid", "vm-uuid",
+					     "vm-name-label", NULL };
+
+#define XE_CLASS_ORDERED(cli, lc, fields, filters, order) \
 	{ cli, &xbt_class_##lc, xbt_##lc##_get_all_records, \
-	  xbt_##lc##_get_by_uuid, xbt_##lc##_get_record, fields, filters }
+	  xbt_##lc##_get_by_uuid, xbt_##lc##_get_record, fields, filters, \
+	  order }
+#define XE_CLASS(cli, lc, fields, filters) \
+	XE_CLASS_ORDERED(cli, lc, fields, filters, NULL)
 
 static const struct xe_class xe_classes[] = {
 	XE_CLASS("vm", vm, vm_list, vm_filters),
@@ -57,6 +88,17 @@ static const struct xe_class xe_classes[] = {
 	XE_CLASS("task", task, task_list, NULL),
 	XE_CLASS("pbd", pbd, pbd_list, NULL),
 	XE_CLASS("pool", pool, pool_list, NULL),
+	XE_CLASS("network", network, network_list, NULL),
+	XE_CLASS_ORDERED("vif", vif, vif_list, NULL, vif_order),
+	XE_CLASS_ORDERED("pif", pif, pif_list, NULL, pif_order),
+	XE_CLASS("host-cpu", host_cpu, host_cpu_list, NULL),
+	XE_CLASS_ORDERED("console", console, console_list, NULL,
+			 console_order),
+	/* No commands of their own (upstream's xe has none): known so that
+	 * refs to them (VM.metrics, host.metrics) print as uuids. */
+	XE_CLASS("vm-metrics", vm_metrics, NULL, NULL),
+	XE_CLASS("vm-guest-metrics", vm_guest_metrics, NULL, NULL),
+	XE_CLASS("host-metrics", host_metrics, NULL, NULL),
 };
 #define XE_NCLASSES (sizeof(xe_classes) / sizeof(xe_classes[0]))
 
@@ -136,8 +178,31 @@ static size_t view_order(const xbt_class_desc *desc, size_t *order)
 	return n;
 }
 
+/* Moves the columns named in order to the front, in that order; the
+ * others keep theirs. */
+static void view_reorder(struct xe_view *v, const char *const *order)
+{
+	struct xe_col *cols = xbt_calloc(v->n ? v->n : 1, sizeof(*cols));
+	bool *taken = xbt_calloc(v->n ? v->n : 1, sizeof(*taken));
+	size_t n = 0;
+
+	for (; order && *order; order++)
+		for (size_t i = 0; i < v->n; i++)
+			if (!taken[i] && strcmp(v->cols[i].name, *order) == 0) {
+				cols[n++] = v->cols[i];
+				taken[i] = true;
+			}
+	for (size_t i = 0; i < v->n; i++)
+		if (!taken[i])
+			cols[n++] = v->cols[i];
+	free(v->cols);
+	free(taken);
+	v->cols = cols;
+}
+
 void xe_view_init(struct xe_view *v, const xbt_class_desc *desc)
 {
+	const struct xe_class *cls;
 	size_t *order = xbt_calloc(desc->nfields ? desc->nfields : 1,
 				   sizeof(*order));
 	size_t n = view_order(desc, order);
@@ -167,6 +232,9 @@ void xe_view_init(struct xe_view *v, const xbt_class_desc *desc)
 		}
 	}
 	free(order);
+	cls = xe_class_by_desc(desc);
+	if (cls && cls->order)
+		view_reorder(v, cls->order);
 }
 
 void xe_view_release(struct xe_view *v)

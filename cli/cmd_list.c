@@ -73,6 +73,37 @@ xbt_error *xe_ref_by_uuid(struct xe_conn *conn, const struct xe_class *cls,
 	return err;
 }
 
+/* One object's record, decoded (*rec: the generated struct, released with
+ * free_one), or the server's error (UUID_INVALID). */
+static xbt_error *fetch_one(struct xe_conn *conn, const struct xe_class *cls,
+			    const char *uuid, void **rec)
+{
+	xmlrpc_value *v = NULL;
+	char *ref = NULL;
+	xbt_error *err;
+
+	*rec = NULL;
+	if ((err = xe_ref_by_uuid(conn, cls, uuid, &ref)) ||
+	    (err = cls->get_record(conn->c, conn->session, ref, &v)))
+		goto out;
+	*rec = xbt_calloc(1, cls->desc->record_size);
+	xbt_record_init(cls->desc, *rec);
+	err = xbt_record_from_value(cls->desc, v, *rec);
+out:
+	if (v)
+		xmlrpc_DECREF(v);
+	free(ref);
+	return err;
+}
+
+static void free_one(const struct xe_class *cls, void *rec)
+{
+	if (rec) {
+		xbt_record_release(cls->desc, rec);
+		free(rec);
+	}
+}
+
 xbt_error *xe_cmd_param_get(const struct xe_cmd *cmd, struct xe_opts *o,
 			    struct xe_conn *conn, xbt_buf *out)
 {
@@ -81,9 +112,8 @@ xbt_error *xe_cmd_param_get(const struct xe_cmd *cmd, struct xe_opts *o,
 	const char *uuid, *name, *key = xe_param(o, "param-key");
 	const struct xe_col *col;
 	struct xe_view view;
-	xmlrpc_value *v = NULL;
 	void *rec = NULL;
-	char *ref = NULL, *val = NULL;
+	char *val = NULL;
 	bool minimal;
 	xbt_error *err;
 
@@ -100,12 +130,7 @@ xbt_error *xe_cmd_param_get(const struct xe_cmd *cmd, struct xe_opts *o,
 		xbt_buf_release(&msg);
 		goto out;
 	}
-	if ((err = xe_ref_by_uuid(conn, cls, uuid, &ref)) ||
-	    (err = cls->get_record(conn->c, conn->session, ref, &v)))
-		goto out;
-	rec = xbt_calloc(1, cls->desc->record_size);
-	xbt_record_init(cls->desc, rec);
-	if ((err = xbt_record_from_value(cls->desc, v, rec)))
+	if ((err = fetch_one(conn, cls, uuid, &rec)))
 		goto out;
 	if (key && col->field->type->kind == XBT_T_MAP &&
 	    col->show == XE_SHOW_FIELD) {
@@ -129,14 +154,35 @@ xbt_error *xe_cmd_param_get(const struct xe_cmd *cmd, struct xe_opts *o,
 		xbt_buf_add_safe(out, val, strlen(val));
 	xbt_buf_addch(out, '\n');
 out:
-	if (rec) {
-		xbt_record_release(cls->desc, rec);
-		free(rec);
-	}
-	if (v)
-		xmlrpc_DECREF(v);
-	free(ref);
+	free_one(cls, rec);
 	free(val);
+	xe_view_release(&view);
+	xe_refs_free(refs);
+	return err;
+}
+
+/* Every field of one object, laid out as a list's record: upstream's
+ * <class>-param-list shows all the fields its record has. */
+xbt_error *xe_cmd_param_list(const struct xe_cmd *cmd, struct xe_opts *o,
+			     struct xe_conn *conn, xbt_buf *out)
+{
+	const struct xe_class *cls = cmd->cls();
+	struct xe_refs *refs = xe_refs_new(conn);
+	struct xe_record r = { NULL, 0 };
+	struct xe_view view;
+	const char *uuid;
+	void *rec = NULL;
+	xbt_error *err;
+
+	xe_view_init(&view, cls->desc);
+	if ((err = xe_param_need(o, "uuid", &uuid)) ||
+	    (err = fetch_one(conn, cls, uuid, &rec)))
+		goto out;
+	xe_obj_record(&view, rec, "all", NULL, refs, &r);
+	xe_layout_record(&r, out);
+	xe_record_release(&r);
+out:
+	free_one(cls, rec);
 	xe_view_release(&view);
 	xe_refs_free(refs);
 	return err;

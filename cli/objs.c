@@ -221,6 +221,21 @@ static bool col_wanted(const char *name, const char *params,
 	return false;
 }
 
+void xe_obj_record(const struct xe_view *v, const void *rec,
+		   const char *params, const char *const *dflt,
+		   struct xe_refs *refs, struct xe_record *r)
+{
+	for (size_t k = 0; k < v->n; k++) {
+		char *val;
+
+		if (!col_wanted(v->cols[k].name, params, dflt))
+			continue;
+		val = xe_col_value(&v->cols[k], rec, refs);
+		xe_record_add(r, v->cols[k].name, v->cols[k].qual, val);
+		free(val);
+	}
+}
+
 xbt_error *xe_print_objs(const struct xe_objs *objs, const struct xe_view *v,
 			 const struct xe_opts *o, const char *const *dflt,
 			 struct xe_refs *refs, xbt_buf *out)
@@ -235,16 +250,7 @@ xbt_error *xe_print_objs(const struct xe_objs *objs, const struct xe_view *v,
 	for (size_t i = 0; i < objs->n; i++) {
 		struct xe_record r = { NULL, 0 };
 
-		for (size_t k = 0; k < v->n; k++) {
-			char *val;
-
-			if (!col_wanted(v->cols[k].name, params, dflt))
-				continue;
-			val = xe_col_value(&v->cols[k], objs->v[i].rec, refs);
-			xe_record_add(&r, v->cols[k].name, v->cols[k].qual,
-				      val);
-			free(val);
-		}
+		xe_obj_record(v, objs->v[i].rec, params, dflt, refs, &r);
 		if (minimal && r.n) {
 			/* xe --minimal: the first printed field of each. */
 			if (printed++)

@@ -200,10 +200,14 @@ char *xe_col_value(const struct xe_col *c, const void *rec,
 		if (!e || i < 0 || (size_t)i >= e->n)
 			break;
 		xbt_buf_addstr(&out, e->values[i]);
-		/* xe prints power states in lower case (halted, running). */
+		/* xe prints power states in lower case (halted, running) and
+		 * console protocols in upper case (RFB, VT100). */
 		if (strcmp(f->name, "power_state") == 0)
 			for (char *s = out.buf; *s; s++)
 				*s = (char)tolower((unsigned char)*s);
+		if (strcmp(f->type->text, "enum console_protocol") == 0)
+			for (char *s = out.buf; *s; s++)
+				*s = (char)toupper((unsigned char)*s);
 		break;
 	}
 	case XBT_T_SET: {

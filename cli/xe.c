@@ -15,17 +15,22 @@
 #include "xbt/xenapi.h"
 #include "xe.h"
 
-#define XE_CLASS_GETTER(lc) \
+#define XE_CLASS_GETTER(lc, cli) \
 	static const struct xe_class *cls_##lc(void) \
 	{ \
-		return xe_class_find(#lc); \
+		return xe_class_find(cli); \
 	}
-XE_CLASS_GETTER(vm)
-XE_CLASS_GETTER(sr)
-XE_CLASS_GETTER(vdi)
-XE_CLASS_GETTER(vbd)
-XE_CLASS_GETTER(host)
-XE_CLASS_GETTER(task)
+XE_CLASS_GETTER(vm, "vm")
+XE_CLASS_GETTER(sr, "sr")
+XE_CLASS_GETTER(vdi, "vdi")
+XE_CLASS_GETTER(vbd, "vbd")
+XE_CLASS_GETTER(host, "host")
+XE_CLASS_GETTER(task, "task")
+XE_CLASS_GETTER(network, "network")
+XE_CLASS_GETTER(vif, "vif")
+XE_CLASS_GETTER(pif, "pif")
+XE_CLASS_GETTER(host_cpu, "host-cpu")
+XE_CLASS_GETTER(console, "console")
 
 static const char *const reqd_uuid[] = { "uuid", NULL };
 static const char *const reqd_param_get[] = { "uuid", "param-name", NULL };
@@ -42,14 +47,40 @@ static const char *const reqd_pool_join[] = { "master-address",
 #define PARAM_GET_HELP \
 	"Prints one field of the object with that uuid; param-key=<key> " \
 	"picks one entry of a map field."
+#define PARAM_LIST_HELP \
+	"Prints every field of the object with that uuid, laid out as " \
+	"<class>-list lays out a record."
+/* The list, param-list and param-get commands of a class. */
+#define LIST_CMD(cli, lc, what) \
+	{ cli "-list", "list " what, LIST_HELP(what), \
+	  NULL, LIST_OPTIONAL, true, xe_cmd_list, cls_##lc }
+#define PARAM_LIST_CMD(cli, lc, what) \
+	{ cli "-param-list", "print every field of " what, PARAM_LIST_HELP, \
+	  reqd_uuid, "", true, xe_cmd_param_list, cls_##lc }
+#define PARAM_GET_CMD(cli, lc, what) \
+	{ cli "-param-get", "print one field of " what, PARAM_GET_HELP, \
+	  reqd_param_get, "param-key", true, xe_cmd_param_get, cls_##lc }
 #define VM_SELECT_OPTIONAL "vm, <vm-selectors>, multiple"
 
 const struct xe_cmd xe_cmds[] = {
+	LIST_CMD("console", console, "consoles"),
+	PARAM_GET_CMD("console", console, "a console"),
+	PARAM_LIST_CMD("console", console, "a console"),
 	{ "help", "show the commands, or one command's parameters",
 	  "Shows every command, or the parameters of the one named.",
 	  NULL, "<command>", false, xe_cmd_help, NULL },
-	{ "host-list", "list hosts", LIST_HELP("hosts"),
-	  NULL, LIST_OPTIONAL, true, xe_cmd_list, cls_host },
+	LIST_CMD("host-cpu", host_cpu, "host CPUs"),
+	PARAM_GET_CMD("host-cpu", host_cpu, "a host CPU"),
+	PARAM_LIST_CMD("host-cpu", host_cpu, "a host CPU"),
+	LIST_CMD("host", host, "hosts"),
+	PARAM_GET_CMD("host", host, "a host"),
+	PARAM_LIST_CMD("host", host, "a host"),
+	LIST_CMD("network", network, "networks"),
+	PARAM_GET_CMD("network", network, "a network"),
+	PARAM_LIST_CMD("network", network, "a network"),
+	LIST_CMD("pif", pif, "physical network interfaces"),
+	PARAM_GET_CMD("pif", pif, "a physical network interface"),
+	PARAM_LIST_CMD("pif", pif, "a physical network interface"),
 	{ "pool-eject", "make a host leave the pool",
 	  "Ejects the host with that uuid from the pool; it restarts as the "
 	  "master of a pool of its own. Lists the VDIs of the host's local "
@@ -60,32 +91,35 @@ const struct xe_cmd xe_cmds[] = {
 	  "master-address, logging in there with master-username and "
 	  "master-password. force is accepted and changes nothing.",
 	  reqd_pool_join, "force", true, xe_cmd_pool_join, NULL },
-	{ "sr-list", "list storage repositories",
-	  LIST_HELP("storage repositories"),
-	  NULL, LIST_OPTIONAL, true, xe_cmd_list, cls_sr },
+	LIST_CMD("sr", sr, "storage repositories"),
+	PARAM_GET_CMD("sr", sr, "a storage repository"),
+	PARAM_LIST_CMD("sr", sr, "a storage repository"),
 	{ "task-cancel", "ask a pending task to stop",
 	  "Asks the task with that uuid to stop; it ends as cancelled.",
 	  reqd_uuid, "", true, xe_cmd_task_cancel, cls_task },
 	{ "task-destroy", "forget a task",
 	  "Removes the task with that uuid.",
 	  reqd_uuid, "", true, xe_cmd_task_destroy, cls_task },
-	{ "task-list", "list tasks", LIST_HELP("tasks"),
-	  NULL, LIST_OPTIONAL, true, xe_cmd_list, cls_task },
+	LIST_CMD("task", task, "tasks"),
 	{ "task-param-get", "print one field of a task",
 	  PARAM_GET_HELP " param-name=backtrace prints the task's backtrace "
 	  "as the server stores it (an s-expression).",
 	  reqd_param_get, "param-key", true, xe_cmd_param_get, cls_task },
-	{ "vbd-list", "list virtual block devices",
-	  LIST_HELP("virtual block devices"),
-	  NULL, LIST_OPTIONAL, true, xe_cmd_list, cls_vbd },
-	{ "vdi-list", "list virtual disk images",
-	  LIST_HELP("virtual disk images"),
-	  NULL, LIST_OPTIONAL, true, xe_cmd_list, cls_vdi },
+	PARAM_LIST_CMD("task", task, "a task"),
+	LIST_CMD("vbd", vbd, "virtual block devices"),
+	PARAM_GET_CMD("vbd", vbd, "a virtual block device"),
+	PARAM_LIST_CMD("vbd", vbd, "a virtual block device"),
+	LIST_CMD("vdi", vdi, "virtual disk images"),
+	PARAM_GET_CMD("vdi", vdi, "a virtual disk image"),
+	PARAM_LIST_CMD("vdi", vdi, "a virtual disk image"),
+	LIST_CMD("vif", vif, "virtual network interfaces"),
+	PARAM_GET_CMD("vif", vif, "a virtual network interface"),
+	PARAM_LIST_CMD("vif", vif, "a virtual network interface"),
 	{ "vm-list", "list VMs (templates excluded)",
 	  LIST_HELP("VMs that are not templates"),
 	  NULL, LIST_OPTIONAL, true, xe_cmd_list, cls_vm },
-	{ "vm-param-get", "print one field of a VM", PARAM_GET_HELP,
-	  reqd_param_get, "param-key", true, xe_cmd_param_get, cls_vm },
+	PARAM_GET_CMD("vm", vm, "a VM"),
+	PARAM_LIST_CMD("vm", vm, "a VM"),
 	{ "vm-shutdown", "shut VMs down",
 	  "Shuts the selected VM down cleanly, or at once with force=true. "
 	  "VMs are selected by vm=<name or uuid> and by field filters "
@@ -134,7 +168,7 @@ xbt_error *xe_cmd_help(const struct xe_cmd *cmd, struct xe_opts *o,
 		xbt_buf_addstr(out, usage_text);
 		xbt_buf_addstr(out, "\nCommands:\n");
 		for (size_t i = 0; i < xe_ncmds; i++)
-			xbt_buf_addf(out, "  %-16s %s\n", xe_cmds[i].name,
+			xbt_buf_addf(out, "  %-20s %s\n", xe_cmds[i].name,
 				     xe_cmds[i].synopsis);
 		goto out;
 	}

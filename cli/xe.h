@@ -182,6 +182,7 @@ struct xe_class {
 	xe_one_fn get_record;
 	const char *const *list_fields;  /* <cli>-list's default fields */
 	const char *const *list_filters; /* "key=value" always applied */
+	const char *const *order;        /* columns shown first, or NULL */
 };
 
 const struct xe_class *xe_class_find(const char *cli);
@@ -267,6 +268,16 @@ void xe_objs_keep(struct xe_objs *objs, const struct xe_view *view,
 xbt_error *xe_ref_by_uuid(struct xe_conn *conn, const struct xe_class *cls,
 			  const char *uuid, char **ref);
 
+/*
+ * The printed fields of one record (rec, of the view's class): those
+ * params names ("all", "a,b"), or with params NULL those in dflt (all
+ * when dflt is NULL too). r starts empty; release it with
+ * xe_record_release.
+ */
+void xe_obj_record(const struct xe_view *v, const void *rec,
+		   const char *params, const char *const *dflt,
+		   struct xe_refs *refs, struct xe_record *r);
+
 /* Prints objects: records, or their uuids with --minimal. */
 xbt_error *xe_print_objs(const struct xe_objs *objs, const struct xe_view *v,
 			 const struct xe_opts *o, const char *const *dflt,
@@ -293,8 +304,8 @@ const struct xe_cmd *xe_cmd_find(const char *name);
 /* The commands: one signature, so the table can name them. */
 typedef xbt_error *xe_cmd_fn(const struct xe_cmd *cmd, struct xe_opts *o,
 			     struct xe_conn *conn, xbt_buf *out);
-xe_cmd_fn xe_cmd_list, xe_cmd_param_get, xe_cmd_vm_start, xe_cmd_vm_shutdown,
-	xe_cmd_task_cancel, xe_cmd_task_destroy, xe_cmd_pool_join,
-	xe_cmd_pool_eject, xe_cmd_help;
+xe_cmd_fn xe_cmd_list, xe_cmd_param_get, xe_cmd_param_list, xe_cmd_vm_start,
+	xe_cmd_vm_shutdown, xe_cmd_task_cancel, xe_cmd_task_destroy,
+	xe_cmd_pool_join, xe_cmd_pool_eject, xe_cmd_help;
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "xbt/xenapi.h"
 #include "../cli/xe.h"
 
 /* ---- helpers -------------------------------------------------------------- */
@@ -498,6 +499,178 @@ START_TEST(error_no_params)
 }
 END_TEST
 
+/* ---- views of the classes: columns, order, list fields ---------------------- */
+
+/* The first n columns of the class's view, as "name qual". */
+static void cols_are(const char *cli, size_t n, const char *const *want)
+{
+	const struct xe_class *cls = xe_class_find(cli);
+	struct xe_view v;
+	xbt_buf b = XBT_BUF_INIT;
+
+	ck_assert_ptr_nonnull(cls);
+	xe_view_init(&v, cls->desc);
+	ck_assert_uint_ge(v.n, n);
+	for (size_t i = 0; i < n; i++) {
+		xbt_buf_reset(&b);
+		xbt_buf_addf(&b, "%s %s", v.cols[i].name, v.cols[i].qual);
+		ck_assert_str_eq(b.buf, want[i]);
+	}
+	xbt_buf_release(&b);
+	xe_view_release(&v);
+}
+
+START_TEST(view_vif_columns)
+{
+	/* As upstream's record: vm-uuid right after uuid, then the model's
+	 * order, the network ref as network-uuid and network-name-label. */
+	static const char *const want[] = {
+		"uuid ( RO)", "vm-uuid ( RO)", "vm-name-label ( RO)",
+		"allowed-operations (SRO)", "current-operations (MRO)",
+		"device ( RO)", "network-uuid ( RO)",
+		"network-name-label ( RO)", "MAC ( RO)", "MTU ( RO)",
+		"other-config (MRW)", "currently-attached ( RO)",
+	};
+
+	cols_are("vif", sizeof(want) / sizeof(want[0]), want);
+}
+END_TEST
+
+START_TEST(view_other_classes)
+{
+	static const char *const pif[] = {
+		"uuid ( RO)", "device ( RO)", "MAC ( RO)", "physical ( RO)",
+		"managed ( RO)", "currently-attached ( RO)", "MTU ( RO)",
+		"VLAN ( RO)", "network-uuid ( RO)", "network-name-label ( RO)",
+		"host-uuid ( RO)", "host-name-label ( RO)",
+	};
+	static const char *const network[] = {
+		"uuid ( RO)", "name-label ( RW)", "name-description ( RW)",
+		"allowed-operations (SRO)", "current-operations (MRO)",
+		"VIFs (SRO)", "PIFs (SRO)", "MTU ( RW)", "other-config (MRW)",
+		"bridge ( RO)",
+	};
+	static const char *const host_cpu[] = {
+		"uuid ( RO)", "host-uuid ( RO)", "host-name-label ( RO)",
+		"number ( RO)", "vendor ( RO)", "speed ( RO)",
+	};
+	static const char *const console[] = {
+		"uuid ( RO)", "vm-uuid ( RO)", "vm-name-label ( RO)",
+		"protocol ( RO)", "location ( RO)", "other-config (MRW)",
+	};
+
+	cols_are("pif", sizeof(pif) / sizeof(pif[0]), pif);
+	cols_are("network", sizeof(network) / sizeof(network[0]), network);
+	cols_are("host-cpu", sizeof(host_cpu) / sizeof(host_cpu[0]), host_cpu);
+	cols_are("console", sizeof(console) / sizeof(console[0]), console);
+}
+END_TEST
+
+/* Lays out rec of class cli as <cli>-list (params NULL) or with params. */
+static char *laid_out(const char *cli, const void *rec, const char *params)
+{
+	const struct xe_class *cls = xe_class_find(cli);
+	struct xe_record r = { NULL, 0 };
+	struct xe_view v;
+	xbt_buf b = XBT_BUF_INIT;
+
+	xe_view_init(&v, cls->desc);
+	xe_obj_record(&v, rec, params, cls->list_fields, NULL, &r);
+	xe_layout_record(&r, &b);
+	xe_record_release(&r);
+	xe_view_release(&v);
+	return xbt_buf_detach(&b, NULL);
+}
+
+START_TEST(vif_list_record)
+{
+	xbt_vif_record rec;
+	char *got;
+
+	xbt_record_init(&xbt_class_vif, &rec);
+	rec.uuid = xbt_strdup("vif-1");
+	rec.device = xbt_strdup("0");
+	rec.VM = xbt_strdup("OpaqueRef:vm");
+	rec.network = xbt_strdup("OpaqueRef:net");
+	/* Without a connection refs print as they are. */
+	got = laid_out("vif", &rec, NULL);
+	ck_assert_str_eq(got,
+		"uuid ( RO)            : vif-1\n"
+		"         vm-uuid ( RO): OpaqueRef:vm\n"
+		"          device ( RO): 0\n"
+		"    network-uuid ( RO): OpaqueRef:net\n"
+		"\n\n");
+	free(got);
+	got = laid_out("vif", &rec, "network-uuid,MAC,device");
+	ck_assert_str_eq(got,
+		"device ( RO)          : 0\n"
+		"    network-uuid ( RO): OpaqueRef:net\n"
+		"             MAC ( RO): \n"
+		"\n\n");
+	free(got);
+	xbt_record_release(&xbt_class_vif, &rec);
+}
+END_TEST
+
+START_TEST(network_param_list_values)
+{
+	xbt_network_record rec;
+	char *got;
+
+	xbt_record_init(&xbt_class_network, &rec);
+	rec.uuid = xbt_strdup("net-1");
+	rec.name_label = xbt_strdup("Pool-wide network");
+	rec.bridge = xbt_strdup("xenbr0");
+	xbt_strv_add(&rec.VIFs, "OpaqueRef:a");
+	xbt_strv_add(&rec.VIFs, "OpaqueRef:b");
+	xbt_map_set(&rec.other_config, "k", "v");
+	xbt_map_set(&rec.other_config, "k2", "v2");
+	xbt_strv_add(&rec.tags, "t1");
+	got = laid_out("network", &rec, "uuid,name-label,VIFs,PIFs,MTU,"
+		       "other-config,bridge,managed,tags");
+	ck_assert_str_eq(got,
+		"uuid ( RO)            : net-1\n"
+		"      name-label ( RW): Pool-wide network\n"
+		"            VIFs (SRO): OpaqueRef:a; OpaqueRef:b\n"
+		"            PIFs (SRO): \n"
+		"             MTU ( RW): 1500\n"
+		"    other-config (MRW): k: v; k2: v2\n"
+		"          bridge ( RO): xenbr0\n"
+		"         managed ( RO): true\n"
+		"            tags (SRW): t1\n"
+		"\n\n");
+	free(got);
+	xbt_record_release(&xbt_class_network, &rec);
+}
+END_TEST
+
+START_TEST(pif_list_record_order)
+{
+	xbt_pif_record rec;
+	char *got;
+
+	xbt_record_init(&xbt_class_pif, &rec);
+	rec.uuid = xbt_strdup("pif-1");
+	rec.device = xbt_strdup("eth0");
+	rec.MAC = xbt_strdup("02:00:00:00:00:01");
+	rec.network = xbt_strdup("OpaqueRef:net");
+	rec.host = xbt_strdup("OpaqueRef:host");
+	/* xe's pif-list order: the record's, not the list's. */
+	got = laid_out("pif", &rec, NULL);
+	ck_assert_str_eq(got,
+		"uuid ( RO)                  : pif-1\n"
+		"                device ( RO): eth0\n"
+		"                   MAC ( RO): 02:00:00:00:00:01\n"
+		"    currently-attached ( RO): true\n"
+		"                  VLAN ( RO): 0\n"
+		"          network-uuid ( RO): OpaqueRef:net\n"
+		"             host-uuid ( RO): OpaqueRef:host\n"
+		"\n\n");
+	free(got);
+	xbt_record_release(&xbt_class_pif, &rec);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("xe");
@@ -532,6 +705,11 @@ int main(void)
 	tcase_add_test(out, error_plain);
 	tcase_add_test(out, error_trace);
 	tcase_add_test(out, error_no_params);
+	tcase_add_test(out, view_vif_columns);
+	tcase_add_test(out, view_other_classes);
+	tcase_add_test(out, vif_list_record);
+	tcase_add_test(out, network_param_list_values);
+	tcase_add_test(out, pif_list_record_order);
 	suite_add_tcase(s, out);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -103,6 +103,8 @@ class Neighbourhood(fx.XbtdTestCase):
             self.assertEqual([(p["device"], p["network"], p["host"],
                                p["management"]) for p in pifs],
                              [("eth0", lan, h, True), ("eth1", san, h, False)])
+            self.assertEqual({(p["VLAN"], p["physical"], p["MTU"])
+                              for p in pifs[:1]}, {("-1", True, "1500")})
             for p, ref in zip(pifs, self.c("host.get_PIFs", h)):
                 self.assertIn(ref, self.c("network.get_PIFs", p["network"]))
         self.assertEqual(len(self.c("network.get_PIFs", lan)), 2)

@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 import unittest
+import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import xbtd_fixture as fx  # noqa: E402
@@ -155,6 +156,101 @@ def error_text(info, trace=None):
     return text
 
 
+# ---- an oracle for whole records: the IDL's fields, the API's values --------
+
+IDL = ET.parse(os.path.join(fx.SRCDIR, "idl", "xenapi.xml")).getroot()
+IDL_CLASSES = {c.get("name"): c for c in IDL.iter("class")}
+SERVED = {n for n, c in IDL_CLASSES.items() if c.get("served") != "false"}
+
+# Columns upstream's records put ahead of the data model's order.
+FIRST = {"VIF": ["uuid", "vm-uuid", "vm-name-label"],
+         "PIF": ["uuid", "device", "MAC", "physical", "managed",
+                 "currently-attached", "MTU", "VLAN"],
+         "console": ["uuid", "vm-uuid", "vm-name-label"]}
+
+
+class Oracle:
+    """What xe prints for a record of srv, from the IDL and the API alone."""
+
+    def __init__(self, srv):
+        self.srv = srv
+        self.all = {}
+
+    def objs(self, cls):
+        if cls not in self.all:
+            self.all[cls] = self.srv.api(cls + ".get_all_records")
+        return self.all[cls]
+
+    def ref(self, cls, ref, want="uuid"):
+        if ref == "OpaqueRef:NULL":
+            return "<not in database>"
+        if cls not in SERVED:
+            return ref
+        rec = self.objs(cls).get(ref)
+        return rec[want] if rec else "<not in database>"
+
+    def scalar(self, t, v):
+        if t.startswith("ref "):
+            return self.ref(t[4:], v)
+        if t == "bool":
+            return "true" if v else "false"
+        if t == "float":
+            text = "%.12g" % v
+            return text + "." if re.fullmatch(r"-?[0-9]+", text) else text
+        if t == "datetime":
+            return v.value
+        return str(v)
+
+    def value(self, name, t, v):
+        if t.startswith("set ("):
+            return "; ".join(self.scalar(t[5:-1], x) for x in v)
+        if t.startswith("map ("):
+            k, e = t[5:-1].split(", ", 1)
+            return "; ".join("%s: %s" % (self.scalar(k, a),
+                                         self.scalar(e, b))
+                             for a, b in v.items())
+        if name == "power_state":
+            return v.lower()
+        if t == "enum console_protocol":
+            return v.upper()
+        return self.scalar(t, v)
+
+    def rows(self, cls, rec):
+        fields = list(IDL_CLASSES[cls].iter("field"))
+        lead = ["uuid", "name_label", "name_description"]
+        fields = ([f for n in lead for f in fields if f.get("name") == n] +
+                  [f for f in fields if f.get("name") not in lead])
+        rows = []
+        for f in fields:
+            name, t = f.get("name"), f.get("type")
+            rw = f.get("qualifier") == "RW" or f.get("setter") == "true"
+            kind = "S" if t.startswith("set") else (
+                "M" if t.startswith("map") else " ")
+            qual = "(%s%s)" % (kind, "RW" if rw else "RO")
+            target = t[4:] if t.startswith("ref ") else None
+            if target and target.lower() == name.lower():
+                low = target.lower()
+                rows.append(("%s-uuid %s" % (low, qual),
+                             self.ref(target, rec[name])))
+                names = [g.get("name") for g in
+                         IDL_CLASSES[target].iter("field")]
+                if "name_label" in names:
+                    rows.append(("%s-name-label ( RO)" % low,
+                                 self.ref(target, rec[name], "name_label")))
+                continue
+            rows.append(("%s %s" % (name.replace("_", "-"), qual),
+                         self.value(name, t, rec[name])))
+        first = FIRST.get(cls, [])
+        head = [r for n in first for r in rows if r[0].split(" ")[0] == n]
+        return head + [r for r in rows if r not in head]
+
+    def record(self, cls, rec, only=None):
+        rows = self.rows(cls, rec)
+        if only is not None:
+            rows = [r for r in rows if r[0].split(" ")[0] in only]
+        return layout(rows)
+
+
 # ---- the plugin and world of the second server ------------------------------
 
 # Behaviour by VDI location: "block" waits in vdi_attach until the file
@@ -188,6 +284,7 @@ print(xmlrpc.client.dumps((result,), methodresponse=True))
 
 U = "33333333-0000-0000-0000-%012d"
 SR_UUID = "11111111-0000-0000-0000-000000000001"
+NET_UUID = "44444444-0000-0000-0000-000000000001"
 WORLD = '''<?xml version="1.0"?>
 <world>
   <sr name="xe-sr" type="XE" description="xe's SR" uuid="%s">
@@ -202,8 +299,10 @@ WORLD = '''<?xml version="1.0"?>
     <vdi name="bad-disk" size="4096" location="failattach"
          uuid="22222222-0000-0000-0000-000000000005"/>
   </sr>
+  <network name="xe-net" uuid="%s" bridge="xenbr7"/>
   <vm name="lit,vm" description="multi" uuid="%s">
     <vbd vdi="plain-disk" device="xvda"/>
+    <vif network="xe-net" device="0" mac="02:00:00:00:00:aa"/>
   </vm>
   <vm name="flaky" uuid="%s">
     <vbd vdi="flaky-disk" device="xvda"/>
@@ -217,7 +316,7 @@ WORLD = '''<?xml version="1.0"?>
   </vm>
   <vm name="lit-template" template="true" uuid="%s"/>
 </world>
-''' % (SR_UUID, U % 1, U % 2, U % 3, U % 4, U % 5)
+''' % (SR_UUID, NET_UUID, U % 1, U % 2, U % 3, U % 4, U % 5)
 # ---- the servers -----------------------------------------------------------
 
 D = None   # the demo world's server
@@ -281,7 +380,13 @@ class CommandLine(unittest.TestCase):
                     "sr-list", "task-cancel",
                     "task-destroy", "task-list", "task-param-get", "vbd-list",
                     "vdi-list", "vm-list", "vm-param-get", "vm-shutdown",
-                    "vm-start"):
+                    "vm-start", "network-list", "vif-list", "pif-list",
+                    "host-cpu-list", "console-list", "vm-param-list",
+                    "sr-param-list", "vdi-param-list", "vbd-param-list",
+                    "host-param-list", "task-param-list",
+                    "network-param-list", "vif-param-list",
+                    "pif-param-list", "host-cpu-param-list",
+                    "console-param-list", "vif-param-get"):
             assert re.search(r"^  %s +\S" % re.escape(cmd), out, re.M), cmd
 
     def test_help_one_command(self):
@@ -308,6 +413,8 @@ class CommandLine(unittest.TestCase):
         check(xe("vm-param-get", "param-name=uuid", port=free_port()),
               (2, "", "Required parameter not found: uuid\n" + USAGE_TAIL))
         check(xe("task-cancel", port=free_port()),
+              (2, "", "Required parameter not found: uuid\n" + USAGE_TAIL))
+        check(xe("vif-param-list", port=free_port()),
               (2, "", "Required parameter not found: uuid\n" + USAGE_TAIL))
 
     def test_bad_option_values(self):
@@ -501,6 +608,45 @@ class LiteralWorldLists(unittest.TestCase):
                             "param-name=resident-on", port=L.port)
         check((status, out), (0, "<not in database>\n"))
 
+    def test_literal_network_vif_pif(self):
+        vif = L.api("VM.get_VIFs", L.api("VM.get_by_uuid", U % 1))[0]
+        vif_uuid = L.api("VIF.get_uuid", vif)
+        check(xe("network-list", port=L.port),
+              (0, "uuid ( RO)                : %s\n"
+                  "          name-label ( RW): xe-net\n"
+                  "    name-description ( RW): \n"
+                  "              bridge ( RO): xenbr7\n\n\n" % NET_UUID, ""))
+        check(xe("vif-list", port=L.port),
+              (0, "uuid ( RO)            : %s\n"
+                  "         vm-uuid ( RO): %s\n"
+                  "          device ( RO): 0\n"
+                  "    network-uuid ( RO): %s\n\n\n" % (
+                      vif_uuid, U % 1, NET_UUID), ""))
+        check(xe("vif-list", "vm-uuid=" + U % 2, port=L.port), (0, "", ""))
+        check(xe("vif-list", "network-name-label=xe-net",
+                 "params=vm-name-label,MAC,MTU", port=L.port),
+              (0, "vm-name-label ( RO)    : lit,vm\n"
+                  "              MAC ( RO): 02:00:00:00:00:aa\n"
+                  "              MTU ( RO): 1500\n\n\n", ""))
+        check(xe("vif-param-get", "uuid=" + vif_uuid,
+                 "param-name=network-name-label", port=L.port),
+              (0, "xe-net\n", ""))
+        check(xe("network-param-get", "uuid=" + NET_UUID,
+                 "param-name=VIFs", port=L.port), (0, vif_uuid + "\n", ""))
+        pif = L.api("PIF.get_all_records")
+        check(len(pif), 1)
+        (p,) = pif.values()
+        check(xe("pif-list", port=L.port),
+              (0, "uuid ( RO)                  : %s\n"
+                  "                device ( RO): eth0\n"
+                  "                   MAC ( RO): %s\n"
+                  "    currently-attached ( RO): true\n"
+                  "                  VLAN ( RO): %s\n"
+                  "          network-uuid ( RO): %s\n"
+                  "             host-uuid ( RO): %s\n\n\n" % (
+                      p["uuid"], p["MAC"], p["VLAN"], NET_UUID,
+                      L.api("host.get_uuid", p["host"])), ""))
+
 
 def records(cls):
     return list(D.api(cls + ".get_all_records").values())
@@ -594,6 +740,115 @@ class DemoWorldLists(unittest.TestCase):
                      port=D.port), (0, "k: v,w\n", ""))
         finally:
             D.api("VM.remove_from_other_config", ok, "k")
+
+
+# Upstream's default fields of <class>-list (cli_operations.ml, gen_cmds).
+LIST_FIELDS = {
+    "network": ("network", ["uuid", "name-label", "name-description",
+                            "bridge"]),
+    "vif": ("VIF", ["uuid", "device", "vm-uuid", "network-uuid"]),
+    "pif": ("PIF", ["uuid", "device", "VLAN", "MAC", "network-uuid",
+                    "currently-attached", "host-uuid"]),
+    "host-cpu": ("host_cpu", ["uuid", "number", "vendor", "speed",
+                              "utilisation"]),
+    "console": ("console", ["uuid", "vm-uuid", "vm-name-label", "protocol",
+                            "location"]),
+}
+
+
+class NewClasses(unittest.TestCase):
+    """network, VIF, PIF, host_cpu and console; <class>-param-list."""
+
+    def test_lists(self):
+        o = Oracle(D)
+        for cli, (cls, fields) in LIST_FIELDS.items():
+            want = "".join(o.record(cls, r, fields)
+                           for r in o.objs(cls).values())
+            check((cli, xe(cli + "-list", port=D.port)), (cli, (0, want, "")))
+            check((cli, xe(cli + "-list", "--minimal", port=D.port)),
+                  (cli, (0, ",".join(r["uuid"] for r in
+                                     o.objs(cls).values()) + "\n", "")))
+        # The demo world has a network and a VIF per VM.
+        assert o.objs("network") and o.objs("VIF"), o.all
+
+    def test_vif_list_filters(self):
+        o = Oracle(D)
+        ok = vm(D, "demo-ok")
+        uuid = D.api("VM.get_uuid", ok)
+        vifs = D.api("VM.get_VIFs", ok)
+        assert vifs
+        check(xe("vif-list", "vm-uuid=" + uuid, "--minimal", port=D.port),
+              (0, ",".join(D.api("VIF.get_uuid", v) for v in vifs) + "\n",
+               ""))
+        check(xe("vif-list", "vm-name-label=demo-ok",
+                 "params=uuid,vm-name-label,network-uuid,MAC", port=D.port),
+              (0, "".join(o.record("VIF", D.api("VIF.get_record", v),
+                                   ["uuid", "vm-name-label", "network-uuid",
+                                    "MAC"]) for v in vifs), ""))
+        net = D.api("VIF.get_network", vifs[0])
+        check(xe("network-list", "VIFs:contains=" +
+                 D.api("VIF.get_uuid", vifs[0]), "params=uuid",
+                 port=D.port),
+              (0, layout([("uuid ( RO)", D.api("network.get_uuid", net))]),
+               ""))
+        check(xe("vif-list", "vm-uuid=none", port=D.port), (0, "", ""))
+
+    def test_param_list_every_class(self):
+        o = Oracle(D)
+        checked = 0
+        for cli, cls in (("vm", "VM"), ("sr", "SR"), ("vdi", "VDI"),
+                         ("vbd", "VBD"), ("host", "host"),
+                         ("network", "network"), ("vif", "VIF"),
+                         ("pif", "PIF"), ("host-cpu", "host_cpu"),
+                         ("console", "console")):
+            for rec in o.objs(cls).values():
+                check((cli, xe(cli + "-param-list", "uuid=" + rec["uuid"],
+                               port=D.port)),
+                      (cli, (0, o.record(cls, rec), "")))
+                checked += 1
+        assert checked > 0
+
+    def test_vm_param_list_lines(self):
+        ok = vm(D, "demo-ok")
+        uuid = D.api("VM.get_uuid", ok)
+        status, out, err = xe("vm-param-list", "uuid=" + uuid, port=D.port)
+        check((status, err), (0, ""))
+        lines = out.split("\n")
+        width = lines[0].index(": ")
+        check(lines[0], "uuid ( RO)".ljust(width) + ": " + uuid)
+        # Exact lines, padded to the longest name.
+        for key, val in (("name-label ( RW)", "demo-ok"),
+                         ("name-description ( RW)", "Starts fine"),
+                         ("power-state ( RO)", "halted"),
+                         ("is-a-template ( RW)", "false"),
+                         ("VBDs (SRO)", "; ".join(
+                             D.api("VBD.get_uuid", b)
+                             for b in D.api("VM.get_VBDs", ok))),
+                         ("other-config (MRW)", "")):
+            line = key.rjust(width) + ": " + val
+            assert line in lines, (line, out)
+        check(lines[-3:], ["", "", ""])
+
+    def test_console_of_running_vm(self):
+        ok = vm(D, "demo-ok")
+        check(xe("vm-start", "vm=demo-ok", port=D.port), (0, "", ""))
+        try:
+            (con,) = D.api("VM.get_consoles", ok)
+            check(xe("console-list", "vm-name-label=demo-ok",
+                     "params=vm-name-label,protocol", port=D.port),
+                  (0, "vm-name-label ( RO)    : demo-ok\n"
+                      "         protocol ( RO): RFB\n\n\n", ""))
+            check(xe("console-param-get", "uuid=" + D.api(
+                "console.get_uuid", con), "param-name=vm-uuid", port=D.port),
+                  (0, D.api("VM.get_uuid", ok) + "\n", ""))
+        finally:
+            check(xe("vm-shutdown", "vm=demo-ok", "--force", port=D.port),
+                  (0, "", ""))
+
+    def test_param_list_errors(self):
+        info = fx.fails(D.api, "VIF.get_by_uuid", "no-such-uuid")
+        check(xe("vif-param-list", "uuid=no-such-uuid", port=D.port),
+              (1, "", error_text(info)))
 
 
 def failing_task(srv, vm):

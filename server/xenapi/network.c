@@ -62,6 +62,7 @@ static void network_new_pif(const char *host_ref, const char *net_ref)
 	network_str(&pif->network, net_ref);
 	network_str(&pif->host, host_ref);
 	pif->physical = true;
+	pif->VLAN = -1; /* xapi's for a PIF that is not a VLAN */
 	pif->currently_attached = true;
 	pif->managed = true;
 	/* The first network carries the host's management traffic. */
