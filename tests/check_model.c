@@ -459,7 +459,7 @@ START_TEST(test_messages_table)
 				xbt_messages[xbt_messages_by_name[i - 1]].wire_name,
 				xbt_messages[xbt_messages_by_name[i]].wire_name), 0);
 	}
-	ck_assert_uint_eq(ncustom, 32);
+	ck_assert_uint_eq(ncustom, 38);
 	/* one getter per field of every class but event */
 	for (size_t i = 0; i < xbt_nclasses; i++) {
 		const xbt_class_desc *c = xbt_classes[i];

@@ -213,8 +213,9 @@ class Events(fx.XbtdTestCase):
         assert vm["power_state"] == "Running"
         assert vm["current_operations"] == {}
         assert vm["resident_on"] == self.host
-        assert sorted(vm["allowed_operations"]) == ["clean_shutdown",
-                                                    "hard_shutdown"]
+        assert sorted(vm["allowed_operations"]) == [
+            "clean_reboot", "clean_shutdown", "hard_reboot", "hard_shutdown",
+            "pause", "suspend"]
         assert vm == self.c("VM.get_record", self.vm_ok)
         assert vm["guest_metrics"] == added["vm_guest_metrics"]
         assert vm["consoles"] == [added["console"]]

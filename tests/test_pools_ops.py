@@ -218,8 +218,10 @@ class PoolOps(unittest.TestCase):
         self.assertEqual(r["resident_on"], self.refs[host])
         self.assertNotEqual(r["domid"], "-1")
         self.assertEqual(r["current_operations"], {})
-        want = ["clean_shutdown", "hard_shutdown"] if state == "Running" \
-            else ["hard_shutdown"]
+        # doc/design.md, "VM power states"
+        want = ["clean_reboot", "clean_shutdown", "hard_reboot",
+                "hard_shutdown", "pause", "suspend"] if state == "Running" \
+            else ["hard_reboot", "hard_shutdown", "unpause"]
         self.assertEqual(sorted(r["allowed_operations"]), want)
         for b in r["VBDs"]:
             if self.api("VBD.get_VDI", b) != NULL:

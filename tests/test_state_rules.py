@@ -97,7 +97,9 @@ class StateRules(unittest.TestCase):
                 continue
             state = vm["power_state"]
             want = {"Halted": ["start"],
-                    "Running": ["clean_shutdown", "hard_shutdown"]}[state]
+                    "Running": ["clean_reboot", "clean_shutdown",
+                                "hard_reboot", "hard_shutdown", "pause",
+                                "suspend"]}[state]
             self.assertEqual(sorted(vm["allowed_operations"]), want,
                              "%s: VM %s (%s)" % (where, vm["name_label"],
                                                  state))

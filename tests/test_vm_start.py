@@ -217,8 +217,10 @@ class VmCase(fx.XbtdTestCase):
         self.assertNotEqual(r["domid"], "-1")
         self.assertGreater(int(r["domid"]), 0)
         self.assertEqual(r["current_operations"], {})
-        want = ["clean_shutdown", "hard_shutdown"] if state == "Running" \
-            else ["hard_shutdown"]
+        # doc/design.md, "VM power states"
+        want = ["clean_reboot", "clean_shutdown", "hard_reboot",
+                "hard_shutdown", "pause", "suspend"] if state == "Running" \
+            else ["hard_reboot", "hard_shutdown", "unpause"]
         self.assertEqual(sorted(r["allowed_operations"]), want)
         for b in self.vbd_records(vm):
             self.assertTrue(b["currently_attached"], b)
@@ -362,7 +364,8 @@ class DemoWorld(VmCase):
         self.assertEqual(self.failure("VM.clean_shutdown", self.session, vm),
                          ["VM_BAD_POWER_STATE", vm, "running", "halted"])
         self.assertEqual(self.failure("VM.hard_shutdown", self.session, vm),
-                         ["VM_BAD_POWER_STATE", vm, "running", "halted"])
+                         ["VM_BAD_POWER_STATE", vm,
+                          "paused, suspended, running", "halted"])
         self.assert_halted(vm)
 
     def test_demo_ok_hard_shutdown_and_new_domid(self):

@@ -27,40 +27,8 @@ struct vm_op {
 	char **vbds;          /* the VBD of each disk */
 	size_t ndisks;
 	char *host;           /* where it runs: this host or a slave */
+	int from_state;       /* the VM's power state when claimed */
 };
-
-static const char *vm_power_lower(int state)
-{
-	static const char *const lower[] = { "halted", "paused", "running",
-					     "suspended" };
-	return state >= 0 && state < 4 ? lower[state] : "unknown";
-}
-
-void vm_update_allowed(struct xbt_vm_record *vm)
-{
-	xbt_strv_clear(&vm->allowed_operations);
-	if (vm->current_operations.n)
-		return; /* one operation at a time */
-	switch (vm->power_state) {
-	case XBT_VM_POWER_STATE_HALTED:
-		if (!vm->is_a_template)
-			xbt_strv_add(&vm->allowed_operations,
-				     XBT_VM_OPERATIONS_START_NAME);
-		break;
-	case XBT_VM_POWER_STATE_RUNNING:
-		xbt_strv_add(&vm->allowed_operations,
-			     XBT_VM_OPERATIONS_CLEAN_SHUTDOWN_NAME);
-		xbt_strv_add(&vm->allowed_operations,
-			     XBT_VM_OPERATIONS_HARD_SHUTDOWN_NAME);
-		break;
-	case XBT_VM_POWER_STATE_PAUSED:
-		xbt_strv_add(&vm->allowed_operations,
-			     XBT_VM_OPERATIONS_HARD_SHUTDOWN_NAME);
-		break;
-	default:
-		break;
-	}
-}
 
 static void vm_disks_free(struct vm_op *op)
 {
@@ -327,7 +295,7 @@ static void vm_unmark_vbds(const struct xbt_vm_record *vm,
  * of its disks. On success the VM shows the operation until vm_release.
  */
 static xbt_error *vm_claim(struct vm_op *op, struct call *call, const char *name,
-			   int expected_state, bool start, const char *want)
+			   bool start, const char *want)
 {
 	struct xbt_vm_record *vm;
 	xbt_error *err;
@@ -344,28 +312,9 @@ static xbt_error *vm_claim(struct vm_op *op, struct call *call, const char *name
 					    (void **)&vm));
 	if (err)
 		goto out;
-	if (vm->is_a_template) {
-		err = XBT_RAISE_VM_IS_TEMPLATE(op->vm, name);
+	if ((err = XBT_PROPAGATE(vm_op_check(op->vm, vm, name))))
 		goto out;
-	}
-	if (vm->current_operations.n) {
-		err = XBT_RAISE_OTHER_OPERATION_IN_PROGRESS("VM", op->vm,
-				vm->current_operations.vals[0],
-				vm->current_operations.keys[0]);
-		goto out;
-	}
-	if (expected_state >= 0 && vm->power_state != expected_state) {
-		err = XBT_RAISE_VM_BAD_POWER_STATE(op->vm,
-				vm_power_lower(expected_state),
-				vm_power_lower(vm->power_state));
-		goto out;
-	}
-	if (expected_state < 0 && vm->power_state != XBT_VM_POWER_STATE_RUNNING &&
-	    vm->power_state != XBT_VM_POWER_STATE_PAUSED) {
-		err = XBT_RAISE_VM_BAD_POWER_STATE(op->vm, "running",
-				vm_power_lower(vm->power_state));
-		goto out;
-	}
+	op->from_state = vm->power_state;
 	if (start)
 		err = XBT_PROPAGATE(vm_place(op, vm, want));
 	else
@@ -402,9 +351,15 @@ unsigned long vm_ops_generation(void)
 	return n;
 }
 
-static void vm_release(struct vm_op *op, bool done, int new_state)
+int64_t vm_new_domid(void)
 {
 	static int64_t vm_next_domid = 1;
+
+	return vm_next_domid++;
+}
+
+static void vm_release(struct vm_op *op, bool done, int new_state)
+{
 	struct xbt_vm_record *vm;
 	struct xbt_host_record *host;
 
@@ -416,11 +371,14 @@ static void vm_release(struct vm_op *op, bool done, int new_state)
 		goto out;
 	xbt_map_remove(&vm->current_operations, op->op_ref);
 	if (done) {
-		bool up = new_state != XBT_VM_POWER_STATE_HALTED;
+		/* A suspended VM has no domain and no disks up (xapi's
+		 * force_state_reset), like a halted one. */
+		bool up = new_state == XBT_VM_POWER_STATE_RUNNING ||
+			  new_state == XBT_VM_POWER_STATE_PAUSED;
 		vm->power_state = new_state;
 		free(vm->resident_on);
 		vm->resident_on = xbt_strdup(up ? op->host : XBT_REF_NULL);
-		vm->domid = up ? vm_next_domid++ : -1;
+		vm->domid = up ? vm_new_domid() : -1;
 		for (size_t i = 0; i < op->ndisks; i++) {
 			struct xbt_vbd_record *b =
 				store_edit(&xbt_class_vbd, op->vbds[i]);
@@ -489,25 +447,22 @@ static xbt_error *vm_run_ops(struct vm_op *op, struct call *call, bool start,
 	return err;
 }
 
-/* VM.start and VM.start_on (want: the host asked for). */
-static xbt_error *vm_start_where(struct call *call, const char *want,
-				 bool paused)
+/* Brings the VM up (VM.start, start_on, resume) with its disks attached and
+ * activated, on want or where placed. */
+xbt_error *vm_power_up(struct call *call, const char *name, const char *want,
+		       int new_state)
 {
 	struct vm_op op = { .vm = call->argv[0].s };
 	xbt_error *err;
 
-	err = XBT_PROPAGATE(vm_claim(&op, call, want
-				     ? XBT_VM_OPERATIONS_START_ON_NAME
-				     : XBT_VM_OPERATIONS_START_NAME,
-				     XBT_VM_POWER_STATE_HALTED, true, want));
+	err = XBT_PROPAGATE(vm_claim(&op, call, name, true, want));
 	if (err)
 		goto out;
 	if (call->task)
 		err = XBT_PROPAGATE(task_check_cancel(call->task));
 	if (!err)
 		err = XBT_PROPAGATE(vm_run_ops(&op, call, true, false));
-	vm_release(&op, !err, paused ? XBT_VM_POWER_STATE_PAUSED
-				     : XBT_VM_POWER_STATE_RUNNING);
+	vm_release(&op, !err, new_state);
 	vm_op_end(&op);
 out:
 	return err;
@@ -516,29 +471,37 @@ out:
 xbt_error *vm_start(struct call *call, xmlrpc_value *const *args,
 		    xmlrpc_value **result)
 {
-	return XBT_PROPAGATE(vm_start_where(call, NULL, call->argv[1].b));
+	return XBT_PROPAGATE(vm_power_up(call, XBT_VM_OPERATIONS_START_NAME,
+					 NULL, call->argv[1].b
+					 ? XBT_VM_POWER_STATE_PAUSED
+					 : XBT_VM_POWER_STATE_RUNNING));
 }
 
 xbt_error *vm_start_on(struct call *call, xmlrpc_value *const *args,
 		       xmlrpc_value **result)
 {
-	return XBT_PROPAGATE(vm_start_where(call, call->argv[1].s,
-					    call->argv[2].b));
+	return XBT_PROPAGATE(vm_power_up(call, XBT_VM_OPERATIONS_START_ON_NAME,
+					 call->argv[1].s, call->argv[2].b
+					 ? XBT_VM_POWER_STATE_PAUSED
+					 : XBT_VM_POWER_STATE_RUNNING));
 }
 
-static xbt_error *vm_shutdown(struct call *call, const char *name)
+/* Takes the VM's disks down where it runs (VM.clean_shutdown,
+ * hard_shutdown, suspend); the VM ends in new_state. */
+xbt_error *vm_power_down(struct call *call, const char *name, int new_state)
 {
 	struct vm_op op = { .vm = call->argv[0].s };
 	bool hard = strcmp(name, XBT_VM_OPERATIONS_HARD_SHUTDOWN_NAME) == 0;
 	xbt_error *err;
 
-	/* As xapi: a paused VM can only be hard shut down. */
-	err = XBT_PROPAGATE(vm_claim(&op, call, name,
-				     hard ? -1 : XBT_VM_POWER_STATE_RUNNING,
-				     false, NULL));
+	/* Which states each operation takes: vm_op_check (vm_power.c). */
+	err = XBT_PROPAGATE(vm_claim(&op, call, name, false, NULL));
 	if (err)
 		goto out;
-	err = XBT_PROPAGATE(vm_run_ops(&op, call, false, hard));
+	/* A suspended VM has no domain and no disk up: its hard shutdown
+	 * only records Halted (xapi's deletes the suspend image). */
+	if (op.from_state != XBT_VM_POWER_STATE_SUSPENDED)
+		err = XBT_PROPAGATE(vm_run_ops(&op, call, false, hard));
 	/* A hard shutdown halts the VM even when opsd fails (it logs steps),
 	 * but not when its host could not be asked (doc/pools.md). */
 	if (err && hard && strcmp(err->code, XBT_ERR_TASK_CANCELLED) != 0 &&
@@ -548,7 +511,7 @@ static xbt_error *vm_shutdown(struct call *call, const char *name)
 		xbt_error_free(err);
 		err = NULL;
 	}
-	vm_release(&op, !err, XBT_VM_POWER_STATE_HALTED);
+	vm_release(&op, !err, new_state);
 	vm_op_end(&op);
 out:
 	return err;
@@ -557,15 +520,17 @@ out:
 xbt_error *vm_clean_shutdown(struct call *call, xmlrpc_value *const *args,
 			     xmlrpc_value **result)
 {
-	return XBT_PROPAGATE(vm_shutdown(call,
-					 XBT_VM_OPERATIONS_CLEAN_SHUTDOWN_NAME));
+	return XBT_PROPAGATE(vm_power_down(call,
+					   XBT_VM_OPERATIONS_CLEAN_SHUTDOWN_NAME,
+					   XBT_VM_POWER_STATE_HALTED));
 }
 
 xbt_error *vm_hard_shutdown(struct call *call, xmlrpc_value *const *args,
 			    xmlrpc_value **result)
 {
-	return XBT_PROPAGATE(vm_shutdown(call,
-					 XBT_VM_OPERATIONS_HARD_SHUTDOWN_NAME));
+	return XBT_PROPAGATE(vm_power_down(call,
+					   XBT_VM_OPERATIONS_HARD_SHUTDOWN_NAME,
+					   XBT_VM_POWER_STATE_HALTED));
 }
 
 /* ---- resync with xbt-opsd ---------------------------------------------------- */

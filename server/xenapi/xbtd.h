@@ -400,9 +400,32 @@ void guest_host_removed(const struct xbt_host_record *host);
 
 /* ---- VMs (vm.c) -------------------------------------------------------- */
 
-/* Recomputes allowed_operations from power_state and current_operations. */
 struct xbt_vm_record;
+/*
+ * The VM's operations that move disks, claiming the VM meanwhile:
+ * vm_power_up (start, start_on, resume; want: the host asked for, or NULL
+ * to place it) attaches and activates them; vm_power_down (clean_shutdown,
+ * hard_shutdown, suspend) deactivates and detaches them. name is the
+ * vm_operations name; the VM ends in new_state when they succeed.
+ */
+xbt_error *vm_power_up(struct call *call, const char *name, const char *want,
+		       int new_state);
+xbt_error *vm_power_down(struct call *call, const char *name, int new_state);
+/* Under the lock: a domid no VM had (a start, a reboot). */
+int64_t vm_new_domid(void);
+
+/* ---- VM power states (vm_power.c) ---------------------------------------- */
+
+/* Recomputes allowed_operations from power_state and current_operations. */
 void vm_update_allowed(struct xbt_vm_record *vm);
+/* Under the lock: why op (a vm_operations name) may not start on the VM
+ * now (VM_IS_TEMPLATE, OTHER_OPERATION_IN_PROGRESS, VM_BAD_POWER_STATE
+ * with xapi's expected states), or NULL. */
+xbt_error *vm_op_check(const char *ref, const struct xbt_vm_record *vm,
+		       const char *op);
+
+/* ---- VMs: resync (vm.c) ------------------------------------------------- */
+
 /*
  * Resync, xbtd's side: given the uuids of the VMs opsd runs and of all it
  * knows, fixes the store (a VM opsd runs and xbtd places nowhere becomes

@@ -34,6 +34,7 @@ server/xenapi/session.c server/xenapi/login_limit.c server/xenapi/task.c
 server/xenapi/vm.c server/xenapi/pbd.c server/xenapi/storage.c
 server/xenapi/network.c server/xenapi/guest.c
 server/xenapi/world.c server/xenapi/db.c server/xenapi/ops.c server/xenapi/ops_proc.c
+server/xenapi/vm_power.c
 server/xenapi/role.c server/xenapi/pool.c server/xenapi/pool_join.c
 server/xenapi/fwd.c server/xenapi/relay.c
 server/xenapi/vm_local.c server/common/http.c server/common/http_conn.c

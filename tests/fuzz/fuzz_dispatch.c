@@ -926,7 +926,7 @@ static bool denied(const char *method, xmlrpc_value *params)
 {
 	static const char *const never[] = {
 		"VM.start", "VM.start_on", "VM.clean_shutdown",
-		"VM.hard_shutdown",
+		"VM.hard_shutdown", "VM.suspend", "VM.resume",
 		"PBD.plug", "PBD.unplug", "event.next",
 		"pool.join", "pool.eject", "pool.emergency_transition_to_master",
 		"session.slave_login", "session.slave_local_login_with_password",
