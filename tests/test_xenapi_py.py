@@ -310,7 +310,7 @@ class EveryRecord(Walker, unittest.TestCase):
     """XenAPI.py reads every record of every class xbtd serves, get_record
     agrees with get_all_records, and every ref in them resolves to a
     record of the class xapi's field list says (or is OpaqueRef:NULL):
-    halted, with demo-ok running, and halted again."""
+    halted, with demo-ok running, suspended, resumed and halted again."""
 
     @classmethod
     def setUpClass(cls):
@@ -367,6 +367,16 @@ class EveryRecord(Walker, unittest.TestCase):
                               vif)
         with self.subTest(state="running", check="console"):
             self.assertTrue(rec["consoles"], "running demo-ok has no console")
+
+        # Suspended and resumed: every ref still resolves.
+        self.x.VM.suspend(vm)
+        db = self.walk()
+        self.assertEqual(db["VM"][vm]["power_state"], "Suspended")
+        for vif in db["VM"][vm]["VIFs"]:
+            self.assertIs(db["VIF"][vif]["currently_attached"], False, vif)
+        self.x.VM.resume(vm, False, False)
+        db = self.walk()
+        self.assertEqual(db["VM"][vm]["power_state"], "Running")
 
         self.x.VM.hard_shutdown(vm)
         db = self.walk()
