@@ -16,7 +16,7 @@ CONFIGURE_FLAGS=${CONFIGURE_FLAGS:-}
 PKGS="build-essential autoconf automake libtool pkg-config libxmlrpc-core-c3-dev
 libmicrohttpd-dev libmimalloc-dev
 libcurl4-openssl-dev libxml2-dev libsqlite3-dev libxml2-utils check libcrypt-dev python3 clang
-libclang-rt-14-dev chromium"
+libclang-rt-14-dev chromium ansible"
 
 deps() {
 	missing=

@@ -491,7 +491,7 @@ class JoinRefused(unittest.TestCase, StandaloneChecks):
 
 # ---- a join, the slave, the master, eject -----------------------------------
 
-class Join(unittest.TestCase, StandaloneChecks):
+class Join(txp.Walker, unittest.TestCase, StandaloneChecks):
     """h2 joins h1 in setUpClass. h3 stays standalone (it tries to join the
     slave, and the master tries to join it). The tests read top down: the
     last ejects h2 and has it rejoin."""
@@ -712,8 +712,7 @@ class Join(unittest.TestCase, StandaloneChecks):
         self.assertEqual(len(self.master.api("host.get_all")), 2)
 
     def test_xenapi_py(self):
-        os.makedirs(os.path.dirname(txp.UNPACKED), exist_ok=True)
-        XenAPI = txp.import_xenapi(txp.fetch_xenapi_py())
+        XenAPI = fx.import_xenapi()
         s = XenAPI.Session(self.master.url)
         s.xenapi.login_with_password("root", PW, "1.0", "test_pools")
         try:
@@ -735,6 +734,24 @@ class Join(unittest.TestCase, StandaloneChecks):
         with self.assertRaises(XenAPI.Failure) as cm:
             s.xenapi.login_with_password("root", PW, "1.0", "test_pools")
         self.assertEqual(cm.exception.details, ["HOST_IS_SLAVE", MASTER])
+
+    def test_every_record(self):
+        # XenAPI.py reads every record of every class on the master of two
+        # hosts (test_xenapi_py.Walker): each host its CPUs, and a PIF on
+        # every network.
+        self.s = fx.import_xenapi().Session(self.master.url)
+        self.s.xenapi.login_with_password("root", PW, "1.0", "test_pools")
+        self.addCleanup(self.s.xenapi.session.logout)
+        self.x = self.s.xenapi
+        self.refs = txp.upstream_ref_fields()
+        db = self.walk()
+        self.assertEqual(len(db["host"]), 2)
+        self.assertTrue(db["network"])
+        for ref, host in db["host"].items():
+            self.assertTrue(host["host_CPUs"], host["name_label"])
+            self.assertEqual(
+                sorted(db["PIF"][p]["network"] for p in host["PIFs"]),
+                sorted(db["network"]), host["name_label"])
 
     def test_eject_and_rejoin(self):
         secret = self.master.api("pool.initial_auth")

@@ -4,7 +4,8 @@
 // JSON-RPC and on XML-RPC: connect, read every VM through its event-fed
 // cache, start demo-ok and demo-fail with callAsync (which waits for the
 // task through event.from, then destroys it); then an emoji name set on a
-// VM, read back and seen in the cache.
+// VM, read back and seen in the cache; then every record of every class
+// xbtd serves read through call(), halted and with demo-ok running.
 //
 // Run by test_xo_client.py: XO_DIR is where xen-api is installed, XBT_URL
 // the server. Prints `N passed, N failed`.
@@ -134,6 +135,108 @@ async function runUnicode(createClient, url, transport) {
   }
 }
 
+// Every class xbtd serves (the session apart: its own record is read).
+const CLASSES = [
+  'task', 'pool', 'host', 'host_metrics', 'host_cpu', 'SR', 'PBD', 'VDI', 'VBD', 'VM',
+  'VM_metrics', 'VM_guest_metrics', 'console', 'network', 'VIF', 'PIF',
+]
+
+// Reads every record of every class with call(): get_all_records, then
+// get_record of each ref, which must be the same record. Returns
+// { class: { ref: record } }.
+async function readEverything(xapi, t, when) {
+  const db = {}
+  for (const cls of CLASSES) {
+    let all
+    try {
+      all = await within(10000, cls + '.get_all_records', xapi.call(cls + '.get_all_records'))
+    } catch (e) {
+      check(t + when + cls + '.get_all_records', false, e.code ? e.code + ' ' + JSON.stringify(e.params) : e.stack)
+      continue
+    }
+    const refs = Object.keys(all)
+    const bad = []
+    for (const ref of refs) {
+      try {
+        const one = await within(10000, cls + '.get_record', xapi.call(cls + '.get_record', ref))
+        if (JSON.stringify(one) !== JSON.stringify(all[ref])) bad.push(ref + ': differs from get_all_records')
+      } catch (e) {
+        bad.push(ref + ': ' + (e.code ? e.code + ' ' + JSON.stringify(e.params) : e.message))
+      }
+    }
+    check(t + when + 'reads every ' + cls + ' (' + refs.length + ')', bad.length === 0, JSON.stringify(bad))
+    db[cls] = all
+  }
+  try {
+    // call() refuses session.*(): the client's transport, as the client
+    // itself calls session.login_with_password.
+    const me = await within(
+      10000,
+      'session.get_record',
+      xapi._transport('session.get_record', [xapi.sessionId, xapi.sessionId])
+    )
+    check(t + when + 'reads its own session', me.this_host in (db.host || {}), JSON.stringify(me.this_host))
+  } catch (e) {
+    check(t + when + 'reads its own session', false, e.code ? e.code + ' ' + JSON.stringify(e.params) : e.stack)
+  }
+  return db
+}
+
+// The client's event-fed cache (event.from on every class) holds every
+// record read, with the same fields.
+async function cached(xapi, db, t) {
+  let missing
+  for (let i = 0; i < 100; i++) {
+    missing = []
+    for (const cls of CLASSES) {
+      if (cls === 'task') continue
+      for (const ref of Object.keys(db[cls] || {})) {
+        const o = xapi.getObjectByRef(ref, undefined)
+        if (o === undefined || o.$type !== cls || o.uuid !== db[cls][ref].uuid) missing.push(cls + ' ' + ref)
+      }
+    }
+    if (missing.length === 0) break
+    await sleep(50)
+  }
+  check(t + 'the cache holds every record', missing.length === 0, JSON.stringify(missing))
+}
+
+async function runEveryRecord(createClient, url, transport) {
+  const t = transport + ': '
+  const xapi = createClient({
+    url,
+    auth: { user: 'root', password: 'xbt' },
+    allowUnauthorized: true,
+    transport,
+  })
+  let vm
+  try {
+    await within(10000, 'connect', xapi.connect())
+    await within(10000, 'objectsFetched', xapi.objectsFetched)
+    let db = await readEverything(xapi, t, 'halted: ')
+    await cached(xapi, db, t + 'halted: ')
+    vm = Object.keys(db.VM || {}).find(ref => db.VM[ref].name_label === 'demo-ok')
+    check(t + 'demo-ok read', vm !== undefined)
+    await within(20000, 'VM.start', xapi.call('VM.start', vm, false, false))
+    db = await readEverything(xapi, t, 'running: ')
+    await cached(xapi, db, t + 'running: ')
+    const rec = db.VM[vm]
+    check(t + 'running demo-ok has guest metrics', rec.guest_metrics in (db.VM_guest_metrics || {}), rec.guest_metrics)
+    check(t + 'running demo-ok has metrics', rec.metrics in (db.VM_metrics || {}), rec.metrics)
+    check(
+      t + "running demo-ok's VIFs are attached",
+      rec.VIFs.length > 0 && rec.VIFs.every(v => db.VIF[v].currently_attached === true),
+      JSON.stringify(rec.VIFs)
+    )
+    check(t + 'running demo-ok has a console', rec.consoles.length > 0, JSON.stringify(rec.consoles))
+  } catch (e) {
+    check(t + 'every record without exception', false, e && (e.code ? e.code + ' ' + JSON.stringify(e.params) : e.stack))
+  } finally {
+    if (vm !== undefined) await xapi.call('VM.hard_shutdown', vm).catch(() => {})
+    await xapi.disconnect().catch(() => {})
+  }
+}
+
 run(async createClient => {
   const url = process.env.XBT_URL
   for (const transport of ['json-rpc', 'xml-rpc']) {
@@ -143,5 +246,8 @@ run(async createClient => {
   // JSON-RPC, so XML-RPC (which refuses them) goes first.
   for (const transport of ['xml-rpc', 'json-rpc']) {
     await runUnicode(createClient, url, transport)
+  }
+  for (const transport of ['json-rpc', 'xml-rpc']) {
+    await runEveryRecord(createClient, url, transport)
   }
 })

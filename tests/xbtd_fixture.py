@@ -21,7 +21,9 @@ clients, and the result reporter.
   everything was skipped.
 """
 
+import glob
 import http.client
+import importlib.util
 import inspect
 import json
 import os
@@ -796,6 +798,80 @@ class RawClient:
         finally:
             self.sock.settimeout(None)
         return self.body()
+
+
+# ---- upstream XenAPI.py ------------------------------------------------------
+# Debian's python3-os-xenapi ships a copy of XenAPI.py. The package is
+# downloaded and unpacked (dpkg -x, never installed: it pulls in heavy
+# dependencies we do not need) into the build tree once; the file is then
+# imported by path (test_xenapi_py.py) or put on a client's PYTHONPATH
+# (test_ansible.py). It needs only the standard library.
+
+XENAPI_PACKAGE = "python3-os-xenapi"
+XENAPI_UNPACKED = os.path.join(BUILDDIR, "tests", "xenapi-py")
+XENAPI_PY = os.path.join(XENAPI_UNPACKED, "usr", "lib", "python3",
+                         "dist-packages", "os_xenapi", "client", "XenAPI.py")
+
+
+def fetch_xenapi_py():
+    """Path of XenAPI.py, unpacking the package if needed; or raises
+    unittest.SkipTest with the reason."""
+    if os.path.isfile(XENAPI_PY):
+        return XENAPI_PY
+    os.makedirs(os.path.dirname(XENAPI_UNPACKED), exist_ok=True)
+    for tool in ("apt-get", "dpkg"):
+        if not shutil.which(tool):
+            raise unittest.SkipTest("%s not available to fetch %s"
+                                    % (tool, XENAPI_PACKAGE))
+    tmp = tempfile.mkdtemp(prefix="xenapi-py-")
+    try:
+        # apt's sandbox user must be able to write the download directory.
+        os.chmod(tmp, 0o777)
+        p = subprocess.run(["apt-get", "download", XENAPI_PACKAGE], cwd=tmp,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=120)
+        debs = glob.glob(os.path.join(tmp, "*.deb"))
+        if p.returncode != 0 or not debs:
+            raise unittest.SkipTest(
+                "cannot download %s (apt-get download exited %d: %s); "
+                "'apt-get update' may help"
+                % (XENAPI_PACKAGE, p.returncode,
+                   p.stdout.decode("utf-8", "replace").strip()[-300:]))
+        staging = tempfile.mkdtemp(prefix="xenapi-py-x-",
+                                   dir=os.path.dirname(XENAPI_UNPACKED))
+        p = subprocess.run(["dpkg", "-x", debs[0], staging],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if p.returncode != 0:
+            shutil.rmtree(staging, True)
+            raise unittest.SkipTest("dpkg -x %s failed: %s"
+                                    % (os.path.basename(debs[0]),
+                                       p.stdout.decode()[-300:]))
+        # Atomic: parallel test runs never see a half-unpacked tree.
+        try:
+            os.rename(staging, XENAPI_UNPACKED)
+        except OSError:
+            shutil.rmtree(staging, True)
+    except subprocess.TimeoutExpired:
+        raise unittest.SkipTest("apt-get download %s timed out"
+                                % XENAPI_PACKAGE)
+    finally:
+        shutil.rmtree(tmp, True)
+    if not os.path.isfile(XENAPI_PY):
+        raise unittest.SkipTest("%s has no XenAPI.py at the expected path"
+                                % XENAPI_PACKAGE)
+    return XENAPI_PY
+
+
+def import_xenapi(path=None):
+    """Upstream XenAPI.py as a module (path: fetch_xenapi_py()'s)."""
+    path = path or fetch_xenapi_py()
+    spec = importlib.util.spec_from_file_location("XenAPI", path)
+    mod = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(mod)
+    except ImportError as e:
+        raise unittest.SkipTest("XenAPI.py needs a module we lack: %s" % e)
+    return mod
 
 
 # ---- test cases -------------------------------------------------------------
