@@ -582,16 +582,23 @@ static char *laid_out(const char *cli, const void *rec, const char *params)
 	return xbt_buf_detach(&b, NULL);
 }
 
+/* Replaces a string member that xbt_record_init filled. */
+static void set_str(char **member, const char *value)
+{
+	free(*member);
+	*member = xbt_strdup(value);
+}
+
 START_TEST(vif_list_record)
 {
 	xbt_vif_record rec;
 	char *got;
 
 	xbt_record_init(&xbt_class_vif, &rec);
-	rec.uuid = xbt_strdup("vif-1");
-	rec.device = xbt_strdup("0");
-	rec.VM = xbt_strdup("OpaqueRef:vm");
-	rec.network = xbt_strdup("OpaqueRef:net");
+	set_str(&rec.uuid, "vif-1");
+	set_str(&rec.device, "0");
+	set_str(&rec.VM, "OpaqueRef:vm");
+	set_str(&rec.network, "OpaqueRef:net");
 	/* Without a connection refs print as they are. */
 	got = laid_out("vif", &rec, NULL);
 	ck_assert_str_eq(got,
@@ -618,9 +625,9 @@ START_TEST(network_param_list_values)
 	char *got;
 
 	xbt_record_init(&xbt_class_network, &rec);
-	rec.uuid = xbt_strdup("net-1");
-	rec.name_label = xbt_strdup("Pool-wide network");
-	rec.bridge = xbt_strdup("xenbr0");
+	set_str(&rec.uuid, "net-1");
+	set_str(&rec.name_label, "Pool-wide network");
+	set_str(&rec.bridge, "xenbr0");
 	xbt_strv_add(&rec.VIFs, "OpaqueRef:a");
 	xbt_strv_add(&rec.VIFs, "OpaqueRef:b");
 	xbt_map_set(&rec.other_config, "k", "v");
@@ -650,11 +657,11 @@ START_TEST(pif_list_record_order)
 	char *got;
 
 	xbt_record_init(&xbt_class_pif, &rec);
-	rec.uuid = xbt_strdup("pif-1");
-	rec.device = xbt_strdup("eth0");
-	rec.MAC = xbt_strdup("02:00:00:00:00:01");
-	rec.network = xbt_strdup("OpaqueRef:net");
-	rec.host = xbt_strdup("OpaqueRef:host");
+	set_str(&rec.uuid, "pif-1");
+	set_str(&rec.device, "eth0");
+	set_str(&rec.MAC, "02:00:00:00:00:01");
+	set_str(&rec.network, "OpaqueRef:net");
+	set_str(&rec.host, "OpaqueRef:host");
 	/* xe's pif-list order: the record's, not the list's. */
 	got = laid_out("pif", &rec, NULL);
 	ck_assert_str_eq(got,
