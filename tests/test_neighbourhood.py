@@ -37,21 +37,9 @@ WORLD = """<world>
 """
 
 
-class Neighbourhood(fx.XbtdTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="xbt-neigh-")
-        cls.world = os.path.join(cls.tmp, "world.xml")
-        with open(cls.world, "w") as f:
-            f.write(WORLD)
-        cls.xbtd_args = ("--hostname", "h1", "--world", cls.world)
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        os.unlink(cls.world)
-        os.rmdir(cls.tmp)
+class Neighbourhood(fx.WorldTestCase):
+    world_text = WORLD
+    world_args = ("--hostname", "h1")
 
     def c(self, method, *args):
         return self.ok(method, self.session, *args)

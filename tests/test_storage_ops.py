@@ -11,7 +11,6 @@ xapi_vbd_helpers.ml); an unplug and a start that race never both succeed
 import concurrent.futures
 import os
 import sys
-import tempfile
 import threading
 import time
 import xmlrpc.client
@@ -26,31 +25,16 @@ SLOW = 3
 TIMEOUT = 180.0
 
 
-def storage_world(tmp, slow=SLOW):
+def storage_world(slow=SLOW):
     """tests/worlds/storage_ops.xml with its slow steps of `slow` s."""
     with open(os.path.join(fx.SRCDIR, "tests", "worlds",
                            "storage_ops.xml")) as f:
-        text = f.read().replace("@SLOW@", str(slow))
-    path = os.path.join(tmp, "world.xml")
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+        return f.read().replace("@SLOW@", str(slow))
 
 
-class StorageCase(fx.XbtdTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="xbt-storage-")
-        cls.world = storage_world(cls.tmp)
-        cls.xbtd_args = ("--hostname", "h1", "--world", cls.world,
-                         "--sm-dir", FIXTURE_DIR)
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        os.unlink(cls.world)
-        os.rmdir(cls.tmp)
+class StorageCase(fx.WorldTestCase):
+    world_text = storage_world()
+    world_args = ("--hostname", "h1", "--sm-dir", FIXTURE_DIR)
 
     def tearDown(self):
         # Every test leaves VMs halted and PBDs plugged.

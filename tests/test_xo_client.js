@@ -13,6 +13,16 @@
 
 const { check, within, sleep, run } = require('./xo_checks.js')
 
+// A client of xbtd as root over the given transport.
+function rootClient(createClient, url, transport) {
+  return createClient({
+    url,
+    auth: { user: 'root', password: 'xbt' },
+    allowUnauthorized: true,
+    transport,
+  })
+}
+
 async function runTransport(createClient, url, transport) {
   const t = transport + ': '
   const calls = {}
@@ -22,12 +32,7 @@ async function runTransport(createClient, url, transport) {
     warnings.push(args.map(String).join(' '))
     warn(...args)
   }
-  const xapi = createClient({
-    url,
-    auth: { user: 'root', password: 'xbt' },
-    allowUnauthorized: true,
-    transport,
-  })
+  const xapi = rootClient(createClient, url, transport)
   // Count what the client asks for.
   const send = xapi._transport
   xapi._transport = (method, args) => {
@@ -105,12 +110,7 @@ const EMOJI_NAME = '\u{1F600} \u{20000}\u{2A6D6} e\u0301 \u{1F1EB}\u{1F1F7} \uE0
 
 async function runUnicode(createClient, url, transport) {
   const t = transport + ': '
-  const xapi = createClient({
-    url,
-    auth: { user: 'root', password: 'xbt' },
-    allowUnauthorized: true,
-    transport,
-  })
+  const xapi = rootClient(createClient, url, transport)
   let vm
   try {
     await within(10000, 'connect', xapi.connect())
@@ -203,12 +203,7 @@ async function cached(xapi, db, t) {
 
 async function runEveryRecord(createClient, url, transport) {
   const t = transport + ': '
-  const xapi = createClient({
-    url,
-    auth: { user: 'root', password: 'xbt' },
-    allowUnauthorized: true,
-    transport,
-  })
+  const xapi = rootClient(createClient, url, transport)
   let vm
   try {
     await within(10000, 'connect', xapi.connect())

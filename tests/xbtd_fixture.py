@@ -923,6 +923,29 @@ class XbtdTestCase(unittest.TestCase):
         return ed
 
 
+class WorldTestCase(XbtdTestCase):
+    """An XbtdTestCase whose xbtd loads world_text, written to a --world
+    file in a temporary directory (removed at the end), after the
+    options in world_args."""
+
+    world_text = ""
+    world_args = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="xbt-world-")
+        cls.world = os.path.join(cls.tmp, "world.xml")
+        with open(cls.world, "w") as f:
+            f.write(cls.world_text)
+        cls.xbtd_args = tuple(cls.world_args) + ("--world", cls.world)
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+
 # ---- the runner and the reporter --------------------------------------------
 
 def _line(obj):
