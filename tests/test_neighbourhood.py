@@ -26,7 +26,8 @@ WORLD = """<world>
   <host name="h2"/>
   <sr name="sr" type="DEMO"><vdi name="d0" size="1024"/></sr>
   <network name="lan" description="front"/>
-  <network name="san" bridge="xenbr9" mtu="9000"/>
+  <network name="san" bridge="xenbr9" mtu="9000"
+           description="&#x1F98A; &lt;&amp;&gt; tab&#9;end &#xE000; e&#x301;"/>
   <vm name="two-nics" memory="1073741824" vcpus="2">
     <vbd vdi="d0" device="xvda"/>
     <vif network="lan" device="0"/>
@@ -78,6 +79,14 @@ class Neighbourhood(fx.WorldTestCase):
         self.assertEqual(lan_rec["bridge"], "xenbr0")
         self.assertEqual(lan_rec["name_description"], "front")
         self.assertEqual(self.c("network.get_bridge", san), "xenbr9")
+        # Text from the world file comes back exactly, on both protocols.
+        hostile = "\U0001F98A <&> tab\tend \uE000 e\u0301"
+        self.assertEqual(self.c("network.get_name_description", san),
+                         hostile)
+        self.assertEqual(self.xbtd.api("network.get_record", san)
+                         ["name_description"], hostile)
+        self.assertEqual(fx.JsonRpc(self.xbtd.url, self.session)(
+            "network.get_name_description", san), hostile)
         by_net = {self.c("VIF.get_network", v): v for v in vifs}
         self.assertEqual(lan_rec["VIFs"], [by_net[lan]])
         self.assertEqual(self.c("network.get_VIFs", san), [by_net[san]])
