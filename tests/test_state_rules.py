@@ -56,7 +56,9 @@ class StateRules(unittest.TestCase):
         print("seed: %d (XBT_SEED=%d repeats these choices)"
               % (cls.seed, cls.seed), flush=True)
         cls.tmp = tempfile.mkdtemp(prefix="xbt-rules-")
-        cls.world = storage_world(cls.tmp, SLOW)
+        cls.world = os.path.join(cls.tmp, "world.xml")
+        with open(cls.world, "w") as f:
+            f.write(storage_world(SLOW))
         cls.x = fx.Xbtd(["--hostname", "h1", "--world", cls.world,
                          "--sm-dir", FIXTURE_DIR])
         cls.x.start()
