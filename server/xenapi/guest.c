@@ -44,16 +44,13 @@ void guest_new_metrics(const char *vm_ref)
  * host's) for the VIF, fixed by its uuid. */
 static void guest_address(char *out, size_t len, const char *vif_uuid)
 {
-	unsigned h = 2166136261u;
+	uint32_t h = world_hash32(vif_uuid);
 
-	for (const char *p = vif_uuid; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
 	snprintf(out, len, "198.%u.%u.%u", 18 + ((h >> 16) & 1),
 		 (h >> 8) & 0xff, 1 + (h & 0xff) % 254);
 }
 
-static void guest_new_guest_metrics(const char *vm_ref,
-				    struct xbt_vm_record *vm)
+static void guest_new_guest_metrics(struct xbt_vm_record *vm)
 {
 	struct xbt_vm_guest_metrics_record *g = xbt_calloc(1, sizeof(*g));
 	char uuid[40];
@@ -88,7 +85,6 @@ static void guest_new_guest_metrics(const char *vm_ref,
 		xbt_map_set(&g->networks, key, ip);
 	}
 	g->last_updated = now_seconds();
-	(void)vm_ref;
 	guest_str(&vm->guest_metrics,
 		  store_add(&xbt_class_vm_guest_metrics, g));
 }
@@ -141,7 +137,7 @@ void guest_power(const char *vm_ref, struct xbt_vm_record *vm, bool restarted)
 		/* a new domain: new console, the agent reports afresh */
 		guest_drop(vm, false);
 		guest_new_console(vm_ref, vm);
-		guest_new_guest_metrics(vm_ref, vm);
+		guest_new_guest_metrics(vm);
 		if (m)
 			m->start_time = now;
 	} else if (!up) {

@@ -24,10 +24,8 @@ static void network_str(char **member, const char *value)
 /* A locally administered unicast MAC from a uuid: fixed, as the uuid is. */
 static void network_mac(char *out, size_t len, const char *uuid)
 {
-	unsigned h = 2166136261u;
+	uint32_t h = world_hash32(uuid);
 
-	for (const char *p = uuid; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
 	snprintf(out, len, "02:%02x:%02x:%02x:%02x:%02x", (h >> 24) & 0xff,
 		 (h >> 16) & 0xff, (h >> 8) & 0xff, h & 0xff,
 		 (unsigned)strlen(uuid) & 0xff);

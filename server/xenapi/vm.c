@@ -448,10 +448,12 @@ static xbt_error *vm_run_ops(struct vm_op *op, struct call *call, bool start,
 }
 
 /* Brings the VM up (VM.start, start_on, resume) with its disks attached and
- * activated, on want or where placed. */
+ * activated, on want or where placed; Paused if asked, else Running. */
 xbt_error *vm_power_up(struct call *call, const char *name, const char *want,
-		       int new_state)
+		       bool paused)
 {
+	int new_state = paused ? XBT_VM_POWER_STATE_PAUSED
+			       : XBT_VM_POWER_STATE_RUNNING;
 	struct vm_op op = { .vm = call->argv[0].s };
 	xbt_error *err;
 
@@ -472,18 +474,14 @@ xbt_error *vm_start(struct call *call, xmlrpc_value *const *args,
 		    xmlrpc_value **result)
 {
 	return XBT_PROPAGATE(vm_power_up(call, XBT_VM_OPERATIONS_START_NAME,
-					 NULL, call->argv[1].b
-					 ? XBT_VM_POWER_STATE_PAUSED
-					 : XBT_VM_POWER_STATE_RUNNING));
+					 NULL, call->argv[1].b));
 }
 
 xbt_error *vm_start_on(struct call *call, xmlrpc_value *const *args,
 		       xmlrpc_value **result)
 {
 	return XBT_PROPAGATE(vm_power_up(call, XBT_VM_OPERATIONS_START_ON_NAME,
-					 call->argv[1].s, call->argv[2].b
-					 ? XBT_VM_POWER_STATE_PAUSED
-					 : XBT_VM_POWER_STATE_RUNNING));
+					 call->argv[1].s, call->argv[2].b));
 }
 
 /* Takes the VM's disks down where it runs (VM.clean_shutdown,

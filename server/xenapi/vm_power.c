@@ -180,7 +180,5 @@ xbt_error *vm_resume(struct call *call, xmlrpc_value *const *args,
 		     xmlrpc_value **result)
 {
 	return XBT_PROPAGATE(vm_power_up(call, XBT_VM_OPERATIONS_RESUME_NAME,
-					 NULL, call->argv[1].b
-					 ? XBT_VM_POWER_STATE_PAUSED
-					 : XBT_VM_POWER_STATE_RUNNING));
+					 NULL, call->argv[1].b));
 }

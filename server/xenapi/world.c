@@ -60,6 +60,15 @@ static const char world_demo[] =
  * name), so that the objects of a world keep their uuids, and so their
  * refs, from one start to the next. Not cryptographic: names are ours.
  */
+uint32_t world_hash32(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
 void world_uuid(char *out, const char *kind, const char *name)
 {
 	unsigned __int128 h = ((unsigned __int128)0x6c62272e07bb0142ULL << 64) |

@@ -360,6 +360,9 @@ void task_shutdown(void);
  * same on every start, so a restarted xbtd finds the same objects.
  */
 void world_uuid(char *out, const char *kind, const char *name);
+/* A fixed 32-bit hash (FNV-1a) of s, for values derived from a uuid (a
+ * VIF's MAC, a guest's address): not cryptographic. */
+uint32_t world_hash32(const char *s);
 /* Loads the world (demo or --world file) after host_init. */
 xbt_error *world_init(const char *world_file);
 /* Loads a world document (name is for messages: "file:line"). */
@@ -404,12 +407,13 @@ struct xbt_vm_record;
 /*
  * The VM's operations that move disks, claiming the VM meanwhile:
  * vm_power_up (start, start_on, resume; want: the host asked for, or NULL
- * to place it) attaches and activates them; vm_power_down (clean_shutdown,
- * hard_shutdown, suspend) deactivates and detaches them. name is the
- * vm_operations name; the VM ends in new_state when they succeed.
+ * to place it) attaches and activates them, the VM ending Paused or
+ * Running as paused says; vm_power_down (clean_shutdown, hard_shutdown,
+ * suspend) deactivates and detaches them, the VM ending in new_state.
+ * name is the vm_operations name.
  */
 xbt_error *vm_power_up(struct call *call, const char *name, const char *want,
-		       int new_state);
+		       bool paused);
 xbt_error *vm_power_down(struct call *call, const char *name, int new_state);
 /* Under the lock: a domid no VM had (a start, a reboot). */
 int64_t vm_new_domid(void);
